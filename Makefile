@@ -1,0 +1,27 @@
+# Two commands set everything up on a fresh machine (see README.md):
+#   make demo   installs what the project needs, then runs the demo on http://127.0.0.1:8080
+#   make test   installs what the project needs (and Chromium for the browser test), then runs the tests
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+PORT ?= 8080
+
+.PHONY: setup demo test lint browser
+
+setup:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install -q "uv==$(UV_VERSION)"
+	$(UV) sync --frozen
+
+demo: setup
+	$(UV) run --frozen pension-bot demo --port $(PORT)
+
+# Chromium for the one browser test, from Debian's packages (Playwright drives it; it downloads no browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
+		|| echo "chromium not installed: the browser test will be skipped"; }
+
+lint: setup
+	$(UV) run --frozen ruff check .
+
+test: setup browser lint
+	$(UV) run --frozen pytest -q

@@ -1,0 +1,1 @@
+"""Who is talking to the bot: their chosen language and role."""

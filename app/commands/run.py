@@ -1,0 +1,45 @@
+"""`pension-bot run`: the bot against real Telegram (or any Bot API server), by polling or webhook."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+from app.logs import configure_logging
+from app.serve import poll_until, stop_on_signals, webhook_until
+from app.settings import BotMode, Settings
+from app.wiring import open_runtime
+from bot.application import build_application
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("run", help="run the bot against Telegram (TELEGRAM_TOKEN; BOT_MODE polling|webhook)")
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    configure_logging()
+    settings = Settings()
+    if settings.telegram_token is None:
+        print("TELEGRAM_TOKEN is not set. To try the bot without Telegram, run: pension-bot demo")
+        return 2
+    if settings.mode is BotMode.STANDIN:
+        print("BOT_MODE=standin is what `pension-bot demo` runs; `run` is polling or webhook.")
+        return 2
+    asyncio.run(_serve(settings))
+    return 0
+
+
+async def _serve(settings: Settings) -> None:
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    async with open_runtime(settings) as runtime:
+        application = build_application(
+            settings.telegram_token.get_secret_value(), runtime.bot_services, base_url=settings.bot_api_base_url
+        )
+        logging.getLogger(__name__).info("bot starting in %s mode", settings.mode.value)
+        if settings.mode is BotMode.WEBHOOK:
+            await webhook_until(application, runtime, stop)
+        else:
+            await poll_until(application, stop)

@@ -1,0 +1,66 @@
+"""Running the bot until told to stop: long polling, or a webhook behind aiohttp."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+
+from aiohttp import web
+from telegram import Update
+from telegram.ext import Application
+
+from app.wiring import Runtime
+from storage.errors import record_error
+from web.webhook import WEBHOOK_PATH, create_webhook_app
+
+logger = logging.getLogger(__name__)
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+
+
+async def poll_until(application: Application, stop: asyncio.Event) -> None:
+    async with application:
+        await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=20)
+        await application.start()
+        try:
+            await stop.wait()
+        finally:
+            await application.updater.stop()
+            await application.stop()
+
+
+async def webhook_until(application: Application, runtime: Runtime, stop: asyncio.Event) -> None:
+    settings = runtime.settings
+    if not settings.webhook_url:
+        raise SystemExit("Webhook mode needs WEBHOOK_URL (the public HTTPS address of this server).")
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else secrets.token_urlsafe(32)
+
+    async def record_refusal(code: str, detail: str) -> None:
+        logger.warning("webhook request refused: %s", code)
+        await record_error(runtime.uow_factory, "webhook", code, detail)
+
+    runner = web.AppRunner(create_webhook_app(application, secret, record_refusal))
+    await runner.setup()
+    await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
+    try:
+        async with application:
+            await application.bot.set_webhook(
+                url=settings.webhook_url.rstrip("/") + WEBHOOK_PATH,
+                secret_token=secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+            await application.start()
+            try:
+                await stop.wait()
+            finally:
+                await application.stop()
+    finally:
+        await runner.cleanup()

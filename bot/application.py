@@ -1,0 +1,38 @@
+"""The PTB Application factory: the same bot against Telegram, a local Bot API server or
+the stand-in; only the base URLs differ."""
+
+from __future__ import annotations
+
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from bot.handlers import common
+from bot.update_processor import PerChatUpdateProcessor
+from bot.services import SERVICES_KEY, BotServices
+
+
+def build_application(
+    token: str,
+    bot_services: BotServices,
+    *,
+    base_url: str | None = None,
+    base_file_url: str | None = None,
+    max_retries: int = 3,
+) -> Application:
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        # Obeys Telegram's flood limits and retries after a 429 with the wait it asks for.
+        .rate_limiter(AIORateLimiter(max_retries=max_retries))
+        .concurrent_updates(PerChatUpdateProcessor())
+        .connect_timeout(10)
+        .read_timeout(30)
+        .write_timeout(30)
+        .get_updates_read_timeout(40)
+    )
+    if base_url:
+        builder = builder.base_url(base_url).base_file_url(base_file_url or base_url.replace("/bot", "/file/bot"))
+    application = builder.build()
+    application.bot_data[SERVICES_KEY] = bot_services
+    common.register(application)
+    common.register_fallbacks(application)
+    return application

@@ -1,0 +1,64 @@
+"""Translation catalogs (gettext .po files read with Babel).
+
+Message ids are symbolic ("menu.help"), so both languages are translations of the same
+key and a missing one is easy to find; the .po files are the single source of every text
+a user sees. They are compiled in memory at start-up, so no build step is needed.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+CATALOG_DIR = Path(__file__).with_name("translations")
+DOMAIN = "messages"
+DEFAULT_LANGUAGE = "zh_Hans"
+
+
+@cache
+def _translations(language: str) -> Translations:
+    po_path = CATALOG_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle)
+    buffer = BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer, domain=DOMAIN)
+
+
+def available_languages() -> list[str]:
+    return sorted(path.name for path in CATALOG_DIR.iterdir() if (path / "LC_MESSAGES").is_dir())
+
+
+def message_ids(language: str) -> set[str]:
+    with (CATALOG_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as handle:
+        return {str(message.id) for message in read_po(handle) if message.id and message.string}
+
+
+class Translator:
+    """Texts for one language; unknown keys fall back to the default language, then the key."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language if language in available_languages() else DEFAULT_LANGUAGE
+        self._primary = _translations(self.language)
+        self._fallback = _translations(DEFAULT_LANGUAGE)
+
+    def __call__(self, key: str, **values: object) -> str:
+        text = self._primary.gettext(key)
+        if text == key:
+            text = self._fallback.gettext(key)
+        return text.format(**values) if values else text
+
+
+def translator(language: str) -> Translator:
+    return Translator(language)
+
+
+def all_translations(key: str) -> dict[str, str]:
+    """The text of one key in every language: to recognise a menu button whatever the language."""
+    return {language: Translator(language)(key) for language in available_languages()}

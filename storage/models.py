@@ -1,0 +1,85 @@
+"""Typed SQLAlchemy models. Personal data is stored only in protected form:
+ID numbers as a keyed lookup hash plus an encrypted copy, phone numbers encrypted."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import JSON
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class BotUser(Base):
+    """Someone who talks to the bot: their language and the role they chose."""
+
+    __tablename__ = "bot_users"
+
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    language: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str | None] = mapped_column(String(16))
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Retiree(Base):
+    """A pension recipient from the paying agency's roster."""
+
+    __tablename__ = "retirees"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id_number_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    id_number_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[date] = mapped_column(Date)
+    pension_region: Mapped[str] = mapped_column(String(6), index=True)
+    residence_region: Mapped[str] = mapped_column(String(6), index=True)
+    pension_start: Mapped[date] = mapped_column(Date)
+    last_certified_on: Mapped[date | None] = mapped_column(Date)
+    phone_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    reference_photo_path: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class RosterImport(Base):
+    """One run of `roster import`: what file, how many rows went in, how many were refused."""
+
+    __tablename__ = "roster_imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(300))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_imported: Mapped[int] = mapped_column(Integer, default=0)
+    rows_refused: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ErrorRecord(Base):
+    """Bad input met by the product (a refused row, a corrupt photo, a forged request).
+
+    `detail` and `context` never hold personal data: a row number, a reason code, a hash.
+    """
+
+    __tablename__ = "error_records"
+    __table_args__ = (Index("ix_error_records_source_time", "source", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    source: Mapped[str] = mapped_column(String(40))
+    code: Mapped[str] = mapped_column(String(60))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    context: Mapped[dict] = mapped_column(JSON, default=dict)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    roster_import_id: Mapped[int | None] = mapped_column(ForeignKey("roster_imports.id", ondelete="CASCADE"))

@@ -1,0 +1,53 @@
+"""Unit of work: one session, one transaction, the repositories bound to it.
+
+    async with uow_factory() as uow:
+        ...
+        await uow.commit()
+
+Leaving the block without commit rolls back, so a failure half-way writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.repositories import (
+    BotUserRepository,
+    ErrorRecordRepository,
+    RetireeRepository,
+    RosterImportRepository,
+)
+
+
+class UnitOfWork:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.session = self._session_factory()
+        self.bot_users = BotUserRepository(self.session)
+        self.retirees = RetireeRepository(self.session)
+        self.errors = ErrorRecordRepository(self.session)
+        self.roster_imports = RosterImportRepository(self.session)
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        try:
+            await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+def unit_of_work_factory(session_factory: async_sessionmaker[AsyncSession]) -> UnitOfWorkFactory:
+    return lambda: UnitOfWork(session_factory)

@@ -1,0 +1,86 @@
+"""Shared fixtures: databases (SQLite always; PostgreSQL when TEST_POSTGRES_URL names a
+server), migrated with the real Alembic migrations, and a personal-data vault."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from storage.db import create_engine, create_session_factory
+from storage.protection import PersonalDataVault
+from storage.schema import upgrade
+from storage.uow import unit_of_work_factory
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FACES_DIR = Path(os.environ.get("PENSION_BOT_FACES_DIR", REPO_ROOT.parent / "shared" / "faces"))
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
+
+
+def faces_dir() -> Path:
+    """The shared real-face photos, or a clean skip where this checkout has none beside it."""
+    if not (FACES_DIR / "manifest.csv").exists():
+        pytest.skip(f"real face photos not found at {FACES_DIR} (set PENSION_BOT_FACES_DIR)")
+    return FACES_DIR
+
+
+async def _fresh_postgres_database() -> tuple[str, str]:
+    """A new, empty database on the test server: tests never see each other's rows."""
+    admin_url = make_url(POSTGRES_URL)
+    name = f"pb_test_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    return admin_url.set(database=name).render_as_string(hide_password=False), name
+
+
+async def _drop_postgres_database(name: str) -> None:
+    admin = create_async_engine(make_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request, tmp_path):
+    """An empty, unmigrated database URL, on SQLite and (when configured) on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL tests need TEST_POSTGRES_URL (CI sets it to the local server)")
+    url, name = await _fresh_postgres_database()
+    try:
+        yield url
+    finally:
+        await _drop_postgres_database(name)
+
+
+@pytest.fixture
+async def sqlite_url(tmp_path):
+    return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+async def engine(database_url):
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def uow_factory(engine):
+    return unit_of_work_factory(create_session_factory(engine))
+
+
+@pytest.fixture
+def vault() -> PersonalDataVault:
+    return PersonalDataVault(Fernet.generate_key(), os.urandom(32))

@@ -1,0 +1,82 @@
+"""The whole bot, for real: the stand-in Bot API on a loopback port, the real PTB
+Application polling it, the real services on a real database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.settings import Settings
+from app.wiring import Runtime, open_runtime
+from bot.application import build_application
+from standin.client import StandinClient
+from standin.server import RunningStandin, running_standin
+
+TOKEN = "7100000001:e2e-test-token"
+
+
+@dataclass
+class BotStack:
+    standin: RunningStandin
+    client: StandinClient
+    runtime: Runtime
+
+    def user(self, chat_id: int, language_code: str = "zh-hans") -> ChatUser:
+        return ChatUser(self.client, chat_id)
+
+
+class ChatUser:
+    """A person in one private chat: says things, taps buttons, reads the bot's replies."""
+
+    def __init__(self, client: StandinClient, chat_id: int) -> None:
+        self.client = client
+        self.chat_id = chat_id
+
+    async def _last_id(self) -> int:
+        messages = await self.client.messages(self.chat_id)
+        return messages[-1]["message_id"] if messages else 0
+
+    async def say(self, text: str, expect: int = 1, timeout: float = 15) -> list[dict[str, Any]]:
+        sent = await self.client.send_text(self.chat_id, text)
+        return await self.client.wait_for_bot_messages(
+            self.chat_id, sent["message"]["message_id"], count=expect, timeout=timeout
+        )
+
+    async def tap(self, label: str, expect: int = 1, timeout: float = 15) -> list[dict[str, Any]]:
+        before = await self._last_id()
+        await self.client.press(self.chat_id, label)
+        return await self.client.wait_for_bot_messages(self.chat_id, before, count=expect, timeout=timeout)
+
+    async def keyboard_labels(self) -> list[str]:
+        chat = await self.client.chat(self.chat_id)
+        keyboard = chat.get("keyboard") or {}
+        return [button["text"] for row in keyboard.get("keyboard", []) for button in row]
+
+    async def message(self, message_id: int) -> dict[str, Any]:
+        return next(m for m in await self.client.messages(self.chat_id) if m["message_id"] == message_id)
+
+
+def inline_labels(message: dict[str, Any]) -> list[str]:
+    return [b["text"] for row in message.get("reply_markup", {}).get("inline_keyboard", []) for b in row]
+
+
+@asynccontextmanager
+async def running_bot(database_url: str, var_dir: Path, **settings: Any) -> AsyncIterator[BotStack]:
+    config = Settings(database_url=database_url, var_dir=var_dir, **settings)
+    async with open_runtime(config) as runtime, running_standin(tokens=[TOKEN]) as standin:
+        application = build_application(
+            TOKEN, runtime.bot_services, base_url=standin.bot_base_url, base_file_url=standin.file_base_url
+        )
+        async with application, StandinClient(standin.base_url) as client:
+            await application.updater.start_polling(poll_interval=0, timeout=5)
+            await application.start()
+            try:
+                yield BotStack(standin, client, runtime)
+            finally:
+                await application.updater.stop()
+                await application.stop()
+                await asyncio.sleep(0)

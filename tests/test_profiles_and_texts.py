@@ -1,0 +1,64 @@
+"""Profiles (language, role) and the translation catalogs, without Telegram."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from accounts.profiles import ProfileService, Role, UnknownLanguage
+from bot import keyboards
+from content.i18n import Translator, available_languages, message_ids
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+async def test_first_contact_creates_a_profile_in_the_default_language(uow_factory):
+    profiles = ProfileService(uow_factory, default_language="zh_Hans")
+    profile = await profiles.greet(42, 42)
+    assert (profile.language, profile.role) == ("zh_Hans", None)
+    assert (await profiles.greet(42, 42)) == profile
+
+
+async def test_language_and_role_are_kept(uow_factory):
+    profiles = ProfileService(uow_factory)
+    await profiles.set_language(7, 7, "en")
+    await profiles.set_role(7, 7, Role.EMPLOYER)
+    assert await profiles.profile(7) == (await profiles.greet(7, 7))
+    assert (await profiles.profile(7)).language == "en"
+    assert (await profiles.profile(7)).role is Role.EMPLOYER
+
+
+async def test_unknown_language_is_refused(uow_factory):
+    with pytest.raises(UnknownLanguage):
+        await ProfileService(uow_factory).set_language(7, 7, "fr")
+
+
+def test_both_catalogs_hold_the_same_keys():
+    languages = available_languages()
+    assert languages == ["en", "zh_Hans"]
+    assert message_ids("en") == message_ids("zh_Hans")
+
+
+def test_every_key_the_code_uses_is_in_the_catalogs():
+    used: set[str] = set()
+    for path in [*REPO.glob("bot/**/*.py"), *REPO.glob("content/**/*.py")]:
+        used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_.]+)["']""", path.read_text()))
+    for menu in keyboards.MAIN_MENUS.values():
+        used |= {f"menu.{action}" for row in menu for action in row}
+    used |= {f"role.button.{role.value}" for role in Role} | {f"welcome.{role.value}" for role in Role}
+    missing = used - message_ids("zh_Hans")
+    assert not missing, f"keys used in code but missing from the catalogs: {sorted(missing)}"
+
+
+def test_guides_cite_their_articles_in_both_languages():
+    for language in ("zh_Hans", "en"):
+        t = Translator(language)
+        assert "88" in t("info.fraud") or "第八十八条" in t("info.fraud")
+        assert "第八十六条" in t("info.employer_duties") or "Art. 86" in t("info.employer_duties")
+
+
+def test_placeholders_are_filled():
+    assert Translator("en")("role.chosen", role="Retiree") == "Chosen: Retiree"
+    assert Translator("unknown")("menu.help") == Translator("zh_Hans")("menu.help")
