@@ -68,7 +68,9 @@ class ProfileService:
     async def _get_or_create(self, uow, telegram_user_id: int, chat_id: int) -> BotUser:
         user = await uow.bot_users.get(telegram_user_id)
         if user is None:
-            user = BotUser(telegram_user_id=telegram_user_id, chat_id=chat_id, language=self._default_language)
+            user = BotUser(
+                telegram_user_id=telegram_user_id, chat_id=chat_id, language=self._default_language
+            )
             uow.bot_users.add(user)
             await uow.session.flush()
         return user

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     bot_mode: BotMode | None = Field(default=None, validation_alias="BOT_MODE")
     default_language: str = Field(default="zh_Hans", validation_alias="DEFAULT_LANGUAGE")
     region_code: str = Field(default="110000", validation_alias="REGION_CODE")
+    # Due dates, reminders and quiet hours are reckoned in the region's local time.
+    timezone: str = Field(default="Asia/Shanghai", validation_alias="TIMEZONE")
 
     # Keys protecting personal data at rest: a Fernet key for encrypted copies (ID numbers,
     # phone numbers, face templates) and an HMAC key for the lookup hash of ID numbers.

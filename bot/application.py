@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
-from bot.handlers import common
-from bot.update_processor import PerChatUpdateProcessor
+from bot.handlers import FEATURES, common
 from bot.services import SERVICES_KEY, BotServices
+from bot.update_processor import PerChatUpdateProcessor
 
 
 def build_application(
@@ -30,9 +30,12 @@ def build_application(
         .get_updates_read_timeout(40)
     )
     if base_url:
-        builder = builder.base_url(base_url).base_file_url(base_file_url or base_url.replace("/bot", "/file/bot"))
+        builder = builder.base_url(base_url).base_file_url(
+            base_file_url or base_url.replace("/bot", "/file/bot")
+        )
     application = builder.build()
     application.bot_data[SERVICES_KEY] = bot_services
-    common.register(application)
+    for feature in FEATURES:
+        feature.register(application)
     common.register_fallbacks(application)
     return application

@@ -2,7 +2,9 @@
 
 Message ids are symbolic ("menu.help"), so both languages are translations of the same
 key and a missing one is easy to find; the .po files are the single source of every text
-a user sees. They are compiled in memory at start-up, so no build step is needed.
+a user sees. Each feature keeps its own .po file per language (messages.po for the first
+screens, certification.po, ...); they are merged, and compiled in memory at start-up, so no
+build step is needed. A key defined in two files is an error.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from functools import cache
 from io import BytesIO
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -20,13 +23,30 @@ DOMAIN = "messages"
 DEFAULT_LANGUAGE = "zh_Hans"
 
 
+class DuplicateKey(ValueError):
+    pass
+
+
+@cache
+def _catalog(language: str) -> Catalog:
+    merged = Catalog(locale=None, domain=DOMAIN)
+    for po_path in sorted((CATALOG_DIR / language / "LC_MESSAGES").glob("*.po")):
+        with po_path.open("rb") as handle:
+            for message in read_po(handle):
+                if not message.id:
+                    continue
+                if message.id in merged:
+                    raise DuplicateKey(
+                        f"{message.id!r} is defined twice for {language} (again in {po_path.name})"
+                    )
+                merged.add(message.id, message.string)
+    return merged
+
+
 @cache
 def _translations(language: str) -> Translations:
-    po_path = CATALOG_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-    with po_path.open("rb") as handle:
-        catalog = read_po(handle)
     buffer = BytesIO()
-    write_mo(buffer, catalog)
+    write_mo(buffer, _catalog(language))
     buffer.seek(0)
     return Translations(fp=buffer, domain=DOMAIN)
 
@@ -36,8 +56,7 @@ def available_languages() -> list[str]:
 
 
 def message_ids(language: str) -> set[str]:
-    with (CATALOG_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as handle:
-        return {str(message.id) for message in read_po(handle) if message.id and message.string}
+    return {str(message.id) for message in _catalog(language) if message.id and message.string}
 
 
 class Translator:

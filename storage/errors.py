@@ -17,5 +17,7 @@ async def record_error(
     context: dict | None = None,
 ) -> None:
     async with uow_factory() as uow:
-        uow.errors.add(ErrorRecord(source=source, code=code, detail=detail, chat_id=chat_id, context=context or {}))
+        uow.errors.add(
+            ErrorRecord(source=source, code=code, detail=detail, chat_id=chat_id, context=context or {})
+        )
         await uow.commit()

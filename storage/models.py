@@ -3,7 +3,7 @@ ID numbers as a keyed lookup hash plus an encrypted copy, phone numbers encrypte
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -11,7 +11,7 @@ from sqlalchemy.types import JSON
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
@@ -47,6 +47,9 @@ class Retiree(Base):
     last_certified_on: Mapped[date | None] = mapped_column(Date)
     phone_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     reference_photo_path: Mapped[str | None] = mapped_column(String(500))
+    # The certification cycle, kept on the row so that the daily sweeps are one indexed query.
+    due_on: Mapped[date | None] = mapped_column(Date, index=True)
+    payment_state: Mapped[str] = mapped_column(String(12), default="active", server_default="active")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

@@ -13,6 +13,19 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.certification_repositories import (
+    AttemptRepository,
+    AuditRepository,
+    BindingRepository,
+    CertificationRepository,
+    ConsentRepository,
+    EvidenceRepository,
+    FaceRepository,
+    ReminderRepository,
+    ReviewRepository,
+    StaffRepository,
+    SuspensionRepository,
+)
 from storage.repositories import (
     BotUserRepository,
     ErrorRecordRepository,
@@ -31,6 +44,17 @@ class UnitOfWork:
         self.retirees = RetireeRepository(self.session)
         self.errors = ErrorRecordRepository(self.session)
         self.roster_imports = RosterImportRepository(self.session)
+        self.bindings = BindingRepository(self.session)
+        self.consents = ConsentRepository(self.session)
+        self.staff = StaffRepository(self.session)
+        self.faces = FaceRepository(self.session)
+        self.attempts = AttemptRepository(self.session)
+        self.evidence = EvidenceRepository(self.session)
+        self.certifications = CertificationRepository(self.session)
+        self.reviews = ReviewRepository(self.session)
+        self.reminders = ReminderRepository(self.session)
+        self.suspensions = SuspensionRepository(self.session)
+        self.audit = AuditRepository(self.session)
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from accounts.profiles import ProfileService, Role, UnknownLanguage
-from bot import keyboards
+from bot.menu import MAIN_MENUS
 from content.i18n import Translator, available_languages, message_ids
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,7 +45,7 @@ def test_every_key_the_code_uses_is_in_the_catalogs():
     used: set[str] = set()
     for path in [*REPO.glob("bot/**/*.py"), *REPO.glob("content/**/*.py")]:
         used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_.]+)["']""", path.read_text()))
-    for menu in keyboards.MAIN_MENUS.values():
+    for menu in MAIN_MENUS.values():
         used |= {f"menu.{action}" for row in menu for action in row}
     used |= {f"role.button.{role.value}" for role in Role} | {f"welcome.{role.value}" for role in Role}
     missing = used - message_ids("zh_Hans")

@@ -39,7 +39,8 @@ def _status(args: argparse.Namespace) -> int:
         finally:
             await engine.dispose()
         head = head_revision()
-        print(f"schema: {current or 'empty'}; this release: {head}; {'up to date' if current == head else 'needs upgrade'}")
+        state = "up to date" if current == head else "needs upgrade"
+        print(f"schema: {current or 'empty'}; this release: {head}; {state}")
         return 0 if current == head else 1
 
     return asyncio.run(run())

@@ -19,34 +19,41 @@ from telegram.ext import (
 
 from accounts.profiles import LANGUAGES, Profile, Role
 from bot import keyboards
+from bot.menu import action_for_label, handler_for, main_menu, menu_action
 from bot.services import services
-from content.i18n import Translator, all_translations
+from content.i18n import Translator
 
 logger = logging.getLogger(__name__)
 
-# Menu buttons send their label as text; recognise a label in any language.
-_MENU_LABELS: dict[str, str] = {
-    label: action for action in keyboards.MENU_ACTIONS for label in all_translations(f"menu.{action}").values()
-}
-_GUIDES = {"how_to_certify": "info.how_to_certify", "fraud": "info.fraud", "employer_duties": "info.employer_duties"}
 
-
-def _ids(update: Update) -> tuple[int, int]:
+def user_and_chat(update: Update) -> tuple[int, int]:
     return update.effective_user.id, update.effective_chat.id
 
 
-def _menu_or_roles(t: Translator, profile: Profile):
-    return keyboards.main_menu(t, profile.role) if profile.role else keyboards.role_choice(t)
+async def profile_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Profile, Translator]:
+    """The sender's profile (created on first contact) and a translator in their language."""
+    profile = await services(context).profiles.greet(*user_and_chat(update))
+    return profile, Translator(profile.language)
+
+
+def menu_or_roles(t: Translator, profile: Profile):
+    return main_menu(t, profile.role) if profile.role else keyboards.role_choice(t)
+
+
+async def reply_in_menu(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str, **values) -> None:
+    """Reply with one catalog text, keeping the sender's main menu on screen."""
+    profile, t = await profile_of(update, context)
+    await update.effective_message.reply_text(t(key, **values), reply_markup=menu_or_roles(t, profile))
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await services(context).profiles.greet(*_ids(update))
-    await update.effective_message.reply_text(
-        Translator("zh_Hans")("start.choose_language"), reply_markup=keyboards.language_choice()
-    )
+    await services(context).profiles.greet(*user_and_chat(update))
+    await choose_language(update, context)
 
 
+@menu_action("language")
 async def choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    # Bilingual on purpose: the person may not read the language we would guess.
     await update.effective_message.reply_text(
         Translator("zh_Hans")("start.choose_language"), reply_markup=keyboards.language_choice()
     )
@@ -58,19 +65,21 @@ async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if language not in LANGUAGES:
         await query.answer()
         return
-    profile = await services(context).profiles.set_language(*_ids(update), language)
+    profile = await services(context).profiles.set_language(*user_and_chat(update), language)
     t = Translator(profile.language)
     await query.answer(t("language.changed"))
     await query.edit_message_text(t("language.changed"))
     if profile.role:
-        await query.message.reply_text(t(f"welcome.{profile.role.value}"), reply_markup=_menu_or_roles(t, profile))
+        await query.message.reply_text(
+            t(f"welcome.{profile.role.value}"), reply_markup=main_menu(t, profile.role)
+        )
     else:
         await query.message.reply_text(t("role.choose"), reply_markup=keyboards.role_choice(t))
 
 
+@menu_action("role")
 async def choose_role(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    profile = await services(context).profiles.greet(*_ids(update))
-    t = Translator(profile.language)
+    _, t = await profile_of(update, context)
     await update.effective_message.reply_text(t("role.choose"), reply_markup=keyboards.role_choice(t))
 
 
@@ -81,50 +90,49 @@ async def role_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     except ValueError:
         await query.answer()
         return
-    profile = await services(context).profiles.set_role(*_ids(update), role)
+    profile = await services(context).profiles.set_role(*user_and_chat(update), role)
     t = Translator(profile.language)
     await query.answer()
     await query.edit_message_text(t("role.chosen", role=t(f"role.button.{role.value}")))
-    await query.message.reply_text(t(f"welcome.{role.value}"), reply_markup=keyboards.main_menu(t, role))
+    await query.message.reply_text(t(f"welcome.{role.value}"), reply_markup=main_menu(t, role))
 
 
+@menu_action("help")
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    profile = await services(context).profiles.greet(*_ids(update))
-    t = Translator(profile.language)
-    await update.effective_message.reply_text(t("help.text"), reply_markup=_menu_or_roles(t, profile))
+    await reply_in_menu(update, context, "help.text")
+
+
+@menu_action("how_to_certify")
+async def how_to_certify(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await reply_in_menu(update, context, "info.how_to_certify")
+
+
+@menu_action("fraud")
+async def fraud_warning(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await reply_in_menu(update, context, "info.fraud")
+
+
+@menu_action("employer_duties")
+async def employer_duties(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await reply_in_menu(update, context, "info.employer_duties")
 
 
 async def menu_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    action = _MENU_LABELS.get(update.effective_message.text.strip())
-    if action == "language":
-        await choose_language(update, context)
+    handler = handler_for(action_for_label(update.effective_message.text))
+    if handler is None:
+        await reply_in_menu(update, context, "unknown.text")
         return
-    if action == "role":
-        await choose_role(update, context)
-        return
-    profile = await services(context).profiles.greet(*_ids(update))
-    t = Translator(profile.language)
-    if action == "help":
-        text = t("help.text")
-    elif action in _GUIDES:
-        text = t(_GUIDES[action])
-    else:
-        text = t("unknown.text")
-    await update.effective_message.reply_text(text, reply_markup=_menu_or_roles(t, profile))
+    await handler(update, context)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    profile = await services(context).profiles.greet(*_ids(update))
-    t = Translator(profile.language)
-    await update.effective_message.reply_text(t("unknown.command"), reply_markup=_menu_or_roles(t, profile))
+    await reply_in_menu(update, context, "unknown.command")
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     # Log the kind of failure and the update id only: updates carry personal data.
     update_id = update.update_id if isinstance(update, Update) else None
-    logger.error(
-        "update %s failed: %s", update_id, type(context.error).__name__, exc_info=context.error
-    )
+    logger.error("update %s failed: %s", update_id, type(context.error).__name__, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat:
         language = "zh_Hans"
         if update.effective_user:

@@ -40,16 +40,16 @@ class ChatUser:
         messages = await self.client.messages(self.chat_id)
         return messages[-1]["message_id"] if messages else 0
 
-    async def say(self, text: str, expect: int = 1, timeout: float = 15) -> list[dict[str, Any]]:
+    async def say(self, text: str, expect: int = 1, wait: float = 15) -> list[dict[str, Any]]:
         sent = await self.client.send_text(self.chat_id, text)
         return await self.client.wait_for_bot_messages(
-            self.chat_id, sent["message"]["message_id"], count=expect, timeout=timeout
+            self.chat_id, sent["message"]["message_id"], count=expect, timeout=wait
         )
 
-    async def tap(self, label: str, expect: int = 1, timeout: float = 15) -> list[dict[str, Any]]:
+    async def tap(self, label: str, expect: int = 1, wait: float = 15) -> list[dict[str, Any]]:
         before = await self._last_id()
         await self.client.press(self.chat_id, label)
-        return await self.client.wait_for_bot_messages(self.chat_id, before, count=expect, timeout=timeout)
+        return await self.client.wait_for_bot_messages(self.chat_id, before, count=expect, timeout=wait)
 
     async def keyboard_labels(self) -> list[str]:
         chat = await self.client.chat(self.chat_id)

@@ -1,0 +1,7 @@
+"""Handlers: certification (being written)."""
+
+from telegram.ext import Application
+
+
+def register(application: Application) -> None:
+    pass

@@ -1,0 +1,7 @@
+"""Handlers: review (being written)."""
+
+from telegram.ext import Application
+
+
+def register(application: Application) -> None:
+    pass

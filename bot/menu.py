@@ -1,0 +1,67 @@
+"""The main menu: large reply-keyboard buttons per role, and what each button does.
+
+A button sends its label as text, so a label is mapped back to its action in every
+language. Feature modules register the handler of their actions with `@menu_action`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import cache
+
+from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
+from telegram.ext import ContextTypes
+
+from accounts.profiles import Role
+from content.i18n import Translator, all_translations
+
+MenuHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+
+# Rows of actions; each action's label is the catalog key `menu.<action>`.
+MAIN_MENUS: dict[Role, list[list[str]]] = {
+    Role.RETIREE: [
+        ["certify"],
+        ["status"],
+        ["bind"],
+        ["how_to_certify", "fraud"],
+        ["privacy", "help"],
+        ["language", "role"],
+    ],
+    Role.EMPLOYER: [["employer_duties"], ["fraud"], ["help", "language"], ["role"]],
+    Role.STAFF: [
+        ["review"],
+        ["staff_login"],
+        ["how_to_certify", "fraud"],
+        ["employer_duties", "help"],
+        ["language", "role"],
+    ],
+}
+
+_handlers: dict[str, MenuHandler] = {}
+
+
+def menu_action(name: str) -> Callable[[MenuHandler], MenuHandler]:
+    def register(handler: MenuHandler) -> MenuHandler:
+        _handlers[name] = handler
+        return handler
+
+    return register
+
+
+def handler_for(action: str | None) -> MenuHandler | None:
+    return _handlers.get(action) if action else None
+
+
+@cache
+def _labels() -> dict[str, str]:
+    actions = {action for menu in MAIN_MENUS.values() for row in menu for action in row}
+    return {label: action for action in actions for label in all_translations(f"menu.{action}").values()}
+
+
+def action_for_label(text: str) -> str | None:
+    return _labels().get(text.strip())
+
+
+def main_menu(t: Translator, role: Role) -> ReplyKeyboardMarkup:
+    rows = [[KeyboardButton(t(f"menu.{action}")) for action in row] for row in MAIN_MENUS[role]]
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True, input_field_placeholder=t("menu.placeholder"))
