@@ -21,6 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_info in sorted(pkgutil.iter_modules(app.commands.__path__), key=lambda m: m.name):
+        if module_info.name.startswith("_"):  # helpers shared by command modules, e.g. _groups
+            continue
         module = importlib.import_module(f"app.commands.{module_info.name}")
         module.register(subparsers)
     return parser

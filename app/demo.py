@@ -72,7 +72,9 @@ async def run_demo(settings: Settings, host: str, port: int, ready: asyncio.Even
             await web.TCPSite(runner, host, port).start()
         except OSError as error:
             await runner.cleanup()
-            raise SystemExit(f"Cannot listen on {host}:{port} ({error.strerror}). Try --port 8090.") from error
+            raise SystemExit(
+                f"Cannot listen on {host}:{port} ({error.strerror}). Try --port 8090."
+            ) from error
         try:
             base = f"http://{host}:{port}"
             application = build_application(DEMO_TOKEN, runtime.bot_services, base_url=f"{base}/bot")

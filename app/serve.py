@@ -41,7 +41,9 @@ async def webhook_until(application: Application, runtime: Runtime, stop: asynci
     settings = runtime.settings
     if not settings.webhook_url:
         raise SystemExit("Webhook mode needs WEBHOOK_URL (the public HTTPS address of this server).")
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else secrets.token_urlsafe(32)
+    secret = (
+        settings.webhook_secret.get_secret_value() if settings.webhook_secret else secrets.token_urlsafe(32)
+    )
 
     async def record_refusal(code: str, detail: str) -> None:
         logger.warning("webhook request refused: %s", code)

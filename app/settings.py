@@ -48,6 +48,8 @@ class Settings(BaseSettings):
 
     # Another Bot API server (a local telegram-bot-api, or the stand-in): its ".../bot" URL.
     bot_api_base_url: str | None = Field(default=None, validation_alias="BOT_API_BASE_URL")
+    # Processes checking faces (one core each; one checks about five selfies a second).
+    face_workers: int = Field(default=1, ge=1, validation_alias="FACE_WORKERS")
     webhook_url: str | None = Field(default=None, validation_alias="WEBHOOK_URL")
     webhook_secret: SecretStr | None = Field(default=None, validation_alias="WEBHOOK_SECRET")
     listen_host: str = Field(default="127.0.0.1", validation_alias="LISTEN_HOST")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -15,6 +16,19 @@ from storage.db import create_engine, create_session_factory
 from storage.protection import PersonalDataVault
 from storage.schema import ensure_schema
 from storage.uow import UnitOfWorkFactory, unit_of_work_factory
+from verification.binding import BindingService
+from verification.certification import CertificationService
+from verification.consent import ConsentService
+from verification.cycle_policies import load_cycle_policies
+from verification.cycle_service import CycleService
+from verification.enrolment import ReferenceEnrolment
+from verification.faces.pool import FaceWorkerPool
+from verification.review import ReviewService
+from verification.staff import StaffService
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -24,16 +38,33 @@ class Runtime:
     uow_factory: UnitOfWorkFactory
     vault: PersonalDataVault
     bot_services: BotServices
+    faces: FaceWorkerPool
+    enrolment: ReferenceEnrolment
 
 
 @asynccontextmanager
 async def open_runtime(settings: Settings, *, auto_upgrade: bool = True) -> AsyncIterator[Runtime]:
     engine = create_engine(settings.database_url)
+    # Worker processes start on the first face to check, not here: most commands need none.
+    faces = FaceWorkerPool(workers=settings.face_workers)
     try:
         await ensure_schema(engine, auto_upgrade=auto_upgrade)
         uow_factory = unit_of_work_factory(create_session_factory(engine))
         vault = PersonalDataVault(*settings.personal_data_keys())
-        bot_services = BotServices(profiles=ProfileService(uow_factory, settings.default_language))
-        yield Runtime(settings, engine, uow_factory, vault, bot_services)
+        cycle = CycleService(
+            uow_factory, load_cycle_policies(), settings.timezone, default_language=settings.default_language
+        )
+        bot_services = BotServices(
+            profiles=ProfileService(uow_factory, settings.default_language),
+            binding=BindingService(uow_factory, vault, utc_now, timezone=settings.timezone),
+            consent=ConsentService(uow_factory, utc_now, vault=vault, timezone=settings.timezone),
+            staff=StaffService(uow_factory, vault, utc_now),
+            cycle=cycle,
+            certification=CertificationService(uow_factory, vault, faces, cycle, timezone=settings.timezone),
+            review=ReviewService(uow_factory, vault, cycle, timezone=settings.timezone),
+        )
+        enrolment = ReferenceEnrolment(uow_factory, vault, faces)
+        yield Runtime(settings, engine, uow_factory, vault, bot_services, faces, enrolment)
     finally:
+        await faces.shutdown()
         await engine.dispose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.handlers import FEATURES, common
+from bot.reminders import schedule_cycle_jobs
 from bot.services import SERVICES_KEY, BotServices
 from bot.update_processor import PerChatUpdateProcessor
 
@@ -17,6 +18,7 @@ def build_application(
     base_url: str | None = None,
     base_file_url: str | None = None,
     max_retries: int = 3,
+    schedule_jobs: bool = True,
 ) -> Application:
     builder = (
         ApplicationBuilder()
@@ -38,4 +40,6 @@ def build_application(
     for feature in FEATURES:
         feature.register(application)
     common.register_fallbacks(application)
+    if schedule_jobs:
+        schedule_cycle_jobs(application)
     return application

@@ -7,6 +7,12 @@ from dataclasses import dataclass
 from telegram.ext import ContextTypes
 
 from accounts.profiles import ProfileService
+from verification.binding import BindingService
+from verification.certification import CertificationService
+from verification.consent import ConsentService
+from verification.cycle_service import CycleService
+from verification.review import ReviewService
+from verification.staff import StaffService
 
 SERVICES_KEY = "services"
 
@@ -14,6 +20,12 @@ SERVICES_KEY = "services"
 @dataclass(frozen=True)
 class BotServices:
     profiles: ProfileService
+    binding: BindingService
+    consent: ConsentService
+    staff: StaffService
+    cycle: CycleService
+    certification: CertificationService
+    review: ReviewService
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:

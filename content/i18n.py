@@ -73,6 +73,9 @@ class Translator:
             text = self._fallback.gettext(key)
         return text.format(**values) if values else text
 
+    def date(self, value) -> str:
+        return format_date(self.language, value)
+
 
 def translator(language: str) -> Translator:
     return Translator(language)
@@ -81,3 +84,13 @@ def translator(language: str) -> Translator:
 def all_translations(key: str) -> dict[str, str]:
     """The text of one key in every language: to recognise a menu button whatever the language."""
     return {language: Translator(language)(key) for language in available_languages()}
+
+
+_BABEL_LOCALES = {"zh_Hans": "zh_Hans_CN", "en": "en_GB"}
+
+
+def format_date(language: str, value) -> str:
+    """A date as people write it: 2026年3月5日, or 5 March 2026."""
+    from babel.dates import format_date as babel_format_date
+
+    return babel_format_date(value, format="long", locale=_BABEL_LOCALES.get(language, "zh_Hans_CN"))

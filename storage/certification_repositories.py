@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import Row, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.certification_models import (
@@ -22,6 +23,7 @@ from storage.certification_models import (
     StaffMember,
     Suspension,
 )
+from storage.models import BotUser, Retiree
 
 
 class _Repository:
@@ -53,6 +55,99 @@ class BindingRepository(_Repository):
         )
         return len((await self._session.execute(query)).scalars().all())
 
+    # --- binding and the shared code lock (verification/binding.py, verification/lockout.py)
+
+    async def get(self, binding_id: int) -> Binding | None:
+        return await self._session.get(Binding, binding_id)
+
+    async def for_user_and_retiree(self, telegram_user_id: int, retiree_id: int) -> Binding | None:
+        """The row of this account and retiree, active or revoked (there is at most one)."""
+        query = select(Binding).where(
+            Binding.telegram_user_id == telegram_user_id, Binding.retiree_id == retiree_id
+        )
+        return (await self._session.execute(query)).scalar_one_or_none()
+
+    async def active_self(self, retiree_id: int) -> Binding | None:
+        query = select(Binding).where(
+            Binding.retiree_id == retiree_id, Binding.kind == "self", Binding.revoked_at.is_(None)
+        )
+        return (await self._session.execute(query.order_by(Binding.id).limit(1))).scalar_one_or_none()
+
+    async def use_code(self, code_id: int, at: datetime) -> bool:
+        """Mark a code used, only if it is still unused: two binds at once use it once."""
+        result = await self._session.execute(
+            update(BindingCode)
+            .where(BindingCode.id == code_id, BindingCode.used_at.is_(None))
+            .values(used_at=at)
+        )
+        return result.rowcount == 1
+
+    async def failure_times_since(self, telegram_user_id: int, since: datetime, limit: int) -> list[datetime]:
+        """Times of the newest failed code entries after `since`, newest first."""
+        query = (
+            select(BindingFailure.at)
+            .where(BindingFailure.telegram_user_id == telegram_user_id, BindingFailure.at > since)
+            .order_by(BindingFailure.at.desc())
+            .limit(limit)
+        )
+        return list((await self._session.execute(query)).scalars().all())
+
+    async def retirees_without_unused_code(
+        self, first_id: int | None = None, last_id: int | None = None
+    ) -> list[int]:
+        """Ids of retirees (all, or those with first_id <= id <= last_id) holding no unused
+        binding code, in id order."""
+        unused = (
+            select(BindingCode.id)
+            .where(BindingCode.retiree_id == Retiree.id, BindingCode.used_at.is_(None))
+            .exists()
+        )
+        query = select(Retiree.id).where(~unused)
+        if first_id is not None:
+            query = query.where(Retiree.id >= first_id)
+        if last_id is not None:
+            query = query.where(Retiree.id <= last_id)
+        return list((await self._session.execute(query.order_by(Retiree.id))).scalars().all())
+
+    async def existing_code_hashes(self, code_hashes: Sequence[str]) -> set[str]:
+        query = select(BindingCode.code_hash).where(BindingCode.code_hash.in_(list(code_hashes)))
+        return set((await self._session.execute(query)).scalars().all())
+
+    async def add_codes(self, rows: Sequence[Mapping]) -> None:
+        """Insert many codes at once (Core executemany: no ORM objects for a large batch)."""
+        if rows:
+            connection = await self._session.connection()
+            await connection.execute(insert(BindingCode.__table__), [dict(row) for row in rows])
+
+    async def delete_unused_codes(self, retiree_id: int) -> int:
+        result = await self._session.execute(
+            delete(BindingCode).where(BindingCode.retiree_id == retiree_id, BindingCode.used_at.is_(None))
+        )
+        return result.rowcount or 0
+
+    async def letters(self) -> Sequence:
+        """For each retiree holding an unused code, the newest one, with what a notice letter
+        needs: rows of (name, id_number_encrypted, residence_region, code_encrypted, issued_at),
+        ordered by region of residence (letters go out per community), then roster order."""
+        newest = (
+            select(func.max(BindingCode.id))
+            .where(BindingCode.used_at.is_(None))
+            .group_by(BindingCode.retiree_id)
+        )
+        query = (
+            select(
+                Retiree.name,
+                Retiree.id_number_encrypted,
+                Retiree.residence_region,
+                BindingCode.code_encrypted,
+                BindingCode.issued_at,
+            )
+            .join(BindingCode, BindingCode.retiree_id == Retiree.id)
+            .where(BindingCode.id.in_(newest))
+            .order_by(Retiree.residence_region, Retiree.id)
+        )
+        return (await self._session.execute(query)).all()
+
 
 class ConsentRepository(_Repository):
     async def current(self, retiree_id: int) -> Consent | None:
@@ -63,6 +158,19 @@ class ConsentRepository(_Repository):
             .limit(1)
         )
         return (await self._session.execute(query)).scalar_one_or_none()
+
+    async def latest(self, retiree_id: int) -> Consent | None:
+        """The newest decision, withdrawn or not."""
+        query = select(Consent).where(Consent.retiree_id == retiree_id).order_by(Consent.id.desc()).limit(1)
+        return (await self._session.execute(query)).scalar_one_or_none()
+
+    async def withdraw_all(self, retiree_id: int, at: datetime) -> int:
+        result = await self._session.execute(
+            update(Consent)
+            .where(Consent.retiree_id == retiree_id, Consent.withdrawn_at.is_(None))
+            .values(withdrawn_at=at)
+        )
+        return result.rowcount or 0
 
 
 class StaffRepository(_Repository):
@@ -81,6 +189,19 @@ class StaffRepository(_Repository):
         )
         return (await self._session.execute(query)).scalar_one_or_none()
 
+    async def by_number(self, staff_number: str) -> StaffMember | None:
+        result = await self._session.execute(
+            select(StaffMember).where(StaffMember.staff_number == staff_number)
+        )
+        return result.scalar_one_or_none()
+
+    async def any_by_telegram_user(self, telegram_user_id: int) -> StaffMember | None:
+        """Active or not: the account can be linked to one staff member only."""
+        result = await self._session.execute(
+            select(StaffMember).where(StaffMember.telegram_user_id == telegram_user_id)
+        )
+        return result.scalar_one_or_none()
+
 
 class FaceRepository(_Repository):
     async def references(self, retiree_id: int) -> Sequence[ReferenceFace]:
@@ -92,6 +213,10 @@ class FaceRepository(_Repository):
             delete(ReferenceFace).where(ReferenceFace.retiree_id == retiree_id)
         )
         return result.rowcount or 0
+
+    async def count_for_retiree(self, retiree_id: int) -> int:
+        query = select(func.count()).select_from(ReferenceFace).where(ReferenceFace.retiree_id == retiree_id)
+        return (await self._session.execute(query)).scalar_one()
 
 
 class AttemptRepository(_Repository):
@@ -115,6 +240,14 @@ class AttemptRepository(_Repository):
         )
         return (await self._session.execute(query)).scalars().all()
 
+    async def count_for_retiree(self, retiree_id: int) -> int:
+        query = (
+            select(func.count())
+            .select_from(CertificationAttempt)
+            .where(CertificationAttempt.retiree_id == retiree_id)
+        )
+        return (await self._session.execute(query)).scalar_one()
+
 
 class EvidenceRepository(_Repository):
     async def for_attempt(self, attempt_id: int) -> Evidence | None:
@@ -124,6 +257,10 @@ class EvidenceRepository(_Repository):
     async def delete_for_retiree(self, retiree_id: int) -> int:
         result = await self._session.execute(delete(Evidence).where(Evidence.retiree_id == retiree_id))
         return result.rowcount or 0
+
+    async def count_for_retiree(self, retiree_id: int) -> int:
+        query = select(func.count()).select_from(Evidence).where(Evidence.retiree_id == retiree_id)
+        return (await self._session.execute(query)).scalar_one()
 
 
 class CertificationRepository(_Repository):
@@ -135,6 +272,10 @@ class CertificationRepository(_Repository):
             .limit(1)
         )
         return (await self._session.execute(query)).scalar_one_or_none()
+
+    async def count_for_retiree(self, retiree_id: int) -> int:
+        query = select(func.count()).select_from(Certification).where(Certification.retiree_id == retiree_id)
+        return (await self._session.execute(query)).scalar_one()
 
 
 class ReviewRepository(_Repository):
@@ -149,6 +290,14 @@ class ReviewRepository(_Repository):
         query = select(ReviewCase).where(ReviewCase.retiree_id == retiree_id, ReviewCase.status == "pending")
         return (await self._session.execute(query.limit(1))).scalar_one_or_none()
 
+    async def open_for_retiree_because(self, retiree_id: int, opened_because: str) -> ReviewCase | None:
+        query = select(ReviewCase).where(
+            ReviewCase.retiree_id == retiree_id,
+            ReviewCase.status == "pending",
+            ReviewCase.opened_because == opened_because,
+        )
+        return (await self._session.execute(query.limit(1))).scalar_one_or_none()
+
 
 class ReminderRepository(_Repository):
     async def exists(self, retiree_id: int, due_on, days_before: int, chat_id: int) -> Reminder | None:
@@ -160,14 +309,176 @@ class ReminderRepository(_Repository):
         )
         return (await self._session.execute(query)).scalar_one_or_none()
 
+    # A reminder's key: (retiree_id, due_on, days_before, chat_id), the table's unique constraint.
+    # A row with sent_at NULL is claimed by a sweep (being sent) or failed (e.g. a blocked chat).
+
+    async def recorded_for(self, retiree_ids: Sequence[int], since: date) -> Sequence[Row]:
+        """(retiree_id, due_on, days_before, chat_id) of the reminders recorded for these
+        retirees' due dates on or after `since`, sent or not."""
+        query = select(Reminder.retiree_id, Reminder.due_on, Reminder.days_before, Reminder.chat_id).where(
+            Reminder.retiree_id.in_(list(retiree_ids)), Reminder.due_on >= since
+        )
+        return (await self._session.execute(query)).all()
+
+    async def claim(self, keys: Sequence[tuple[int, date, int, int]]) -> set[tuple[int, date, int, int]]:
+        """Insert unsent rows for these keys; returns the keys this call inserted (a key
+        another sweep already holds is left out: the unique constraint decides)."""
+        if not keys:
+            return set()
+        dialect = self._session.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:  # pragma: no cover - only the two supported databases
+            raise NotImplementedError(f"claiming reminders is not implemented for {dialect}")
+        claimed: set[tuple[int, date, int, int]] = set()
+        for start in range(0, len(keys), 500):
+            rows = [
+                {"retiree_id": r, "due_on": d, "days_before": b, "chat_id": c}
+                for r, d, b, c in keys[start : start + 500]
+            ]
+            statement = (
+                insert(Reminder)
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=["retiree_id", "due_on", "days_before", "chat_id"])
+                .returning(Reminder.retiree_id, Reminder.due_on, Reminder.days_before, Reminder.chat_id)
+            )
+            claimed |= {tuple(row) for row in (await self._session.execute(statement)).all()}
+        return claimed
+
+    def _key_is(self, key: tuple[int, date, int, int]):
+        retiree_id, due_on, days_before, chat_id = key
+        return and_(
+            Reminder.retiree_id == retiree_id,
+            Reminder.due_on == due_on,
+            Reminder.days_before == days_before,
+            Reminder.chat_id == chat_id,
+        )
+
+    async def mark_sent(self, key: tuple[int, date, int, int], at: datetime) -> None:
+        """Record the reminder as sent (keeps the first sending time when called again)."""
+        await self.claim([key])
+        await self._session.execute(
+            update(Reminder)
+            .where(self._key_is(key), Reminder.sent_at.is_(None))
+            .values(sent_at=at)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def release(self, key: tuple[int, date, int, int]) -> None:
+        """Drop an unsent claim, so that the next sweep tries again."""
+        await self._session.execute(
+            delete(Reminder)
+            .where(self._key_is(key), Reminder.sent_at.is_(None))
+            .execution_options(synchronize_session=False)
+        )
+
 
 class SuspensionRepository(_Repository):
     async def open_for_retiree(self, retiree_id: int) -> Suspension | None:
         query = select(Suspension).where(Suspension.retiree_id == retiree_id, Suspension.resumed_on.is_(None))
         return (await self._session.execute(query.limit(1))).scalar_one_or_none()
 
+    async def latest_for_retiree(self, retiree_id: int) -> Suspension | None:
+        query = (
+            select(Suspension)
+            .where(Suspension.retiree_id == retiree_id)
+            .order_by(Suspension.suspended_on.desc(), Suspension.id.desc())
+            .limit(1)
+        )
+        return (await self._session.execute(query)).scalar_one_or_none()
+
 
 class AuditRepository(_Repository):
     async def for_retiree(self, retiree_id: int) -> Sequence[AuditEntry]:
         query = select(AuditEntry).where(AuditEntry.retiree_id == retiree_id).order_by(AuditEntry.id)
         return (await self._session.execute(query)).scalars().all()
+
+
+class CycleQueries(_Repository):
+    """Retiree queries of the certification cycle: due dates, reminders, suspensions.
+
+    Column tuples rather than ORM objects: the sweeps read many rows and need few columns.
+    """
+
+    async def due_date_inputs(self, after_id: int, limit: int) -> Sequence[Row]:
+        """(id, birth_date, pension_region, last_certified_on, due_on, payment_state) of the
+        next `limit` retirees after `after_id`, in id order."""
+        query = (
+            select(
+                Retiree.id,
+                Retiree.birth_date,
+                Retiree.pension_region,
+                Retiree.last_certified_on,
+                Retiree.due_on,
+                Retiree.payment_state,
+            )
+            .where(Retiree.id > after_id)
+            .order_by(Retiree.id)
+            .limit(limit)
+        )
+        return (await self._session.execute(query)).all()
+
+    async def move_due_dates(self, values: Sequence[tuple[int, date]]) -> None:
+        """Set due dates (retiree id, due_on); a stored due date never moves back."""
+        if not values:
+            return
+        table = Retiree.__table__
+        statement = (
+            update(table)
+            .where(
+                table.c.id == bindparam("b_id"),
+                table.c.due_on.is_(None) | (table.c.due_on < bindparam("b_due_on")),
+            )
+            .values(due_on=bindparam("b_due_on"))
+        )
+        await self._session.execute(statement, [{"b_id": i, "b_due_on": d} for i, d in values])
+
+    async def reminder_candidates(self, first: date, last: date) -> Sequence[Row]:
+        """(retiree_id, name, pension_region, due_on, chat_id, kind, language) for every active
+        binding of a retiree due between `first` and `last` whose payment is not suspended."""
+        query = (
+            select(
+                Retiree.id,
+                Retiree.name,
+                Retiree.pension_region,
+                Retiree.due_on,
+                Binding.chat_id,
+                Binding.kind,
+                BotUser.language,
+            )
+            .join(Binding, and_(Binding.retiree_id == Retiree.id, Binding.revoked_at.is_(None)))
+            .outerjoin(BotUser, BotUser.telegram_user_id == Binding.telegram_user_id)
+            .where(Retiree.due_on >= first, Retiree.due_on <= last, Retiree.payment_state != "suspended")
+            .order_by(Retiree.due_on, Retiree.id, Binding.id)
+        )
+        return (await self._session.execute(query)).all()
+
+    async def overdue(self, due_before: date, after_id: int, limit: int) -> Sequence[Row]:
+        """(id, pension_region, due_on) of retirees due before `due_before`, not suspended."""
+        query = (
+            select(Retiree.id, Retiree.pension_region, Retiree.due_on)
+            .where(
+                Retiree.due_on < due_before,
+                Retiree.payment_state != "suspended",
+                Retiree.id > after_id,
+            )
+            .order_by(Retiree.id)
+            .limit(limit)
+        )
+        return (await self._session.execute(query)).all()
+
+    async def suspend_if_unchanged(self, retiree_id: int, due_on: date) -> bool:
+        """Suspend payment unless the retiree certified (or was suspended) meanwhile."""
+        table = Retiree.__table__
+        result = await self._session.execute(
+            update(table)
+            .where(
+                table.c.id == retiree_id,
+                table.c.due_on == due_on,
+                table.c.payment_state != "suspended",
+            )
+            .values(payment_state="suspended")
+        )
+        return result.rowcount == 1

@@ -19,6 +19,7 @@ from storage.certification_repositories import (
     BindingRepository,
     CertificationRepository,
     ConsentRepository,
+    CycleQueries,
     EvidenceRepository,
     FaceRepository,
     ReminderRepository,
@@ -55,11 +56,15 @@ class UnitOfWork:
         self.reminders = ReminderRepository(self.session)
         self.suspensions = SuspensionRepository(self.session)
         self.audit = AuditRepository(self.session)
+        self.cycle = CycleQueries(self.session)
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:
+        # close() ends the transaction (uncommitted work is rolled back) and detaches what was
+        # loaded without expiring it, so values read inside the block stay readable after it.
         try:
-            await self.session.rollback()
+            if exc_type is not None:
+                await self.session.rollback()
         finally:
             await self.session.close()
 

@@ -14,7 +14,9 @@ from bot.application import build_application
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("run", help="run the bot against Telegram (TELEGRAM_TOKEN; BOT_MODE polling|webhook)")
+    parser = subparsers.add_parser(
+        "run", help="run the bot against Telegram (TELEGRAM_TOKEN; BOT_MODE polling|webhook)"
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -36,7 +38,9 @@ async def _serve(settings: Settings) -> None:
     stop_on_signals(stop)
     async with open_runtime(settings) as runtime:
         application = build_application(
-            settings.telegram_token.get_secret_value(), runtime.bot_services, base_url=settings.bot_api_base_url
+            settings.telegram_token.get_secret_value(),
+            runtime.bot_services,
+            base_url=settings.bot_api_base_url,
         )
         logging.getLogger(__name__).info("bot starting in %s mode", settings.mode.value)
         if settings.mode is BotMode.WEBHOOK:

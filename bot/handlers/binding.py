@@ -1,7 +1,308 @@
-"""Handlers: binding (being written)."""
+"""🔗 Binding: linking this Telegram account to a retiree (for myself / for a family member),
+and 🔑 staff sign-in with a staff code.
 
-from telegram.ext import Application
+Both are short conversations: a question, a typed answer, the result. Every step has a
+Cancel button and /cancel; tapping a main-menu button leaves the conversation and does what
+the button says; after a few quiet minutes the conversation ends by itself. The ID number is
+kept in memory only while the conversation lasts, and never logged.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from datetime import UTC, datetime, timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from accounts.profiles import Role
+from bot.handlers.common import menu_or_roles, profile_of, user_and_chat
+from bot.menu import action_for_label, handler_for, main_menu, menu_action
+from bot.services import services
+from content.i18n import Translator, all_translations
+from verification.binding import BindOutcome, BindResult
+from verification.staff import SignInLocked
+
+ASK_KIND, ASK_ID, ASK_CODE, OFFER_HELPER = range(4)
+STAFF_ASK_CODE = 10
+TIMEOUT = timedelta(minutes=5)
+_PENDING = "binding"  # user_data: {"kind", "id_number", "code"} while the conversation lasts
+_CANCEL_WORDS = {"取消", "cancel", "/cancel", "退出"}
+
+
+def _buttons(*rows: tuple[str, str]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)] for label, data in rows])
+
+
+def _cancel_only(t: Translator, data: str = "bind:cancel") -> InlineKeyboardMarkup:
+    return _buttons((t("bind.button.cancel"), data))
+
+
+async def _drop_buttons(update: Update) -> None:
+    try:
+        await update.callback_query.edit_message_reply_markup(reply_markup=None)
+    except BadRequest:
+        pass
+
+
+def _wait_text(t: Translator, until: datetime | None) -> str:
+    """'in about N hours' (or minutes): no clock time, so no time zone to get wrong."""
+    seconds = max(((until or datetime.now(UTC)) - datetime.now(UTC)).total_seconds(), 60)
+    if seconds < 3600:
+        return t("bind.wait.minutes", minutes=math.ceil(seconds / 60))
+    return t("bind.wait.hours", hours=math.ceil(seconds / 3600))
+
+
+async def _leave_for_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
+    """A main-menu button or a cancel word typed in the middle of a conversation: end it,
+    and (for a button) do what the button says. None when the text is an answer."""
+    text = (update.effective_message.text or "").strip()
+    if text.lower() in _CANCEL_WORDS:
+        return await cancel(update, context)
+    handler = handler_for(action_for_label(text))
+    if handler is None:
+        return None
+    context.user_data.pop(_PENDING, None)
+    await handler(update, context)
+    return ConversationHandler.END
+
+
+# ------------------------------------------------------------------ binding
+
+
+@menu_action("bind")
+async def start_binding(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    _, t = await profile_of(update, context)
+    context.user_data.pop(_PENDING, None)
+    await update.effective_message.reply_text(
+        t("bind.ask_kind"),
+        reply_markup=_buttons(
+            (t("bind.button.self"), "bind:self"),
+            (t("bind.button.helper"), "bind:helper"),
+            (t("bind.button.cancel"), "bind:cancel"),
+        ),
+    )
+    return ASK_KIND
+
+
+async def kind_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    query = update.callback_query
+    _, t = await profile_of(update, context)
+    kind = query.data.removeprefix("bind:")
+    await query.answer()
+    await _drop_buttons(update)
+    context.user_data[_PENDING] = {"kind": kind}
+    text = t("bind.ask_id_self") if kind == "self" else t("bind.ask_id_helper")
+    await query.message.reply_text(text, reply_markup=_cancel_only(t))
+    return ASK_ID
+
+
+async def id_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    left = await _leave_for_menu(update, context)
+    if left is not None:
+        return left
+    _, t = await profile_of(update, context)
+    text = update.effective_message.text
+    problem = services(context).binding.id_number_problem(text)
+    if problem is not None:
+        await update.effective_message.reply_text(
+            t(f"bind.id_problem.{problem.value}") + "\n\n" + t("bind.type_id_again"),
+            reply_markup=_cancel_only(t),
+        )
+        return ASK_ID
+    context.user_data.setdefault(_PENDING, {"kind": "self"})["id_number"] = text
+    await update.effective_message.reply_text(t("bind.ask_code"), reply_markup=_cancel_only(t))
+    return ASK_CODE
+
+
+async def code_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    left = await _leave_for_menu(update, context)
+    if left is not None:
+        return left
+    pending = context.user_data.get(_PENDING) or {}
+    if "id_number" not in pending:  # lost (e.g. a restart): begin again
+        return await start_binding(update, context)
+    pending["code"] = update.effective_message.text
+    return await _bind(update, context, pending, pending["kind"])
+
+
+async def bind_as_helper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    await update.callback_query.answer()
+    await _drop_buttons(update)
+    pending = context.user_data.get(_PENDING) or {}
+    if "code" not in pending:
+        return await start_binding(update, context)
+    return await _bind(update, context, pending, "helper")
+
+
+async def _bind(update: Update, context: ContextTypes.DEFAULT_TYPE, pending: dict, kind: str) -> int:
+    user_id, chat_id = user_and_chat(update)
+    result = await services(context).binding.bind(
+        user_id, chat_id, pending["id_number"], pending["code"], kind
+    )
+    profile, t = await profile_of(update, context)
+    message = update.effective_message
+    outcome = result.outcome
+    if outcome is BindOutcome.BOUND:
+        context.user_data.pop(_PENDING, None)
+        if profile.role is None:
+            profile = await services(context).profiles.set_role(user_id, chat_id, Role.RETIREE)
+        await message.reply_text(_bound_text(t, result), reply_markup=menu_or_roles(t, profile))
+        return ConversationHandler.END
+    if outcome is BindOutcome.MALFORMED_CODE:
+        await message.reply_text(t("bind.code_malformed"), reply_markup=_cancel_only(t))
+        return ASK_CODE
+    if outcome is BindOutcome.MALFORMED_ID:
+        pending.pop("id_number", None)
+        await message.reply_text(t("bind.type_id_again"), reply_markup=_cancel_only(t))
+        return ASK_ID
+    if outcome is BindOutcome.SELF_TAKEN:
+        await message.reply_text(
+            t("bind.self_taken", name=result.name),
+            reply_markup=_buttons(
+                (t("bind.button.as_helper"), "bind:as_helper"), (t("bind.button.cancel"), "bind:cancel")
+            ),
+        )
+        return OFFER_HELPER
+    # no_match or locked: the same words whatever was wrong.
+    pending.pop("id_number", None)
+    pending.pop("code", None)
+    if result.locked_until is not None:
+        context.user_data.pop(_PENDING, None)
+        text = t("bind.locked", wait=_wait_text(t, result.locked_until))
+        if outcome is BindOutcome.NO_MATCH:
+            text = t("bind.no_match") + "\n\n" + text
+        await message.reply_text(text, reply_markup=menu_or_roles(t, profile))
+        return ConversationHandler.END
+    await message.reply_text(
+        t("bind.no_match")
+        + "\n\n"
+        + t("bind.tries_left", tries=result.tries_left)
+        + "\n\n"
+        + t("bind.type_id_again"),
+        reply_markup=_cancel_only(t),
+    )
+    return ASK_ID
+
+
+def _bound_text(t: Translator, result: BindResult) -> str:
+    if result.already:
+        return t("bind.already", name=result.name)
+    if result.kind == "helper":
+        return t("bind.bound_helper", name=result.name)
+    return t("bind.bound_self", name=result.name)
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    if update.callback_query:
+        await update.callback_query.answer()
+        await _drop_buttons(update)
+    context.user_data.pop(_PENDING, None)
+    profile, t = await profile_of(update, context)
+    await update.effective_message.reply_text(t("bind.cancelled"), reply_markup=menu_or_roles(t, profile))
+    return ConversationHandler.END
+
+
+async def timed_out(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    context.user_data.pop(_PENDING, None)
+    profile, t = await profile_of(update, context)
+    await context.bot.send_message(
+        update.effective_chat.id, t("bind.timeout"), reply_markup=menu_or_roles(t, profile)
+    )
+
+
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button of a conversation that has ended (timed out, or the bot restarted)."""
+    _, t = await profile_of(update, context)
+    await update.callback_query.answer(t("bind.stale_button"), show_alert=True)
+    await _drop_buttons(update)
+
+
+# ------------------------------------------------------------------ staff sign-in
+
+
+@menu_action("staff_login")
+async def start_staff_login(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    _, t = await profile_of(update, context)
+    await update.effective_message.reply_text(
+        t("staff_login.ask_code"), reply_markup=_cancel_only(t, "staff:cancel")
+    )
+    return STAFF_ASK_CODE
+
+
+async def staff_code_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    left = await _leave_for_menu(update, context)
+    if left is not None:
+        return left
+    user_id, chat_id = user_and_chat(update)
+    profile, t = await profile_of(update, context)
+    message = update.effective_message
+    try:
+        staff = await services(context).staff.sign_in(user_id, message.text)
+    except SignInLocked as locked:
+        text = t("bind.locked", wait=_wait_text(t, locked.until))
+        await message.reply_text(text, reply_markup=menu_or_roles(t, profile))
+        return ConversationHandler.END
+    if staff is None:
+        await message.reply_text(t("staff_login.wrong_code"), reply_markup=_cancel_only(t, "staff:cancel"))
+        return STAFF_ASK_CODE
+    await services(context).profiles.set_role(user_id, chat_id, Role.STAFF)
+    await message.reply_text(
+        t("staff_login.welcome", name=staff.name, region=staff.region_code),
+        reply_markup=main_menu(t, Role.STAFF),
+    )
+    return ConversationHandler.END
+
+
+# ------------------------------------------------------------------ registration
+
+
+def _label_filter(action: str) -> filters.BaseFilter:
+    return filters.Text(list(all_translations(f"menu.{action}").values()))
 
 
 def register(application: Application) -> None:
-    pass
+    text = filters.TEXT & ~filters.COMMAND
+    with warnings.catch_warnings():
+        # The buttons belong to the conversation of this chat and user, not to one message:
+        # PTB's hint about per_message tracking does not apply.
+        warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
+        # One conversation for both flows, so that starting one in the middle of the other
+        # (allow_reentry) switches cleanly instead of leaving two half-open.
+        conversation = ConversationHandler(
+            entry_points=[
+                CommandHandler("bind", start_binding),
+                MessageHandler(_label_filter("bind"), start_binding),
+                CommandHandler("staff", start_staff_login),
+                MessageHandler(_label_filter("staff_login"), start_staff_login),
+            ],
+            states={
+                ASK_KIND: [CallbackQueryHandler(kind_chosen, pattern=r"^bind:(self|helper)$")],
+                ASK_ID: [MessageHandler(text, id_typed)],
+                ASK_CODE: [MessageHandler(text, code_typed)],
+                OFFER_HELPER: [CallbackQueryHandler(bind_as_helper, pattern=r"^bind:as_helper$")],
+                STAFF_ASK_CODE: [MessageHandler(text, staff_code_typed)],
+                ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
+            },
+            fallbacks=[
+                CommandHandler("cancel", cancel),
+                CallbackQueryHandler(cancel, pattern=r"^(bind|staff):cancel$"),
+            ],
+            allow_reentry=True,
+            conversation_timeout=TIMEOUT,
+            name="binding",
+        )
+    application.add_handler(conversation)
+    application.add_handler(CallbackQueryHandler(stale_button, pattern=r"^(bind|staff):"))

@@ -1,7 +1,187 @@
-"""Handlers: privacy (being written)."""
+"""🔒 My data: what is held, the consent to face recognition, and withdrawing it.
 
-from telegram.ext import Application
+`ask_consent` shows the consent text (called by the certification handler when a bound
+retiree without consent taps ✅); the buttons under it record the decision. The privacy
+screen lists what is held per bound retiree, with a button to withdraw consent and delete
+the face data, behind one confirmation step.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from bot.handlers.common import menu_or_roles, profile_of
+from bot.menu import menu_action
+from bot.services import services
+from content.i18n import Translator
+from verification.consent import CONSENT_TEXT_VERSION, NotBound, PrivacySummary
+
+
+async def ask_consent(update: Update, context: ContextTypes.DEFAULT_TYPE, retiree_id: int) -> None:
+    """The consent screen for one retiree, with its three answers as inline buttons."""
+    _, t = await profile_of(update, context)
+    buttons = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(t("consent.button.agree"), callback_data=f"consent:agree:{retiree_id}")],
+            [
+                InlineKeyboardButton(
+                    t("consent.button.not_now"), callback_data=f"consent:not_now:{retiree_id}"
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    t("consent.button.no_face"), callback_data=f"consent:no_face:{retiree_id}"
+                )
+            ],
+        ]
+    )
+    await update.effective_message.reply_text(
+        t("consent.text", version=CONSENT_TEXT_VERSION), reply_markup=buttons
+    )
+
+
+async def consent_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    profile, t = await profile_of(update, context)
+    parsed = _parse(query.data, "consent:", {"agree", "not_now", "no_face"})
+    if parsed is None:
+        await query.answer()
+        return
+    decision, retiree_id = parsed
+    try:
+        await services(context).consent.record(update.effective_user.id, retiree_id, decision)
+    except NotBound:
+        await query.answer(t("privacy.not_yours"), show_alert=True)
+        return
+    await query.answer()
+    await _drop_buttons(query)
+    texts = {"agree": t("consent.agreed"), "not_now": t("consent.not_now"), "no_face": t("consent.no_face")}
+    await query.message.reply_text(texts[decision], reply_markup=menu_or_roles(t, profile))
+
+
+@menu_action("privacy")
+async def show_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    profile, t = await profile_of(update, context)
+    summaries = await services(context).consent.privacy_summary(update.effective_user.id)
+    message = update.effective_message
+    if not summaries:
+        await message.reply_text(t("privacy.not_bound"), reply_markup=menu_or_roles(t, profile))
+        return
+    text = "\n\n".join([t("privacy.header"), *(_summary_text(t, summary) for summary in summaries)])
+    text += "\n\n" + t("privacy.retention")
+    buttons = [
+        [
+            InlineKeyboardButton(
+                t("privacy.button.withdraw")
+                if len(summaries) == 1
+                else t("privacy.button.withdraw_for", name=summary.name),
+                callback_data=f"privacy:withdraw:{summary.retiree_id}",
+            )
+        ]
+        for summary in summaries
+        if summary.consent_state == "agree" or summary.face_templates or summary.stored_photos
+    ]
+    markup = InlineKeyboardMarkup(buttons) if buttons else menu_or_roles(t, profile)
+    await message.reply_text(text, reply_markup=markup)
+
+
+def _summary_text(t: Translator, s: PrivacySummary) -> str:
+    consent = {
+        "none": t("privacy.consent.none"),
+        "agree": t("privacy.consent.agree", on=s.consent_on),
+        "not_now": t("privacy.consent.not_now", on=s.consent_on),
+        "no_face": t("privacy.consent.no_face", on=s.consent_on),
+        "withdrawn": t("privacy.consent.withdrawn", on=s.consent_on),
+    }[s.consent_state]
+    return t(
+        "privacy.summary",
+        name=s.name,
+        masked_id=s.masked_id_number,
+        phone=t("privacy.phone.yes") if s.phone_on_file else t("privacy.phone.no"),
+        templates=s.face_templates,
+        photos=s.stored_photos,
+        attempts=s.attempts,
+        certifications=s.certifications,
+        consent=consent,
+        pension_region=s.pension_region,
+        residence_region=s.residence_region,
+        accounts=s.linked_accounts,
+    )
+
+
+async def withdraw_asked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    _, t = await profile_of(update, context)
+    retiree_id = _retiree_id(query.data, "privacy:withdraw:")
+    await query.answer()
+    if retiree_id is None:
+        return
+    buttons = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t("privacy.button.confirm"), callback_data=f"privacy:confirm:{retiree_id}"
+                )
+            ],
+            [InlineKeyboardButton(t("privacy.button.keep"), callback_data="privacy:keep")],
+        ]
+    )
+    await query.message.reply_text(t("privacy.confirm_withdraw"), reply_markup=buttons)
+
+
+async def withdraw_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    profile, t = await profile_of(update, context)
+    retiree_id = _retiree_id(query.data, "privacy:confirm:")
+    if retiree_id is None:
+        await query.answer()
+        return
+    try:
+        report = await services(context).consent.withdraw(retiree_id, update.effective_user.id)
+    except NotBound:
+        await query.answer(t("privacy.not_yours"), show_alert=True)
+        return
+    await query.answer()
+    await _drop_buttons(query)
+    await query.message.reply_text(
+        t("privacy.withdrawn", templates=report.templates_deleted, photos=report.photos_deleted),
+        reply_markup=menu_or_roles(t, profile),
+    )
+
+
+async def withdraw_kept(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    profile, t = await profile_of(update, context)
+    await query.answer()
+    await _drop_buttons(query)
+    await query.message.reply_text(t("privacy.kept"), reply_markup=menu_or_roles(t, profile))
+
+
+def _parse(data: str, prefix: str, choices: set[str]) -> tuple[str, int] | None:
+    choice, _, number = data.removeprefix(prefix).partition(":")
+    if choice not in choices or not number.isdigit():
+        return None
+    return choice, int(number)
+
+
+def _retiree_id(data: str, prefix: str) -> int | None:
+    number = data.removeprefix(prefix)
+    return int(number) if number.isdigit() else None
+
+
+async def _drop_buttons(query) -> None:
+    """Take the buttons off a message once answered, so it cannot be pressed twice."""
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except BadRequest:  # already without buttons (a double tap): nothing to do
+        pass
 
 
 def register(application: Application) -> None:
-    pass
+    application.add_handler(CommandHandler("privacy", show_privacy))
+    application.add_handler(CallbackQueryHandler(consent_chosen, pattern=r"^consent:"))
+    application.add_handler(CallbackQueryHandler(withdraw_asked, pattern=r"^privacy:withdraw:"))
+    application.add_handler(CallbackQueryHandler(withdraw_confirmed, pattern=r"^privacy:confirm:"))
+    application.add_handler(CallbackQueryHandler(withdraw_kept, pattern=r"^privacy:keep$"))

@@ -51,8 +51,16 @@ async def test_a_visitor_picks_a_language_and_a_role_and_the_bot_answers(tmp_pat
         "VAR_DIR": str(tmp_path / "var"),
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app.cli", "demo", "--port", str(port),
-        cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "app.cli",
+        "demo",
+        "--port",
+        str(port),
+        cwd=REPO,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:

@@ -1,0 +1,323 @@
+"""Console commands for the face pipeline: `check photo`, `eval faces` and `bench verify`.
+
+They run the pipeline in this process (no worker pool): they are tools for staff and
+developers, and the printed texts here are for them, not for pensioners.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+from app.commands._groups import group
+from verification.faces.pipeline import DEFAULT_MATCH_THRESHOLD, VerifyPolicy
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Short explanations of reason codes for people at a console (the bot has its own texts).
+_EXPLAIN = {
+    "not_an_image": "the file is not a picture",
+    "unsupported_format": "the picture format is not supported (send JPEG, PNG or WebP)",
+    "too_large_bytes": "the file is too large",
+    "too_many_pixels": "the picture has too many pixels",
+    "too_small": "the picture is too small",
+    "animated": "the picture is animated",
+    "truncated": "the file is cut short (incomplete)",
+    "corrupt": "the picture is damaged",
+    "no_face": "no face was found in it",
+    "several_faces": "more than one face was found in it",
+    "unreadable": "the file could not be read",
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    check = group(subparsers, "check", "check inputs (e.g. a selfie against a reference photo)")
+    photo = check.add_parser("photo", help="verify a selfie against a reference photo, as the bot would")
+    photo.add_argument("--reference", required=True, type=Path, help="reference photo (the one on file)")
+    photo.add_argument("--photo", required=True, type=Path, help="the selfie to check")
+    photo.add_argument(
+        "--threshold",
+        type=float,
+        default=DEFAULT_MATCH_THRESHOLD,
+        help=f"match threshold (default {DEFAULT_MATCH_THRESHOLD})",
+    )
+    photo.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    photo.set_defaults(handler=check_photo)
+
+    evaluate = group(subparsers, "eval", "evaluate components on labelled data")
+    faces = evaluate.add_parser("faces", help="FNMR/FMR of the face matcher on a folder with manifest.csv")
+    faces.add_argument(
+        "--root",
+        required=True,
+        type=Path,
+        help="folder with manifest.csv (columns path, identity; paths relative to it or absolute)",
+    )
+    faces.add_argument(
+        "--threshold",
+        type=float,
+        default=DEFAULT_MATCH_THRESHOLD,
+        help=f"threshold to report (default {DEFAULT_MATCH_THRESHOLD})",
+    )
+    faces.add_argument(
+        "--subset-prefix",
+        default="cn_,jp_,kr_",
+        help="comma-separated identity prefixes of the subset also reported (default cn_,jp_,kr_:"
+        " the East Asian identities of the shared faces folder); empty for none",
+    )
+    faces.add_argument(
+        "--target-fmr",
+        type=float,
+        default=0.01,
+        help="also print the most lenient threshold with FMR at most this (default 0.01)",
+    )
+    faces.set_defaults(handler=eval_faces)
+
+    bench = group(subparsers, "bench", "benchmarks")
+    verify = bench.add_parser("verify", help="time per selfie: product pipeline vs plain face_recognition")
+    verify.add_argument(
+        "--faces",
+        type=Path,
+        default=None,
+        help="faces folder (default $PENSION_BOT_FACES_DIR or ../shared/faces beside the repo)",
+    )
+    verify.add_argument("--repeats", type=int, default=3, help="runs per picture and size (default 3)")
+    verify.add_argument("--photos", type=int, default=3, help="distinct people's photos per size (default 3)")
+    verify.add_argument(
+        "--sizes",
+        default="240p,480p,1080p,1280px,12MP",
+        help="comma-separated sizes (default 240p,480p,1080p,1280px,12MP)",
+    )
+    verify.set_defaults(handler=bench_verify)
+
+
+def default_faces_dir() -> Path:
+    return Path(os.environ.get("PENSION_BOT_FACES_DIR") or REPO_ROOT.parent / "shared" / "faces")
+
+
+# --- check photo ---
+
+
+def check_photo(args: argparse.Namespace) -> int:
+    from verification.faces.pipeline import check_selfie, encode_reference
+
+    try:
+        reference_bytes = args.reference.read_bytes()
+        photo_bytes = args.photo.read_bytes()
+    except OSError as error:
+        return _unusable(args, "unreadable", f"Cannot read {error.filename}: {error.strerror}.")
+    reference = encode_reference(reference_bytes)
+    if reference.template is None:
+        reason = str(reference.reason)
+        return _unusable(
+            args,
+            reason,
+            f"The reference photo {args.reference} cannot be used: "
+            f"{_EXPLAIN.get(reason, reason)}. Please choose another reference photo.",
+        )
+    verdict = check_selfie(reference.template, photo_bytes, VerifyPolicy(match_threshold=args.threshold))
+    if args.json:
+        print(json.dumps(verdict.to_dict(), ensure_ascii=False))
+        return 0
+    distance = "-" if verdict.distance is None else f"{verdict.distance:.4f}"
+    print(f"verdict:   {verdict.verdict}")
+    print(f"reason:    {verdict.reason}")
+    print(f"distance:  {distance}  (match at <= {verdict.threshold}, engine {verdict.engine})")
+    print("quality:   " + " ".join(f"{k}={v}" for k, v in verdict.quality.items()))
+    print(f"time:      {verdict.timings['total_s']:.3f} s (decode to verdict)")
+    return 0
+
+
+def _unusable(args: argparse.Namespace, reason: str, message: str) -> int:
+    print(message, file=sys.stderr)
+    if args.json:
+        print(json.dumps({"verdict": None, "reason": reason, "distance": None, "error": message}))
+    return 2
+
+
+# --- eval faces ---
+
+
+def eval_faces(args: argparse.Namespace) -> int:
+    from verification.faces import evaluation as ev
+    from verification.faces.pipeline import default_engine, encode_reference
+
+    root: Path = args.root
+    if not (root / "manifest.csv").is_file():
+        print(f"No manifest.csv in {root}.", file=sys.stderr)
+        return 2
+    try:
+        entries = ev.read_manifest(root)
+    except ValueError as error:
+        print(f"{root / 'manifest.csv'}: {error}.", file=sys.stderr)
+        return 2
+    engine = default_engine()
+    encoded, unencoded = ev.encode_all(
+        entries, lambda data: encode_reference(data, engine=engine), _Progress()
+    )
+
+    prefixes = [p for p in args.subset_prefix.split(",") if p.strip()]
+    keep = ev.identity_prefix_rule(prefixes) if prefixes else None
+    sets = [("all", None)] + ([(f"subset {','.join(prefixes)}", keep)] if keep else [])
+    scores = {label: ev.pair_scores(encoded, engine, rule) for label, rule in sets}
+    direction = (
+        "similarity, higher = more alike" if engine.higher_is_closer else "distance, lower = more alike"
+    )
+
+    print(
+        f"Photos with an identity: {len(entries)}; encoded: {len(encoded)}; "
+        f"not encoded (no face, several faces, unreadable): {len(unencoded)}"
+    )
+    for photo in unencoded:
+        print(f"  not encoded: {photo.entry.listed_as} ({photo.reason})")
+    print(f"Engine: {engine.name} ({engine.version}); {direction}; threshold {args.threshold:g}")
+    print()
+    t = args.threshold
+    print(
+        f"{'set':<22} {'photos':>6} {'ids':>4} {'genuine':>8} {'impostor':>9} "
+        f"{'FNMR@' + format(t, 'g'):>11} {'FMR@' + format(t, 'g'):>11}"
+    )
+    for label, rule in sets:
+        chosen = [p for p in encoded if rule is None or rule(p.entry.identity)]
+        r = ev.rates(scores[label], t, engine.higher_is_closer)
+        print(
+            f"{label:<22} {len(chosen):>6} {len({p.entry.identity for p in chosen}):>4} "
+            f"{r.genuine_pairs:>8} {r.impostor_pairs:>9} {_pct(r.fnmr):>11} {_pct(r.fmr):>11}"
+        )
+    print()
+    header = "threshold " + "".join(
+        f"{'FNMR ' + lbl.split()[0]:>13}{'FMR ' + lbl.split()[0]:>13}" for lbl, _ in sets
+    )
+    print(header)
+    for step in (-0.10, -0.05, -0.02, 0.0, 0.02, 0.05, 0.10):
+        value = round(t + step, 4)
+        cells = ""
+        for label, _ in sets:
+            r = ev.rates(scores[label], value, engine.higher_is_closer)
+            cells += f"{_pct(r.fnmr):>13}{_pct(r.fmr):>13}"
+        print(f"{'*' if step == 0 else ' '}{value:>8.3f} {cells}")
+    print()
+    for label, _ in sets:
+        s = scores[label]
+        closest = (
+            (s.impostor.max() if engine.higher_is_closer else s.impostor.min()) if s.impostor.size else None
+        )
+        lenient = ev.threshold_for_fmr(s, args.target_fmr, engine.higher_is_closer)
+        r = ev.rates(s, lenient, engine.higher_is_closer) if lenient is not None else None
+        print(
+            f"{label}: closest impostor pair {_num(closest)}; most lenient threshold with FMR <= "
+            f"{args.target_fmr:.1%}: {_num(lenient)}"
+            + (f" (FNMR {_pct(r.fnmr)}, FMR {_pct(r.fmr)})" if r else "")
+        )
+    return 0 if encoded else 2
+
+
+class _Progress:
+    """Progress on stderr: one updating line on a terminal, a line every 25 photos otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, number: int, total: int, entry: object) -> None:
+        listed = getattr(entry, "listed_as", "")
+        if self.tty:
+            end = "\n" if number == total else ""
+            print(f"\rencoding {number}/{total} {listed[:60]:<60}", end=end, file=sys.stderr, flush=True)
+        elif number == 1 or number == total or number % 25 == 0:
+            print(f"encoding {number}/{total} {listed}", file=sys.stderr, flush=True)
+
+
+def _pct(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value * 100:.2f} %"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+# --- bench verify ---
+
+
+def bench_verify(args: argparse.Namespace) -> int:
+    from verification.faces.benchmark import SIZES, pick_cases, run_bench
+    from verification.faces.dlib_engine import DlibEngineConfig
+    from verification.faces.media import MediaLimits
+
+    root: Path = args.faces or default_faces_dir()
+    if not (root / "manifest.csv").is_file():
+        print(
+            f"No faces folder with manifest.csv at {root} (use --faces or PENSION_BOT_FACES_DIR).",
+            file=sys.stderr,
+        )
+        return 2
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    unknown = [s for s in sizes if s not in SIZES]
+    if unknown or args.repeats < 1 or args.photos < 1:
+        print(
+            f"Unknown size(s) {', '.join(unknown)}; known: {', '.join(SIZES)}."
+            if unknown
+            else "--repeats and --photos must be at least 1.",
+            file=sys.stderr,
+        )
+        return 2
+    cases = pick_cases(root, args.photos)
+    if not cases:
+        print(f"No identity with two photos in {root / 'manifest.csv'}.", file=sys.stderr)
+        return 2
+
+    with _OneCore() as core:
+        rows = run_bench(cases, sizes, args.repeats, progress=lambda text: print(text, file=sys.stderr))
+
+    print(
+        f"Time per selfie, decode to verdict, measured in-process on one core ({core}); "
+        f"{len(cases)} photo(s) x {args.repeats} repeat(s) per size, each resized from {root}."
+    )
+    print(
+        f"product: this pipeline (working size {MediaLimits().working_long_side} px, HOG detection at "
+        f"{DlibEngineConfig().detect_long_side} px, quality gates, threshold {DEFAULT_MATCH_THRESHOLD})"
+    )
+    print(
+        "plain:   face_recognition defaults on the full picture (load_image_file, face_locations HOG "
+        "upsample 1, face_encodings, compare_faces at 0.6)"
+    )
+    print("verdicts: product pass/retry out of its runs (retry = a capture problem, e.g. a face too small);")
+    print("          plain match = the library found a face and matched it at 0.6")
+    print()
+    print(
+        f"{'size':<7} {'picture':>11} {'runs':>5} {'product p50':>12} {'p95':>7} "
+        f"{'plain p50':>10} {'p95':>7} {'speed-up':>8}  {'product pass/retry':>18} {'plain match':>12}"
+    )
+    for row in rows:
+        speedup = row.plain_p50 / row.product_p50 if row.product_p50 > 0 else float("nan")
+        picture = f"{row.example_size[0]}x{row.example_size[1]}"
+        print(
+            f"{row.size:<7} {picture:>11} {row.runs:>5} {row.product_p50:>10.3f} s {row.product_p95:>5.3f} s "
+            f"{row.plain_p50:>8.3f} s {row.plain_p95:>5.3f} s {speedup:>7.1f}x "
+            f"  {row.product_passes:>9}/{row.product_retries:<3} of {row.runs:<3}"
+            f" {row.plain_matches:>5} of {row.runs:<3}"
+        )
+    target = next((row for row in rows if row.size == "1280px"), None)
+    if target is not None:
+        met = "met" if target.product_p50 <= 0.25 else "NOT met"
+        print(f"\nTarget p50 <= 0.25 s at 1280 px: {met} ({target.product_p50:.3f} s).")
+    return 0
+
+
+class _OneCore:
+    """Pin this process to one CPU while measuring (where the OS allows), then restore."""
+
+    def __enter__(self) -> str:
+        self.saved: set[int] | None = None
+        if hasattr(os, "sched_getaffinity"):
+            self.saved = os.sched_getaffinity(0)
+            cpu = min(self.saved)
+            os.sched_setaffinity(0, {cpu})
+            return f"pinned to CPU {cpu} of {len(self.saved)} available"
+        return "not pinned: this OS has no CPU affinity; dlib runs single-threaded here"
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.saved is not None:
+            os.sched_setaffinity(0, self.saved)

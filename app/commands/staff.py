@@ -1,0 +1,57 @@
+"""`pension-bot staff add --number S001 --name NAME --region 110105`: a staff member, and
+their staff code, printed once (only its keyed hash is stored: it cannot be shown again)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from app.settings import Settings
+from storage.db import create_engine, create_session_factory
+from storage.protection import PersonalDataVault
+from storage.schema import SchemaOutOfDate, ensure_schema
+from storage.uow import unit_of_work_factory
+from verification.staff import StaffExists, StaffService
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("staff", help="community and agency staff: add")
+    actions = parser.add_subparsers(dest="staff_action", required=True, metavar="COMMAND")
+    add = actions.add_parser("add", help="add a staff member and print their staff code (once)")
+    add.add_argument("--number", required=True, help="staff number, e.g. S001")
+    add.add_argument("--name", required=True, help="the staff member's name")
+    add.add_argument("--region", required=True, help="6-digit region code they serve, e.g. 110105")
+    add.set_defaults(handler=add_command)
+
+
+def add_command(args: argparse.Namespace) -> int:
+    return asyncio.run(_add(args))
+
+
+async def _add(args: argparse.Namespace) -> int:
+    settings = Settings()
+    engine = create_engine(settings.database_url)
+    try:
+        try:
+            await ensure_schema(engine)
+        except SchemaOutOfDate as error:
+            print(error, file=sys.stderr)
+            return 1
+        vault = PersonalDataVault(*settings.personal_data_keys())
+        service = StaffService(unit_of_work_factory(create_session_factory(engine)), vault)
+        try:
+            code = await service.create(args.number, args.name, args.region)
+        except StaffExists:
+            print(f"Staff number {args.number} is already on file; nothing was added.", file=sys.stderr)
+            return 1
+        except ValueError as error:
+            print(f"Not added: {error}.", file=sys.stderr)
+            return 2
+    finally:
+        await engine.dispose()
+    print(f"Staff member {args.number} added (region {args.region}).")
+    print(f"Staff code: {code}")
+    print("Hand this code to the staff member now: it is shown only this once and cannot be shown again.")
+    print("They sign in with /staff (🔑 工作人员验证) in the bot.")
+    return 0

@@ -1,0 +1,111 @@
+"""Reference faces: encoded from the roster's reference photos after each import, and
+re-enrolled only by staff. Templates are stored encrypted; a photo that cannot serve (no
+face, several faces, not an image, missing) is reported by name, never skipped silently."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import select
+
+from storage.certification_models import AuditEntry, ReferenceFace
+from storage.models import Retiree
+from storage.protection import PersonalDataVault
+from storage.uow import UnitOfWorkFactory
+from verification.certification import plain_figures
+from verification.faces.pipeline import ReferenceResult
+from verification.idnumber import mask_id_number
+
+
+class FaceEncoder(Protocol):
+    async def encode_reference(self, image_bytes: bytes) -> ReferenceResult: ...
+
+
+@dataclass(frozen=True)
+class EnrolmentProblem:
+    retiree_id: int
+    name: str
+    masked_id_number: str
+    reason: str  # "photo_missing" or a face reason code (no_face, several_faces, ...)
+
+
+@dataclass
+class EnrolmentReport:
+    enrolled: int = 0
+    problems: list[EnrolmentProblem] = field(default_factory=list)
+
+
+class ReferenceEnrolment:
+    def __init__(self, uow_factory: UnitOfWorkFactory, vault: PersonalDataVault, faces: FaceEncoder) -> None:
+        self._uow_factory = uow_factory
+        self._vault = vault
+        self._faces = faces
+
+    async def enrol_missing(self, progress: Callable[[int], None] | None = None) -> EnrolmentReport:
+        """Encode the roster photo of every retiree who has one and no reference face yet."""
+        async with self._uow_factory() as uow:
+            has_reference = select(ReferenceFace.retiree_id)
+            query = select(Retiree.id).where(
+                Retiree.reference_photo_path.is_not(None), Retiree.id.not_in(has_reference)
+            )
+            waiting = list((await uow.session.execute(query.order_by(Retiree.id))).scalars())
+        report = EnrolmentReport()
+        for retiree_id in waiting:
+            problem = await self._enrol_one(retiree_id, source="roster", actor="system")
+            if problem:
+                report.problems.append(problem)
+            else:
+                report.enrolled += 1
+            if progress:
+                progress(1)
+        return report
+
+    async def enrol_by_staff(
+        self, staff_actor: str, retiree_id: int, photo: bytes
+    ) -> EnrolmentProblem | None:
+        """Replace a retiree's reference faces with a new photo taken or checked by staff."""
+        return await self._enrol_one(retiree_id, source="staff", actor=staff_actor, photo=photo, replace=True)
+
+    async def _enrol_one(
+        self, retiree_id: int, *, source: str, actor: str, photo: bytes | None = None, replace: bool = False
+    ) -> EnrolmentProblem | None:
+        async with self._uow_factory() as uow:
+            retiree = await uow.retirees.get(retiree_id)
+            name, masked = retiree.name, mask_id_number(self._vault.decrypt_text(retiree.id_number_encrypted))
+            path = Path(retiree.reference_photo_path) if retiree.reference_photo_path else None
+        if photo is None:
+            if path is None or not path.is_file():
+                return EnrolmentProblem(retiree_id, name, masked, "photo_missing")
+            photo = path.read_bytes()
+        result = await self._faces.encode_reference(photo)
+        if not result.ok:
+            return EnrolmentProblem(retiree_id, name, masked, str(result.reason))
+        async with self._uow_factory() as uow:
+            if replace:
+                await uow.faces.delete_for_retiree(retiree_id)
+            uow.faces.add(
+                ReferenceFace(
+                    retiree_id=retiree_id,
+                    template_encrypted=self._vault.encrypt(result.template.vector),
+                    engine=result.template.engine,
+                    source=source,
+                    quality={"engine_version": result.template.engine_version, **plain_figures(result.quality)},
+                    created_by=actor,
+                )
+            )
+            uow.audit.add(
+                AuditEntry(
+                    actor=actor, action="reference_enrolled", retiree_id=retiree_id, detail={"source": source}
+                )
+            )
+            await uow.commit()
+        return None
+
+
+def _plain(figures: dict) -> dict:
+    return {
+        key: (float(value) if isinstance(value, int | float) else value) for key, value in figures.items()
+    }

@@ -1,0 +1,165 @@
+"""Face work off the asyncio event loop, in worker processes that load the models once.
+
+One selfie is ~0.2 s of pure CPU inside dlib. On the bot's event loop that would stall every
+other chat for that long; in a thread it would still hold the GIL for parts of it. So it runs
+in separate processes: `FaceWorkerPool` wraps a `ProcessPoolExecutor` whose workers build
+their engine once at start-up (about a second of model loading) and reuse it for every call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+from verification.faces.engine import FaceEngine
+from verification.faces.media import MediaLimits
+from verification.faces.pipeline import (
+    ReferenceResult,
+    ReferenceTemplate,
+    SelfieVerdict,
+    VerifyPolicy,
+    check_selfie,
+    default_engine,
+    encode_reference,
+)
+
+T = TypeVar("T")
+
+
+class FaceWorkError(RuntimeError):
+    """The face work could not be done now (not a verdict): ask the person to try later."""
+
+
+class FaceWorkTimeout(FaceWorkError):
+    """A call took longer than its timeout."""
+
+
+class FaceWorkerCrashed(FaceWorkError):
+    """A worker process died (the pool has been replaced with a fresh one)."""
+
+
+# --- in the worker process ---
+
+_engine: FaceEngine | None = None
+
+
+def _init_worker(engine_factory: Callable[[], FaceEngine]) -> None:
+    global _engine
+    _engine = engine_factory()
+
+
+def _worker_engine() -> FaceEngine:
+    if _engine is None:  # pragma: no cover - the initializer always runs first
+        raise RuntimeError("face worker used before its initializer ran")
+    return _engine
+
+
+def _ping() -> str:
+    return _worker_engine().name
+
+
+def _check_selfie_job(
+    reference: ReferenceTemplate, selfie: bytes, policy: VerifyPolicy | None
+) -> SelfieVerdict:
+    return check_selfie(reference, selfie, policy, engine=_worker_engine())
+
+
+def _encode_reference_job(image_bytes: bytes, limits: MediaLimits | None) -> ReferenceResult:
+    return encode_reference(image_bytes, limits=limits, engine=_worker_engine())
+
+
+# --- on the event loop ---
+
+
+class FaceWorkerPool:
+    """Async face work in `workers` processes; use `async with FaceWorkerPool() as pool:`."""
+
+    def __init__(
+        self,
+        workers: int = 1,
+        *,
+        timeout: float = 30.0,
+        engine_factory: Callable[[], FaceEngine] = default_engine,
+        start_method: str = "spawn",
+    ) -> None:
+        # One worker by default: a selfie takes one core for ~0.2 s, so one worker serves
+        # about five selfies a second, more than a bot of this kind sees; raise it with cores.
+        # `timeout` (seconds) covers queueing and the work itself; 30 s only trips when
+        # something is badly wrong, since decoding limits bound every single call.
+        # "spawn" (not fork): forking a process that runs an event loop and threads can copy
+        # held locks into the child; spawned workers start clean and import what they need.
+        # `engine_factory` must be picklable (a module-level function) to reach the workers.
+        if workers < 1:
+            raise ValueError("workers must be >= 1")
+        self.workers = workers
+        self.timeout = timeout
+        self._engine_factory = engine_factory
+        self._context = multiprocessing.get_context(start_method)
+        self._executor: ProcessPoolExecutor | None = self._new_executor()
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=self._context,
+            initializer=_init_worker,
+            initargs=(self._engine_factory,),
+        )
+
+    async def start(self) -> None:
+        """Start every worker and load its models now, so the first selfie is not slow."""
+        await asyncio.gather(
+            *(self._run(_ping, time_limit=max(self.timeout, 120.0)) for _ in range(self.workers))
+        )
+
+    async def check_selfie(
+        self,
+        reference: ReferenceTemplate,
+        selfie_bytes: bytes,
+        policy: VerifyPolicy | None = None,
+        *,
+        time_limit: float | None = None,
+    ) -> SelfieVerdict:
+        return await self._run(_check_selfie_job, reference, selfie_bytes, policy, time_limit=time_limit)
+
+    async def encode_reference(
+        self, image_bytes: bytes, limits: MediaLimits | None = None, *, time_limit: float | None = None
+    ) -> ReferenceResult:
+        return await self._run(_encode_reference_job, image_bytes, limits, time_limit=time_limit)
+
+    async def _run(self, fn: Callable[..., T], *args: Any, time_limit: float | None) -> T:
+        if self._executor is None:
+            raise FaceWorkError("face worker pool is shut down")
+        executor = self._executor
+        limit = time_limit if time_limit is not None else self.timeout
+        loop = asyncio.get_running_loop()
+        try:
+            return await asyncio.wait_for(loop.run_in_executor(executor, fn, *args), limit)
+        except TimeoutError as error:
+            # The job itself cannot be interrupted inside dlib; it finishes in its worker and
+            # its result is dropped. Limits on the input bound how long that can be.
+            raise FaceWorkTimeout(f"face work took longer than {limit} s") from error
+        except BrokenProcessPool as error:
+            # A worker died (killed, out of memory, a crash in native code). Every later call
+            # on this executor would fail too: replace it, and report this call as failed.
+            if self._executor is executor:
+                executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = self._new_executor()
+            raise FaceWorkerCrashed("a face worker process died; the pool was restarted") from error
+
+    async def shutdown(self) -> None:
+        """Stop accepting work, drop queued calls and wait for the workers to exit."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            # Waiting for workers blocks; do it in a thread so the loop keeps serving.
+            await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
+
+    async def __aenter__(self) -> FaceWorkerPool:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.shutdown()
