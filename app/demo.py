@@ -8,6 +8,7 @@ import logging
 
 from aiohttp import web
 
+from app.demo_seed import STAFF_REGION, DemoGuide, seed_demo
 from app.serve import poll_until, stop_on_signals
 from app.settings import Settings
 from app.wiring import open_runtime
@@ -60,12 +61,42 @@ DEMO_PERSONAS = [
 ]
 
 
+def personas_for(guide: DemoGuide) -> list[dict]:
+    """The page's personas, with what each needs to try the bot written on them."""
+    (retiree, retiree_code), (elder, elder_code), _ = guide.retirees
+    hints = {
+        710001: f"绑定 Link: {retiree.id_number} · {retiree_code}",
+        710002: f"为{elder.name}绑定 Link for {elder.name}: {elder.id_number} · {elder_code}",
+        710004: f"工作人员码 Staff code: {guide.staff_code}",
+    }
+    return [
+        persona | {"description": f"{persona['description']} — {hints[persona['chat_id']]}"}
+        if persona["chat_id"] in hints
+        else persona
+        for persona in DEMO_PERSONAS
+    ]
+
+
+def guide_text(guide: DemoGuide) -> str:
+    lines = ["  Try it (made-up people; the ID numbers are valid in form only):"]
+    for retiree, code in guide.retirees:
+        line = f"    {retiree.name}: ID number {retiree.id_number}, binding code {code}"
+        if guide.faces_dir:
+            line += f"; certify with {guide.faces_dir / retiree.selfie_to_try}"
+        lines.append(line)
+    lines.append(f"    Community staff (region {STAFF_REGION}): staff code {guide.staff_code}")
+    if guide.faces_dir is None:
+        lines.append("    (No reference faces: ../shared/faces is not beside the project.)")
+    return "\n".join(lines) + "\n"
+
+
 async def run_demo(settings: Settings, host: str, port: int, ready: asyncio.Event | None = None) -> None:
     stop = asyncio.Event()
     stop_on_signals(stop)
     async with open_runtime(settings) as runtime:
+        guide = await seed_demo(runtime, settings.var_dir / "demo")
         site_app = create_app(tokens=[DEMO_TOKEN])
-        add_demo_page_routes(site_app, personas=DEMO_PERSONAS)
+        add_demo_page_routes(site_app, personas=personas_for(guide))
         runner = web.AppRunner(site_app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         try:
@@ -79,6 +110,7 @@ async def run_demo(settings: Settings, host: str, port: int, ready: asyncio.Even
             base = f"http://{host}:{port}"
             application = build_application(DEMO_TOKEN, runtime.bot_services, base_url=f"{base}/bot")
             print(f"\n  Demo ready. Open {base} in a browser (Ctrl-C stops it).\n", flush=True)
+            print(guide_text(guide), flush=True)
             if ready is not None:
                 ready.set()
             await poll_until(application, stop)

@@ -21,7 +21,7 @@ from verification.certification import CertificationService
 from verification.consent import ConsentService
 from verification.cycle_policies import load_cycle_policies
 from verification.cycle_service import CycleService
-from verification.enrolment import ReferenceEnrolment
+from verification.enrolment import EnrolmentReport, ReferenceEnrolment
 from verification.faces.pool import FaceWorkerPool
 from verification.review import ReviewService
 from verification.staff import StaffService
@@ -68,3 +68,20 @@ async def open_runtime(settings: Settings, *, auto_upgrade: bool = True) -> Asyn
     finally:
         await faces.shutdown()
         await engine.dispose()
+
+
+@dataclass(frozen=True)
+class RosterPreparation:
+    codes_issued: int
+    due_dates_set: int
+    enrolment: EnrolmentReport | None
+
+
+async def prepare_roster(runtime: Runtime, *, enrol_faces: bool = True) -> RosterPreparation:
+    """What an imported roster needs before anyone can certify: binding codes for the notice
+    letters, due dates, and reference faces encoded from the roster's photos."""
+    services = runtime.bot_services
+    codes = await services.binding.issue_codes()
+    due = await services.cycle.refresh_due_dates()
+    enrolment = await runtime.enrolment.enrol_missing() if enrol_faces else None
+    return RosterPreparation(codes, due, enrolment)

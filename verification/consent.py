@@ -8,7 +8,8 @@ without the face. The three answers to the consent screen:
 - "not_now": nothing happens; the person can decide later;
 - "no_face": the person asks for assisted certification by community staff (at the office,
   by phone, or a home visit); a review case "assisted_requested" puts the request before
-  staff. (Real home-visit scheduling comes later.)
+  staff. (Real home-visit scheduling comes later.) Agreeing later withdraws that request
+  when a reference face is on file (the photo route is then open).
 
 Withdrawing consent deletes, in one transaction, every face template and every stored photo
 of the retiree; the certification attempts keep only the hash of the photo and the outcome.
@@ -59,7 +60,7 @@ class ConsentRecorded:
     retiree_id: int
     decision: str
     text_version: str
-    review_case_id: int | None = None  # "no_face": the request put before staff
+    review_case_id: int | None = None  # the assisted request opened (no_face) or withdrawn (agree)
 
 
 @dataclass(frozen=True)
@@ -133,12 +134,18 @@ class ConsentService:
                 )
             )
             case_id = None
+            case = await uow.reviews.open_for_retiree_because(retiree_id, ASSISTED_REQUESTED)
             if decision == "no_face":
-                case = await uow.reviews.open_for_retiree_because(retiree_id, ASSISTED_REQUESTED)
                 if case is None:
                     case = ReviewCase(retiree_id=retiree_id, opened_at=now, opened_because=ASSISTED_REQUESTED)
                     uow.reviews.add(case)
                     await uow.session.flush()
+                case_id = case.id
+            elif decision == "agree" and case is not None and await uow.faces.count_for_retiree(retiree_id):
+                # They asked for staff help before, and can now certify by photo instead: the
+                # request leaves the staff queue (it would otherwise hold the selfie back).
+                case.status, case.decided_at = "withdrawn", now
+                case.decision_reason = "the retiree chose to certify by photo"
                 case_id = case.id
             uow.audit.add(
                 AuditEntry(

@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.commands._groups import group
 from app.settings import Settings
+from app.wiring import open_runtime, prepare_roster
 from storage.db import create_engine, create_session_factory
 from storage.protection import PersonalDataVault
 from storage.schema import SchemaOutOfDate, ensure_schema
@@ -51,10 +52,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     importer.add_argument("file", type=Path, metavar="FILE", help="the roster, .csv (UTF-8 or GBK) or .xlsx")
     _progress_options(importer)
     importer.add_argument(
-        "--show", type=int, default=100, metavar="N",
+        "--show",
+        type=int,
+        default=100,
+        metavar="N",
         help="list at most N refused rows and N warnings (default 100; all are kept as error records)",
     )
     importer.add_argument("--language", choices=["en", "zh"], default="en", help="language of the reasons")
+    importer.add_argument(
+        "--no-faces",
+        action="store_true",
+        help="do not encode reference faces now (run the import again later)",
+    )
     importer.set_defaults(handler=import_command)
 
     bench = group(subparsers, "bench", "benchmarks")
@@ -64,7 +73,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     roster_bench.add_argument("--rows", type=int, default=100_000, help="rows to generate (default 100000)")
     roster_bench.add_argument(
-        "--postgres-url", "--database-url", dest="postgres_url", default=os.environ.get("TEST_POSTGRES_URL"),
+        "--postgres-url",
+        "--database-url",
+        dest="postgres_url",
+        default=os.environ.get("TEST_POSTGRES_URL"),
         metavar="URL",
         help="PostgreSQL server on which a temporary database is created and dropped "
         "(default: $TEST_POSTGRES_URL; without it only SQLite runs)",
@@ -76,7 +88,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _progress_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--progress", action=argparse.BooleanOptionalAction, default=None,
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="progress bar on stderr (default: only when stderr is a terminal)",
     )
 
@@ -99,8 +113,10 @@ async def _import(args: argparse.Namespace) -> int:
             return 1
         except (OSError, SQLAlchemyError) as error:
             where = make_url(settings.database_url).render_as_string(hide_password=True)
-            print(f"Cannot open the database {where} ({type(error).__name__}); nothing was imported.",
-                  file=sys.stderr)
+            print(
+                f"Cannot open the database {where} ({type(error).__name__}); nothing was imported.",
+                file=sys.stderr,
+            )
             return 1
         vault = PersonalDataVault(*settings.personal_data_keys())
         uow_factory = unit_of_work_factory(create_session_factory(engine))
@@ -116,17 +132,47 @@ async def _import(args: argparse.Namespace) -> int:
             return 1
         except RosterImportInterrupted as error:
             print_summary(error.report, args.show, args.language)
+            cause = error.cause
+            if isinstance(cause, RosterFileError):
+                why = cause.message(args.language)
+            elif isinstance(cause, OSError | SQLAlchemyError):
+                why = f"the database could not be reached or refused the write ({type(cause).__name__})"
+            else:
+                why = type(cause).__name__
             print(
-                f"\nThe import stopped before the end ({type(error.cause).__name__}). The rows listed above "
-                "are saved. Once the database is reachable again, run the same command: rows already "
-                "imported are updated, not duplicated.",
+                f"\nThe import stopped before the end: {why}. The rows counted above are saved. "
+                "Once the cause is fixed, run the same command again: rows already imported are "
+                "updated, not duplicated.",
                 file=sys.stderr,
             )
             return 1
     finally:
         await engine.dispose()
     print_summary(report, args.show, args.language)
+    await prepare_for_certification(settings, enrol_faces=not args.no_faces)
     return 0
+
+
+async def prepare_for_certification(settings: Settings, *, enrol_faces: bool = True) -> None:
+    async with open_runtime(settings) as runtime:
+        prepared = await prepare_roster(runtime, enrol_faces=enrol_faces)
+    print(f"  binding codes issued: {prepared.codes_issued} (export them with `pension-bot binding-codes`)")
+    print(f"  due dates set or moved: {prepared.due_dates_set}")
+    if prepared.enrolment is None:
+        return
+    print(f"  reference faces enrolled: {prepared.enrolment.enrolled}")
+    for problem in prepared.enrolment.problems:
+        # Staff must see whose photo failed; the ID number stays masked.
+        why = REFERENCE_PROBLEMS.get(problem.reason, problem.reason)
+        print(f"    {problem.name} {problem.masked_id_number}: {why}")
+
+
+REFERENCE_PROBLEMS = {
+    "photo_missing": "no reference photo file: enrol one in person",
+    "no_face": "no face found in the reference photo",
+    "several_faces": "several faces in the reference photo",
+    "too_small": "the reference photo is too small",
+}
 
 
 def print_summary(report: RosterImportReport, show: int, language: Language = "en") -> None:
@@ -200,8 +246,10 @@ async def _bench(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="pension-bench-") as folder:
         started = time.perf_counter()
         roster = write_synthetic_roster_csv(Path(folder) / "roster.csv", args.rows, today=today)
-        print(f"generated {args.rows} synthetic rows in {time.perf_counter() - started:.1f} s "
-              f"({roster.stat().st_size / 1e6:.1f} MB CSV)")
+        print(
+            f"generated {args.rows} synthetic rows in {time.perf_counter() - started:.1f} s "
+            f"({roster.stat().st_size / 1e6:.1f} MB CSV)"
+        )
         # Throwaway keys: the data is synthetic and the databases are deleted afterwards.
         vault = PersonalDataVault(Fernet.generate_key(), os.urandom(32))
         if not args.no_sqlite:
@@ -215,8 +263,9 @@ async def _bench(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-async def _bench_backend(label: str, url: str, roster: Path, vault: PersonalDataVault,
-                         args: argparse.Namespace, today: date) -> bool:
+async def _bench_backend(
+    label: str, url: str, roster: Path, vault: PersonalDataVault, args: argparse.Namespace, today: date
+) -> bool:
     engine = create_engine(url)
     try:
         await ensure_schema(engine)
@@ -226,8 +275,11 @@ async def _bench_backend(label: str, url: str, roster: Path, vault: PersonalData
         for attempt in ("first import", "second import"):
             with progress_bar(_show_progress(args), f"{label} {attempt}") as progress:
                 started = time.perf_counter()
-                reports.append(await import_roster(RosterSource(roster), uow_factory, vault, today=today,
-                                                   progress=progress))
+                reports.append(
+                    await import_roster(
+                        RosterSource(roster), uow_factory, vault, today=today, progress=progress
+                    )
+                )
                 timings.append(time.perf_counter() - started)
         async with uow_factory() as uow:
             stored = await uow.retirees.count()
@@ -235,10 +287,14 @@ async def _bench_backend(label: str, url: str, roster: Path, vault: PersonalData
         await engine.dispose()
     first, second = reports
     rows = first.rows_read
-    print(f"{label}: first import {rows} rows in {timings[0]:.2f} s = {rows / timings[0]:,.0f} rows/s "
-          f"(new {first.new}, refused {len(first.refused)})")
-    print(f"{label}: second import of the same file in {timings[1]:.2f} s = {rows / timings[1]:,.0f} rows/s "
-          f"(updated {second.updated}, new {second.new})")
+    print(
+        f"{label}: first import {rows} rows in {timings[0]:.2f} s = {rows / timings[0]:,.0f} rows/s "
+        f"(new {first.new}, refused {len(first.refused)})"
+    )
+    print(
+        f"{label}: second import of the same file in {timings[1]:.2f} s = {rows / timings[1]:,.0f} rows/s "
+        f"(updated {second.updated}, new {second.new})"
+    )
     ok = stored == args.rows and first.new == args.rows and second.updated == args.rows and second.new == 0
     print(f"{label}: retirees stored: {stored} ({'no duplicates' if ok else 'MISMATCH'})")
     slowest = rows / max(timings)

@@ -11,6 +11,7 @@ from tests.binding.helpers import add_retiree, id_number, unused_code
 from tests.e2e.harness import inline_labels, running_bot
 from verification.binding import BindingService
 from verification.consent import ConsentService
+from verification.staff import StaffService
 
 ELDER = id_number(41)
 
@@ -148,3 +149,45 @@ async def test_consent_buttons_record_the_choice_only_for_a_bound_account(stack)
     [agreed] = await stack.client.wait_for_bot_messages(820004, booked["message_id"], timeout=15)
     assert "自拍" in agreed["text"] and "✅ 开始认证" in await user.keyboard_labels()
     assert await stack.runtime.bot_services.consent.has_consent(retiree_id)
+
+
+async def test_a_menu_button_leaves_the_conversation_and_staff_sign_in(stack):
+    code = await StaffService(stack.runtime.uow_factory, stack.runtime.vault).create(
+        "S001", "周建国", "110105"
+    )
+    user = stack.user(820006)
+    await user.say("/start")
+    await user.tap("简体中文")
+    await user.tap("👵 我是退休人员（或家属）")
+    await user.tap("🔗 绑定身份")
+    await user.tap("👤 给我自己")
+    [help_text] = await user.tap("❓ 帮助")  # not taken for an ID number: the button works
+    assert "帮助" in help_text["text"]
+
+    [ask] = await user.say("/staff")
+    assert "工作人员码" in ask["text"]
+    [wrong] = await user.say("ABCD EFGH JKMN")
+    assert "不对" in wrong["text"]
+    [welcome] = await user.say(code.lower())
+    assert "周建国" in welcome["text"] and "110105" in welcome["text"]
+    assert "🗂 待审核" in await user.keyboard_labels()
+    assert (await stack.runtime.bot_services.profiles.profile(820006)).role.value == "staff"
+    assert (await stack.runtime.bot_services.staff.staff_for(820006)).name == "周建国"
+
+
+async def test_a_quiet_conversation_ends_by_itself(database_url, tmp_path, monkeypatch):
+    from bot.handlers import binding
+
+    monkeypatch.setattr(binding, "TIMEOUT", 1.0)
+    async with running_bot(database_url, tmp_path / "var") as quiet:
+        user = quiet.user(820007)
+        [ask_kind] = await user.say("/bind")
+        [timed_out] = await quiet.client.wait_for_bot_messages(820007, ask_kind["message_id"], timeout=15)
+        assert "几分钟没有收到回复" in timed_out["text"]
+        await quiet.client.press(820007, "👤 给我自己")  # a button of the ended conversation
+        for _ in range(100):
+            answers = (await quiet.client.chat(820007))["callback_answers"]
+            if answers:
+                break
+            await asyncio.sleep(0.05)
+        assert "已经结束" in answers[-1]["text"]

@@ -218,3 +218,10 @@ async def test_issuing_codes_in_batches_is_fast(uow_factory, vault):
 def test_typed_codes_are_normalised():
     assert normalise_code(" abcd-efgh ") == "ABCDEFGH"
     assert normalise_code("ＡＢＣＤ　２３４５") == "ABCD2345"  # full-width, as a Chinese input method types
+
+
+async def test_one_account_is_self_of_one_person_only(uow_factory, vault):
+    service, _, elder, other = await _setup(uow_factory, vault)
+    await service.bind(9001, 9001, ELDER, await unused_code(uow_factory, vault, elder), "self")
+    second = await service.bind(9001, 9001, OTHER, await unused_code(uow_factory, vault, other), "self")
+    assert (second.outcome, second.kind) == (BindOutcome.BOUND, "helper")

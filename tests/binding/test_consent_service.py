@@ -173,3 +173,19 @@ async def test_privacy_summary_counts_what_is_held(uow_factory, vault):
     [after] = await consent.privacy_summary(SELF)
     assert (after.consent_state, after.consent_on) == ("withdrawn", date(2026, 11, 28))
     assert (after.face_templates, after.stored_photos, after.attempts) == (0, 0, 2)
+
+
+async def test_agreeing_later_withdraws_the_assisted_request_once_a_face_is_on_file(uow_factory, vault):
+    clock = FakeClock()
+    elder = await _bound_elder(uow_factory, vault, clock)
+    consent = ConsentService(uow_factory, clock, vault=vault)
+    booked = await consent.record(SELF, elder, "no_face")
+    await consent.record(SELF, elder, "agree")  # no reference face: only staff can help
+    async with uow_factory() as uow:
+        assert (await uow.reviews.get(booked.review_case_id)).status == "pending"
+    await _face_data(uow_factory, vault, elder, templates=1, photos=0)
+    agreed = await consent.record(SELF, elder, "agree")
+    assert agreed.review_case_id == booked.review_case_id
+    async with uow_factory() as uow:
+        assert (await uow.reviews.get(booked.review_case_id)).status == "withdrawn"
+        assert await uow.reviews.open_for_retiree(elder) is None

@@ -115,3 +115,37 @@ def test_command_groups_are_shared_between_modules():
 
     other = argparse.ArgumentParser().add_subparsers()
     assert group(other, "bench", "benchmarks") is not bench
+
+
+def test_an_interrupted_import_exits_1_and_says_what_is_saved(tmp_path, monkeypatch, capsys):
+    from app.commands import roster as roster_command
+    from storage.uow import UnitOfWork
+
+    roster = write_csv(tmp_path / "r.csv", [person(i) for i in range(2_500)])
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    monkeypatch.setenv("VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("DATA_KEY", raising=False)
+    monkeypatch.delenv("ID_HASH_KEY", raising=False)
+    commits = 0
+    real_commit = UnitOfWork.commit
+
+    async def failing_commit(self):
+        nonlocal commits
+        commits += 1
+        if commits == 4:  # after the import record and two batches
+            raise ConnectionResetError("database went away")
+        await real_commit(self)
+
+    monkeypatch.setattr(UnitOfWork, "commit", failing_commit)
+    parser = argparse.ArgumentParser(prog="pension-bot")
+    roster_command.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["roster", "import", "--no-progress", str(roster)])
+    assert args.handler(args) == 1
+    captured = capsys.readouterr()
+    assert "imported:  2000 (new 2000, updated 0)" in captured.out
+    assert "stopped before the end: the database could not be reached" in captured.err
+    assert "run the same command again" in captured.err
+
+    monkeypatch.setattr(UnitOfWork, "commit", real_commit)
+    assert args.handler(args) == 0
+    assert "imported:  2500 (new 500, updated 2000)" in capsys.readouterr().out

@@ -63,14 +63,15 @@ async def test_good_csv_is_imported(tmp_path, uow_factory, vault):
     assert roster_import.finished_at is not None
 
 
-async def test_good_xlsx_is_imported(tmp_path, uow_factory, vault):
+@pytest.mark.parametrize("parallel", [False, True], ids=["thread", "child-process"])
+async def test_good_xlsx_is_imported(tmp_path, uow_factory, vault, parallel):
     rows = [
         ["王五", STANDARD_ID, 110105, "110105", datetime(2010, 1, 5), date(2024, 5, 1), 13800138000, None],
         ["李四", make_id(1), "110105", 110108, "2010/3/1", "20240301", "138 0013 8001", None],
         ["赵六", 110105195003010019, "110105", "110105", "2010-03-01", None, None, None],  # number cell
     ]
     path = write_xlsx(tmp_path / "roster.xlsx", rows, HEADER_ZH)
-    report = await _import(path, uow_factory, vault)
+    report = await _import(path, uow_factory, vault, parallel=parallel)
     assert (report.new, report.updated) == (2, 0)
     assert [(r.row, r.code) for r in report.refused] == [(4, "id_number_not_text")]
     retiree = await _retiree(uow_factory, vault, STANDARD_ID)
