@@ -196,7 +196,8 @@ class CertificationService:
                 outcome=verdict.verdict,
                 reason=str(verdict.reason),
                 distance=verdict.distance,
-                quality=plain_figures(verdict.quality) | {"timings": verdict.timings, "engine": verdict.engine},
+                quality=plain_figures(verdict.quality)
+                | {"timings": verdict.timings, "engine": verdict.engine},
                 evidence_sha256=verdict.evidence_sha256,
                 telegram_user_id=selfie.telegram_user_id,
                 helper_binding_id=helper,
@@ -285,6 +286,7 @@ def _aware(moment: datetime) -> datetime:
 
 def plain_figures(figures: dict) -> dict:
     """Quality figures as JSON can store them (numpy numbers become floats)."""
+
     def plain(value):
         if isinstance(value, bool | str) or value is None:
             return value

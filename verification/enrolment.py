@@ -92,7 +92,10 @@ class ReferenceEnrolment:
                     template_encrypted=self._vault.encrypt(result.template.vector),
                     engine=result.template.engine,
                     source=source,
-                    quality={"engine_version": result.template.engine_version, **plain_figures(result.quality)},
+                    quality={
+                        "engine_version": result.template.engine_version,
+                        **plain_figures(result.quality),
+                    },
                     created_by=actor,
                 )
             )

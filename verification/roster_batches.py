@@ -51,8 +51,9 @@ class BatchBuilder:
         self._seen: dict[str, int] = {}  # lookup hash -> first row number, for duplicates
 
     @classmethod
-    def for_reader(cls, reader: RosterReader, source: RosterSource, vault: PersonalDataVault,
-                   today: date) -> BatchBuilder:
+    def for_reader(
+        cls, reader: RosterReader, source: RosterSource, vault: PersonalDataVault, today: date
+    ) -> BatchBuilder:
         validator = RowValidator(today=today, photo_folder=source.folder, columns=reader.columns)
         return cls(reader.rows(), validator, vault)
 
@@ -150,13 +151,18 @@ class ProcessBatchFeed:
         self._done = False
 
     @classmethod
-    async def start(cls, source: RosterSource, sha256: str, vault: PersonalDataVault, today: date,
-                    batch_size: int) -> ProcessBatchFeed:
+    async def start(
+        cls, source: RosterSource, sha256: str, vault: PersonalDataVault, today: date, batch_size: int
+    ) -> ProcessBatchFeed:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PROJECT_ROOT, env.get("PYTHONPATH")]))
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "verification.roster_worker",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
+            sys.executable,
+            "-m",
+            "verification.roster_worker",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
         )
         assert process.stdin is not None
         # The job, keys included, goes through the pipe: never on a command line, where

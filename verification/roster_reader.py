@@ -58,19 +58,45 @@ FIELD_TITLES: dict[RosterField, str] = {
 _ALIASES: dict[RosterField, tuple[str, ...]] = {
     RosterField.NAME: ("姓名", "名字", "name", "fullname"),
     RosterField.ID_NUMBER: (
-        "身份证号码", "身份证号", "身份证", "公民身份号码", "居民身份证号码", "idnumber", "idno", "idcard",
+        "身份证号码",
+        "身份证号",
+        "身份证",
+        "公民身份号码",
+        "居民身份证号码",
+        "idnumber",
+        "idno",
+        "idcard",
     ),
     RosterField.PENSION_REGION: (
-        "参保地", "养老金发放地", "发放地", "参保地区划代码", "参保地代码", "pensionregion",
+        "参保地",
+        "养老金发放地",
+        "发放地",
+        "参保地区划代码",
+        "参保地代码",
+        "pensionregion",
     ),
     RosterField.RESIDENCE_REGION: (
-        "居住地", "现居住地", "居住地区划代码", "居住地代码", "residenceregion",
+        "居住地",
+        "现居住地",
+        "居住地区划代码",
+        "居住地代码",
+        "residenceregion",
     ),
     RosterField.PENSION_START: (
-        "退休日期", "开始领取日期", "领取日期", "待遇开始日期", "pensionstart", "pensionstartdate",
+        "退休日期",
+        "开始领取日期",
+        "领取日期",
+        "待遇开始日期",
+        "pensionstart",
+        "pensionstartdate",
     ),
     RosterField.LAST_CERTIFIED_ON: (
-        "上次认证日期", "最近认证日期", "认证日期", "lastcertifiedon", "lastcertified", "lastcertification",
+        "上次认证日期",
+        "最近认证日期",
+        "认证日期",
+        "lastcertifiedon",
+        "lastcertified",
+        "lastcertification",
     ),
     RosterField.PHONE: ("手机号", "手机号码", "手机", "联系电话", "电话", "phone", "mobile"),
     RosterField.REFERENCE_PHOTO: ("参考照片", "照片", "照片路径", "referencephoto", "photo"),
@@ -215,8 +241,9 @@ def _is_blank(values: tuple[CellValue, ...] | list[CellValue]) -> bool:
     return all(value is None or (isinstance(value, str) and not value.strip()) for value in values)
 
 
-def _raw_rows(records: Iterator[tuple[int, list[CellValue] | tuple[CellValue, ...]]],
-              by_index: dict[int, RosterField]) -> Iterator[RawRow]:
+def _raw_rows(
+    records: Iterator[tuple[int, list[CellValue] | tuple[CellValue, ...]]], by_index: dict[int, RosterField]
+) -> Iterator[RawRow]:
     indexes = list(by_index)
     fields = list(by_index.values())
     width = max(indexes) + 1

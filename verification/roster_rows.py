@@ -121,21 +121,29 @@ class RowValidator:
 
         id_number = self._id_number(row, cells.get(RosterField.ID_NUMBER), problems)
 
-        pension_region = self._region(row, cells.get(RosterField.PENSION_REGION),
-                                      RosterField.PENSION_REGION, problems)
-        residence_region = self._region(row, cells.get(RosterField.RESIDENCE_REGION),
-                                        RosterField.RESIDENCE_REGION, problems)
+        pension_region = self._region(
+            row, cells.get(RosterField.PENSION_REGION), RosterField.PENSION_REGION, problems
+        )
+        residence_region = self._region(
+            row, cells.get(RosterField.RESIDENCE_REGION), RosterField.RESIDENCE_REGION, problems
+        )
 
-        pension_start = self._date(row, cells.get(RosterField.PENSION_START), RosterField.PENSION_START,
-                                   problems, required=True)
+        pension_start = self._date(
+            row, cells.get(RosterField.PENSION_START), RosterField.PENSION_START, problems, required=True
+        )
         if pension_start is not None:
             if pension_start > self._today:
                 problems.append(RowProblem(row, "pension_start_in_future", titles[RosterField.PENSION_START]))
             elif id_number is not None and pension_start < _add_years(id_number.birth_date, MIN_PENSION_AGE):
                 problems.append(RowProblem(row, "pension_start_too_early", titles[RosterField.PENSION_START]))
 
-        last_certified = self._date(row, cells.get(RosterField.LAST_CERTIFIED_ON),
-                                    RosterField.LAST_CERTIFIED_ON, problems, required=False)
+        last_certified = self._date(
+            row,
+            cells.get(RosterField.LAST_CERTIFIED_ON),
+            RosterField.LAST_CERTIFIED_ON,
+            problems,
+            required=False,
+        )
         if last_certified is not None:
             title = titles[RosterField.LAST_CERTIFIED_ON]
             if last_certified > self._today:
@@ -185,8 +193,9 @@ class RowValidator:
             return None
         return checked
 
-    def _region(self, row: int, cell: CellValue, roster_field: RosterField,
-                problems: list[RowProblem]) -> str | None:
+    def _region(
+        self, row: int, cell: CellValue, roster_field: RosterField, problems: list[RowProblem]
+    ) -> str | None:
         if _is_empty(cell):
             problems.append(RowProblem(row, "missing_value", self._titles[roster_field]))
             return None
@@ -196,8 +205,15 @@ class RowValidator:
         problems.append(RowProblem(row, "bad_region_code", self._titles[roster_field]))
         return None
 
-    def _date(self, row: int, cell: CellValue, roster_field: RosterField, problems: list[RowProblem],
-              *, required: bool) -> date | None:
+    def _date(
+        self,
+        row: int,
+        cell: CellValue,
+        roster_field: RosterField,
+        problems: list[RowProblem],
+        *,
+        required: bool,
+    ) -> date | None:
         if _is_empty(cell):
             if required:
                 problems.append(RowProblem(row, "missing_value", self._titles[roster_field]))
@@ -309,4 +325,3 @@ def _add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February in a year without one
         return day.replace(year=day.year + years, day=28)
-

@@ -9,8 +9,14 @@ from pathlib import Path
 from verification.roster_synthetic import synthetic_id_number
 
 HEADER_EN = [
-    "name", "id_number", "pension_region", "residence_region", "pension_start", "last_certified_on",
-    "phone", "reference_photo",
+    "name",
+    "id_number",
+    "pension_region",
+    "residence_region",
+    "pension_start",
+    "last_certified_on",
+    "phone",
+    "reference_photo",
 ]
 HEADER_ZH = ["姓名", "身份证号码", "参保地", "居住地", "退休日期", "上次认证日期", "手机号", "参考照片"]
 STANDARD_ID = "11010519491231002X"  # the textbook example of GB 11643-1999
@@ -36,8 +42,9 @@ def person(index: int, **overrides: str) -> dict[str, str]:
     return row
 
 
-def write_csv(path: Path, rows: list[dict[str, str]], *, header: list[str] = HEADER_EN,
-              encoding: str = "utf-8") -> Path:
+def write_csv(
+    path: Path, rows: list[dict[str, str]], *, header: list[str] = HEADER_EN, encoding: str = "utf-8"
+) -> Path:
     """Rows keyed by the English names; written under `header` (same order as HEADER_EN)."""
     with path.open("w", encoding=encoding, newline="") as handle:
         writer = csv.writer(handle)

@@ -15,20 +15,32 @@ from tests.roster.rosters import HEADER_ZH, STANDARD_ID, make_id, person, write_
 
 
 def _run(*args: str, tmp_path: Path, **env_overrides: str) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in os.environ.items()
-           if key not in {"DATA_KEY", "ID_HASH_KEY", "TEST_POSTGRES_URL", "DATABASE_URL"}}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATA_KEY", "ID_HASH_KEY", "TEST_POSTGRES_URL", "DATABASE_URL"}
+    }
     env.update(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", VAR_DIR=str(tmp_path / "var"))
     env.update(env_overrides)
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
 def test_roster_import_end_to_end(tmp_path):
     bad_check = STANDARD_ID[:17] + "3"
-    rows = [person(0, id_number=STANDARD_ID), person(1), person(2, id_number=bad_check),
-            person(3, id_number=make_id(1)), person(4, reference_photo="photos/none.jpg")]
+    rows = [
+        person(0, id_number=STANDARD_ID),
+        person(1),
+        person(2, id_number=bad_check),
+        person(3, id_number=make_id(1)),
+        person(4, reference_photo="photos/none.jpg"),
+    ]
     roster = write_csv(tmp_path / "名单.csv", rows, header=HEADER_ZH, encoding="gbk")
 
     first = _run("roster", "import", str(roster), tmp_path=tmp_path)
@@ -49,10 +61,13 @@ def test_roster_import_end_to_end(tmp_path):
     with sqlite3.connect(tmp_path / "bot.db") as db:
         assert db.execute("SELECT count(*) FROM retirees").fetchone() == (3,)
         assert db.execute("SELECT name FROM retirees ORDER BY id").fetchall() == [
-            ("张秀英0",), ("张秀英1",), ("张秀英4",),
+            ("张秀英0",),
+            ("张秀英1",),
+            ("张秀英4",),
         ]
-        assert db.execute("SELECT count(*), sum(rows_imported), sum(rows_refused) FROM roster_imports"
-                          ).fetchone() == (2, 6, 4)
+        assert db.execute(
+            "SELECT count(*), sum(rows_imported), sum(rows_refused) FROM roster_imports"
+        ).fetchone() == (2, 6, 4)
         dump = "\n".join(db.iterdump())
     for secret in (STANDARD_ID, bad_check, make_id(1), "13800000000"):
         assert secret not in dump

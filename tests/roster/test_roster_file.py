@@ -114,8 +114,10 @@ def test_semicolon_and_tab_separated(tmp_path):
     for delimiter in (";", "\t"):
         path = tmp_path / "sep.csv"
         path.write_text(
-            delimiter.join(HEADER_ZH[:5]) + "\n" + delimiter.join(["王五", STANDARD_ID, "110105", "110105",
-                                                                    "2010-01-05"]) + "\n",
+            delimiter.join(HEADER_ZH[:5])
+            + "\n"
+            + delimiter.join(["王五", STANDARD_ID, "110105", "110105", "2010-01-05"])
+            + "\n",
             encoding="utf-8",
         )
         (row,) = _rows(path)
@@ -240,8 +242,11 @@ def test_every_problem_of_a_row_is_reported(tmp_path):
     refused = _check(tmp_path, id_number="110105194912310021", phone="123", pension_region="x")
     assert isinstance(refused, RefusedRow)
     assert refused.codes == ["bad_check_digit", "bad_region_code", "bad_phone"]
-    assert refused.context() == {"row": 7, "column": "身份证号码/id_number",
-                                 "codes": ["bad_check_digit", "bad_region_code", "bad_phone"]}
+    assert refused.context() == {
+        "row": 7,
+        "column": "身份证号码/id_number",
+        "codes": ["bad_check_digit", "bad_region_code", "bad_phone"],
+    }
 
 
 def test_photos(tmp_path):

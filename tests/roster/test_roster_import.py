@@ -76,7 +76,9 @@ async def test_good_xlsx_is_imported(tmp_path, uow_factory, vault, parallel):
     assert [(r.row, r.code) for r in report.refused] == [(4, "id_number_not_text")]
     retiree = await _retiree(uow_factory, vault, STANDARD_ID)
     assert (retiree.name, retiree.pension_start, retiree.last_certified_on) == (
-        "王五", date(2010, 1, 5), date(2024, 5, 1),
+        "王五",
+        date(2010, 1, 5),
+        date(2024, 5, 1),
     )
     assert vault.decrypt_text(retiree.phone_encrypted) == "13800138000"
     assert (await _retiree(uow_factory, vault, make_id(1))).residence_region == "110108"
@@ -175,13 +177,18 @@ async def test_missing_photo_is_a_warning_and_the_row_is_imported(tmp_path, uow_
     assert (await _retiree(uow_factory, vault, make_id(1))).reference_photo_path is None
     (record,) = await _all(uow_factory, ErrorRecord)
     assert (record.code, record.context) == (
-        "photo_missing", {"row": 3, "column": "reference_photo", "severity": "warning"},
+        "photo_missing",
+        {"row": 3, "column": "reference_photo", "severity": "warning"},
     )
 
 
 async def test_the_database_holds_no_plain_id_or_phone_number(tmp_path, uow_factory, vault, engine):
-    rows = [person(0, id_number=STANDARD_ID), person(1), person(2, id_number=STANDARD_ID),
-            person(3, id_number=STANDARD_ID[:17] + "0")]
+    rows = [
+        person(0, id_number=STANDARD_ID),
+        person(1),
+        person(2, id_number=STANDARD_ID),
+        person(3, id_number=STANDARD_ID[:17] + "0"),
+    ]
     await _import(write_csv(tmp_path / "roster.csv", rows), uow_factory, vault)
     secrets = [STANDARD_ID, STANDARD_ID[:17], make_id(1), "13800000000", "13800000001"]
     for table in (Retiree.__table__, ErrorRecord.__table__, RosterImport.__table__):
