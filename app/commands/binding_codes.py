@@ -18,15 +18,9 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
-
+from app.commands._database import DatabaseUnavailable, command_runtime
 from app.settings import Settings
-from storage.db import create_engine, create_session_factory
-from storage.protection import PersonalDataVault
-from storage.schema import SchemaOutOfDate, ensure_schema
-from storage.uow import unit_of_work_factory
-from verification.binding import BindingService, NoticeLetterRow
+from verification.binding import NoticeLetterRow
 
 HEADER = ("姓名", "身份证号码（部分隐藏）", "居住地区划代码", "绑定码", "发放日期")
 
@@ -60,27 +54,16 @@ async def _run(args: argparse.Namespace) -> int:
     settings = Settings()
     to_stdout = args.out == "-"
     report = sys.stderr if to_stdout else sys.stdout
-    engine = create_engine(settings.database_url)
     try:
-        try:
-            await ensure_schema(engine)
-        except SchemaOutOfDate as error:
-            print(error, file=sys.stderr)
-            return 1
-        except (OSError, SQLAlchemyError) as error:
-            where = make_url(settings.database_url).render_as_string(hide_password=True)
-            print(f"Cannot open the database {where} ({type(error).__name__}).", file=sys.stderr)
-            return 1
-        vault = PersonalDataVault(*settings.personal_data_keys())
-        service = BindingService(
-            unit_of_work_factory(create_session_factory(engine)), vault, timezone=settings.timezone
-        )
-        if args.issue_missing:
-            issued = await service.issue_codes(issued_by="cli:binding-codes")
-            print(f"codes issued now: {issued}", file=report)
-        rows = await service.notice_letters()
-    finally:
-        await engine.dispose()
+        async with command_runtime(settings) as runtime:
+            service = runtime.bot_services.binding
+            if args.issue_missing:
+                issued = await service.issue_codes(issued_by="cli:binding-codes")
+                print(f"codes issued now: {issued}", file=report)
+            rows = await service.notice_letters()
+    except DatabaseUnavailable as error:
+        print(error, file=sys.stderr)
+        return 1
 
     if to_stdout:
         sys.stdout.write(to_csv(rows, bom=False))

@@ -22,12 +22,13 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.commands._database import DatabaseUnavailable, command_runtime
 from app.commands._groups import group
 from app.settings import Settings
-from app.wiring import open_runtime, prepare_roster
+from app.wiring import RosterPreparation, Runtime, prepare_roster
 from storage.db import create_engine, create_session_factory
 from storage.protection import PersonalDataVault
-from storage.schema import SchemaOutOfDate, ensure_schema
+from storage.schema import ensure_schema
 from storage.uow import unit_of_work_factory
 from verification.roster import (
     Progress,
@@ -103,59 +104,49 @@ def import_command(args: argparse.Namespace) -> int:
 
 
 async def _import(args: argparse.Namespace) -> int:
-    settings = Settings()
-    engine = create_engine(settings.database_url)
     try:
-        try:
-            await ensure_schema(engine)
-        except SchemaOutOfDate as error:
-            print(error, file=sys.stderr)
-            return 1
-        except (OSError, SQLAlchemyError) as error:
-            where = make_url(settings.database_url).render_as_string(hide_password=True)
-            print(
-                f"Cannot open the database {where} ({type(error).__name__}); nothing was imported.",
-                file=sys.stderr,
-            )
-            return 1
-        vault = PersonalDataVault(*settings.personal_data_keys())
-        uow_factory = unit_of_work_factory(create_session_factory(engine))
-        source = RosterSource(args.file)
-        try:
-            with progress_bar(_show_progress(args), f"importing {source.file_name}") as progress:
-                report = await import_roster(
-                    source, uow_factory, vault, today=date.today(), progress=progress
-                )
-        except RosterFileError as error:
-            print(f"Nothing was imported from {source.file_name}.", file=sys.stderr)
-            print(error.message(args.language), file=sys.stderr)
-            return 1
-        except RosterImportInterrupted as error:
-            print_summary(error.report, args.show, args.language)
-            cause = error.cause
-            if isinstance(cause, RosterFileError):
-                why = cause.message(args.language)
-            elif isinstance(cause, OSError | SQLAlchemyError):
-                why = f"the database could not be reached or refused the write ({type(cause).__name__})"
-            else:
-                why = type(cause).__name__
-            print(
-                f"\nThe import stopped before the end: {why}. The rows counted above are saved. "
-                "Once the cause is fixed, run the same command again: rows already imported are "
-                "updated, not duplicated.",
-                file=sys.stderr,
-            )
-            return 1
-    finally:
-        await engine.dispose()
-    print_summary(report, args.show, args.language)
-    await prepare_for_certification(settings, enrol_faces=not args.no_faces)
+        async with command_runtime(Settings()) as runtime:
+            report = await _import_into(runtime, args)
+            if report is None:
+                return 1
+            print_summary(report, args.show, args.language)
+            _print_preparation(await prepare_roster(runtime, enrol_faces=not args.no_faces))
+    except DatabaseUnavailable as error:
+        print(f"{error} Nothing was imported.", file=sys.stderr)
+        return 1
     return 0
 
 
-async def prepare_for_certification(settings: Settings, *, enrol_faces: bool = True) -> None:
-    async with open_runtime(settings) as runtime:
-        prepared = await prepare_roster(runtime, enrol_faces=enrol_faces)
+async def _import_into(runtime: Runtime, args: argparse.Namespace) -> RosterImportReport | None:
+    source = RosterSource(args.file)
+    try:
+        with progress_bar(_show_progress(args), f"importing {source.file_name}") as progress:
+            return await import_roster(
+                source, runtime.uow_factory, runtime.vault, today=date.today(), progress=progress
+            )
+    except RosterFileError as error:
+        print(f"Nothing was imported from {source.file_name}.", file=sys.stderr)
+        print(error.message(args.language), file=sys.stderr)
+        return None
+    except RosterImportInterrupted as error:
+        print_summary(error.report, args.show, args.language)
+        cause = error.cause
+        if isinstance(cause, RosterFileError):
+            why = cause.message(args.language)
+        elif isinstance(cause, OSError | SQLAlchemyError):
+            why = f"the database could not be reached or refused the write ({type(cause).__name__})"
+        else:
+            why = type(cause).__name__
+        print(
+            f"\nThe import stopped before the end: {why}. The rows counted above are saved. "
+            "Once the cause is fixed, run the same command again: rows already imported are "
+            "updated, not duplicated.",
+            file=sys.stderr,
+        )
+        return None
+
+
+def _print_preparation(prepared: RosterPreparation) -> None:
     print(f"  binding codes issued: {prepared.codes_issued} (export them with `pension-bot binding-codes`)")
     print(f"  due dates set or moved: {prepared.due_dates_set}")
     if prepared.enrolment is None:

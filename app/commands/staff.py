@@ -7,12 +7,9 @@ import argparse
 import asyncio
 import sys
 
+from app.commands._database import DatabaseUnavailable, command_runtime
 from app.settings import Settings
-from storage.db import create_engine, create_session_factory
-from storage.protection import PersonalDataVault
-from storage.schema import SchemaOutOfDate, ensure_schema
-from storage.uow import unit_of_work_factory
-from verification.staff import StaffExists, StaffService
+from verification.staff import StaffExists
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,26 +27,18 @@ def add_command(args: argparse.Namespace) -> int:
 
 
 async def _add(args: argparse.Namespace) -> int:
-    settings = Settings()
-    engine = create_engine(settings.database_url)
     try:
-        try:
-            await ensure_schema(engine)
-        except SchemaOutOfDate as error:
-            print(error, file=sys.stderr)
-            return 1
-        vault = PersonalDataVault(*settings.personal_data_keys())
-        service = StaffService(unit_of_work_factory(create_session_factory(engine)), vault)
-        try:
-            code = await service.create(args.number, args.name, args.region)
-        except StaffExists:
-            print(f"Staff number {args.number} is already on file; nothing was added.", file=sys.stderr)
-            return 1
-        except ValueError as error:
-            print(f"Not added: {error}.", file=sys.stderr)
-            return 2
-    finally:
-        await engine.dispose()
+        async with command_runtime(Settings()) as runtime:
+            code = await runtime.bot_services.staff.create(args.number, args.name, args.region)
+    except DatabaseUnavailable as error:
+        print(f"{error} Nothing was added.", file=sys.stderr)
+        return 1
+    except StaffExists:
+        print(f"Staff number {args.number} is already on file; nothing was added.", file=sys.stderr)
+        return 1
+    except ValueError as error:
+        print(f"Not added: {error}.", file=sys.stderr)
+        return 2
     print(f"Staff member {args.number} added (region {args.region}).")
     print(f"Staff code: {code}")
     print("Hand this code to the staff member now: it is shown only this once and cannot be shown again.")

@@ -1,0 +1,34 @@
+"""Opening the product's database for a console command, or saying plainly why not."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.settings import Settings
+from app.wiring import Runtime, open_runtime
+from storage.schema import SchemaOutOfDate
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be opened, or is at another schema version: the message says which."""
+
+
+@asynccontextmanager
+async def command_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """The runtime for a command; failures while OPENING become DatabaseUnavailable, while
+    errors of the command's own work pass through unchanged."""
+    async with AsyncExitStack() as stack:
+        try:
+            runtime = await stack.enter_async_context(open_runtime(settings))
+        except SchemaOutOfDate as error:
+            raise DatabaseUnavailable(str(error)) from error
+        except (OSError, SQLAlchemyError) as error:
+            where = make_url(settings.database_url).render_as_string(hide_password=True)
+            raise DatabaseUnavailable(
+                f"Cannot open the database {where} ({type(error).__name__})."
+            ) from error
+        yield runtime
