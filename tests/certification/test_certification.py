@@ -7,11 +7,18 @@ import io
 from dataclasses import replace
 from datetime import timedelta
 
+import pytest
 from PIL import Image
 
-from storage.models import ErrorRecord
 from tests.certification.conftest import RETIREE_USER, SAME_PERSON, SOMEONE_ELSE, STAFF_USER, enrol_retiree
-from verification.certification import CertificationService, Selfie
+from tests.faces.samples import (
+    animated_gif,
+    encoded,
+    exif_rotated_jpeg,
+    png_of_one_colour,
+    sixteen_bit_grey_png,
+)
+from verification.certification import MEDIA_REASONS, CertificationService, Selfie
 from verification.review import ReviewService
 
 
@@ -78,26 +85,61 @@ async def test_three_failed_matches_open_a_review_that_staff_decide(
     assert "review_rejected" in actions and actions.count("evidence_viewed") == 3
 
 
-async def test_bad_pictures_get_a_reason_and_an_error_record(
-    uow_factory, vault, face_pool, faces, cycle, clock
-):
-    await enrol_retiree(uow_factory, vault, face_pool, faces)
-    service = CertificationService(uow_factory, vault, face_pool, cycle, clock=clock)
-    buffer = io.BytesIO()
-    Image.new("RGB", (10, 10), "white").save(buffer, "PNG")
-    cases = {
-        b"not an image at all": "not_an_image",
-        (faces / SAME_PERSON).read_bytes()[:2000]: "truncated",
-        buffer.getvalue(): "too_small",
-        (faces / "group" / "bbt2.jpg").read_bytes(): "several_faces",
+def _bad_inputs(faces) -> dict[str, tuple[bytes, str, str]]:
+    """The issue's bad inputs: name -> (bytes, expected outcome, expected reason)."""
+    photo = Image.open(faces / SAME_PERSON).convert("RGB")
+    cmyk, tiny = io.BytesIO(), io.BytesIO()
+    photo.convert("CMYK").save(cmyk, "JPEG")
+    Image.new("RGB", (10, 10), "white").save(tiny, "PNG")
+    landscape = Image.open(faces / "people/obama/1.jpg")  # no face of the retiree, but a face
+    blank = io.BytesIO()
+    Image.new("RGB", (640, 480), (120, 140, 160)).save(blank, "JPEG")
+    return {
+        "not an image": (b"%PDF-1.4 a letter, not a picture", "retry", "not_an_image"),
+        "truncated JPEG": ((faces / SAME_PERSON).read_bytes()[:3000], "retry", "truncated"),
+        "20,000 x 20,000 PNG": (png_of_one_colour(20_000, 20_000), "retry", "too_many_pixels"),
+        "animated GIF": (animated_gif(), "retry", "animated"),
+        "CMYK JPEG": (cmyk.getvalue(), "certified", "match"),
+        "16-bit PNG": (sixteen_bit_grey_png(photo), "certified", "match"),
+        "10 x 10": (tiny.getvalue(), "retry", "too_small"),
+        "no face": (blank.getvalue(), "retry", "no_face"),
+        "two faces": ((faces / "group" / "bbt2.jpg").read_bytes(), "retry", "several_faces"),
+        "EXIF rotated": (exif_rotated_jpeg(photo), "certified", "match"),
+        "someone else": (encoded(landscape, "JPEG"), "not_matched", "no_match"),
     }
-    for n, (data, reason) in enumerate(cases.items()):
-        result = await service.submit_selfie(_selfie(f"tg:1:{30 + n}", data))
-        assert (result.outcome, result.reason) == ("retry", reason)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "not an image",
+        "truncated JPEG",
+        "20,000 x 20,000 PNG",
+        "animated GIF",
+        "CMYK JPEG",
+        "16-bit PNG",
+        "10 x 10",
+        "no face",
+        "two faces",
+        "EXIF rotated",
+        "someone else",
+    ],
+)
+async def test_each_bad_input_gets_its_reason_and_the_bad_files_an_error_record(
+    name, uow_factory, vault, face_pool, faces, cycle, clock
+):
+    enrolled = await enrol_retiree(uow_factory, vault, face_pool, faces)
+    service = CertificationService(uow_factory, vault, face_pool, cycle, clock=clock)
+    data, outcome, reason = _bad_inputs(faces)[name]
+
+    result = await service.submit_selfie(_selfie("tg:1:40", data))
+
+    assert (result.outcome, result.reason) == (outcome, reason)
     async with uow_factory() as uow:
-        errors = await uow.errors.list(source="selfie")
-    assert sorted(e.code for e in errors) == ["not_an_image", "too_small", "truncated"]
-    assert all(isinstance(e, ErrorRecord) and "bytes" in e.detail for e in errors)
+        errors = [e.code for e in await uow.errors.list(source="selfie")]
+        [attempt] = await uow.attempts.since(enrolled.retiree_id, clock.now - timedelta(days=1))
+    assert attempt.reason == reason  # every try is on record, whatever came of it
+    assert errors == ([reason] if reason in MEDIA_REASONS else [])
 
 
 async def test_nobody_unbound_or_without_consent_can_certify(
