@@ -18,6 +18,7 @@ from storage.uow import UnitOfWorkFactory
 from verification.certification import plain_figures
 from verification.faces.pipeline import ReferenceResult
 from verification.idnumber import mask_id_number
+from verification.regions import covers
 
 
 class FaceEncoder(Protocol):
@@ -63,11 +64,23 @@ class ReferenceEnrolment:
                 progress(1)
         return report
 
-    async def enrol_by_staff(
-        self, staff_actor: str, retiree_id: int, photo: bytes
-    ) -> EnrolmentProblem | None:
-        """Replace a retiree's reference faces with a new photo taken or checked by staff."""
-        return await self._enrol_one(retiree_id, source="staff", actor=staff_actor, photo=photo, replace=True)
+    async def enrol_by_staff(self, staff_number: str, id_number: str, photo: bytes) -> str:
+        """Replace a retiree's reference faces with a photo taken or checked by staff in person.
+
+        Returns "enrolled", "unknown_staff", "unknown_retiree", "not_your_region", or the
+        reason the photo cannot serve (no_face, several_faces, ...)."""
+        async with self._uow_factory() as uow:
+            staff = await uow.staff.by_number(staff_number)
+            retiree = await uow.retirees.by_id_hash(self._vault.lookup_hash(id_number))
+            if staff is None or not staff.active:
+                return "unknown_staff"
+            if retiree is None:
+                return "unknown_retiree"
+            if not covers(staff.region_code, retiree.residence_region):
+                return "not_your_region"
+            retiree_id, actor = retiree.id, f"staff:{staff.id}"
+        problem = await self._enrol_one(retiree_id, source="staff", actor=actor, photo=photo, replace=True)
+        return problem.reason if problem else "enrolled"
 
     async def _enrol_one(
         self, retiree_id: int, *, source: str, actor: str, photo: bytes | None = None, replace: bool = False

@@ -14,6 +14,7 @@ from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWorkFactory
 from verification.certification import CycleKeeper
 from verification.idnumber import mask_id_number
+from verification.regions import covers
 
 
 class NotStaff(PermissionError):
@@ -50,15 +51,6 @@ class Decision:
     valid_until: object | None
     notify_chat_ids: list[int]
     retiree_name: str
-
-
-def covers(staff_region: str, region: str) -> bool:
-    """A staff region code covers itself and, for a prefecture or province code (ending in
-    00 or 0000), every region below it."""
-    prefix = staff_region.rstrip("0")
-    if len(prefix) % 2:  # keep whole two-digit levels: "110100" -> "1101", "110000" -> "11"
-        prefix += "0"
-    return region.startswith(prefix)
 
 
 class ReviewService:
