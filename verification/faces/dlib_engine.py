@@ -103,6 +103,10 @@ class DlibEngine:
     def compare(self, a: np.ndarray, b: np.ndarray) -> float:
         return float(np.linalg.norm(np.asarray(a, np.float32) - np.asarray(b, np.float32)))
 
+    def compare_many(self, a: np.ndarray, others: np.ndarray) -> np.ndarray:
+        """`compare(a, row)` for every row of an N x 128 array."""
+        return np.linalg.norm(np.asarray(others, np.float32) - np.asarray(a, np.float32), axis=1)
+
 
 def _scaled_box(css: tuple[int, int, int, int], scale: float, width: int, height: int) -> FaceBox:
     top, right, bottom, left = (round(v / scale) for v in css)
@@ -116,11 +120,15 @@ def _css(box: FaceBox) -> tuple[int, int, int, int]:
 def _landmarks(points: dict[str, list[tuple[int, int]]]) -> Landmarks:
     # dlib's 68-point scheme: 36-41 the eye on the image's left, 42-47 the other, and 30 the
     # tip of the nose (face_recognition files it as the last "nose_bridge" point; its
-    # "nose_tip" list is the nostril line below it).
+    # "nose_tip" list is the nostril line below it). The mouth corners are points 48 and 54,
+    # the first and the seventh of face_recognition's "top_lip" list.
+    lip = points["top_lip"]
     return Landmarks(
         left_eye=tuple((float(x), float(y)) for x, y in points["left_eye"]),
         right_eye=tuple((float(x), float(y)) for x, y in points["right_eye"]),
         nose_tip=(float(points["nose_bridge"][-1][0]), float(points["nose_bridge"][-1][1])),
+        mouth_left=(float(lip[0][0]), float(lip[0][1])),
+        mouth_right=(float(lip[6][0]), float(lip[6][1])),
     )
 
 

@@ -1,8 +1,9 @@
 """The seam between the product and a face-recognition library.
 
 The pipeline only knows `FaceEngine`: find faces, turn one into a vector, compare two vectors.
-`verification.faces.dlib_engine` implements it with face_recognition/dlib; an ONNX (ArcFace)
-engine can be added beside it without touching the pipeline. Vectors made by different engines
+`verification.faces.dlib_engine` implements it with face_recognition/dlib and
+`verification.faces.onnx_engine` with an ArcFace-class ONNX model; `verification.faces.engines`
+builds the one the configuration names. Vectors made by different engines
 (or different weights) live in different spaces: a template records its engine's `name`, and
 comparing across names is refused.
 """
@@ -42,12 +43,15 @@ class Landmarks:
     Eye points run around the eye contour, six each when the engine has them (dlib's 68-point
     model: corner, two upper lid points, corner, two lower lid points), which is what the
     eye-aspect-ratio gate needs; a 5-point engine gives the eye centre only, and that gate then
-    reports no figure instead of guessing. "left"/"right" are as seen in the image.
+    reports no figure instead of guessing. "left"/"right" are as seen in the image. The mouth
+    corners serve the five-point alignment of ArcFace-class engines (None where unknown).
     """
 
     left_eye: tuple[Point, ...]
     right_eye: tuple[Point, ...]
     nose_tip: Point
+    mouth_left: Point | None = None
+    mouth_right: Point | None = None
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,18 @@ from __future__ import annotations
 import functools
 import hashlib
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
 from verification.faces.engine import FaceEngine, is_match
+from verification.faces.engines import DLIB_ENGINE_NAME
 from verification.faces.media import DecodedImage, MediaLimits, MediaRejected, decode_image
 from verification.faces.quality import Figures, QualityThresholds, assess
 from verification.faces.reasons import Reason
+from verification.faces.scoring import MIN_COHORT, cohort_stats, fuse, fuse_vectors, quality_weight, s_norm
 
 # Match threshold on the dlib-resnet-v1 Euclidean distance (lower = more alike): a selfie
 # matches its reference when distance <= this. The library's customary 0.6 lets a quarter of
@@ -60,10 +63,20 @@ class ReferenceTemplate:
 
 @dataclass(frozen=True)
 class VerifyPolicy:
-    # On the engine's own scale; see DEFAULT_MATCH_THRESHOLD for how it was chosen.
+    # On the engine's own scale; see DEFAULT_MATCH_THRESHOLD for how it was chosen. In the
+    # product the policy comes from the calibrated thresholds file (`policy_for`).
     match_threshold: float = DEFAULT_MATCH_THRESHOLD
     media: MediaLimits = field(default_factory=MediaLimits)
     quality: QualityThresholds = field(default_factory=QualityThresholds)
+    # The engine (vector space) these thresholds were calibrated for: a policy for another
+    # engine is refused, since its scores live on another scale. None: not checked.
+    engine: str | None = DLIB_ENGINE_NAME
+    # Threshold on the cohort-normalised (S-norm) score, used when a cohort of at least
+    # `min_cohort` templates comes with the check; None: always decide on the raw score.
+    snorm_threshold: float | None = None
+    min_cohort: int = MIN_COHORT
+    # Frames of one capture (a video note) used at most; the rest are not looked at.
+    max_frames: int = 5
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,9 @@ class SelfieVerdict:
     failed_gates: tuple[Reason, ...]
     evidence_sha256: str  # of the selfie bytes exactly as received
     timings: dict[str, float]  # seconds per stage, and "total_s" (decode to verdict)
+    # How the decision was made: "raw" (fused raw score) and "snorm" (normalised, or None),
+    # "decided_on", both thresholds, and how many references, frames and cohort templates.
+    scores: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (reason codes are plain strings)."""
@@ -136,14 +152,46 @@ def check_selfie(
     *,
     engine: FaceEngine | None = None,
 ) -> SelfieVerdict:
-    """Decode, gate and compare a selfie against a reference template."""
+    """Decode, gate and compare a selfie against one reference template (raw score only)."""
+    return verify([reference_template], [selfie_bytes], policy, engine=engine)
+
+
+def verify(
+    references: Sequence[ReferenceTemplate],
+    frames: Sequence[bytes],
+    policy: VerifyPolicy | None = None,
+    *,
+    engine: FaceEngine | None = None,
+    reference_weights: Sequence[float] | None = None,
+    cohort: np.ndarray | Sequence[ReferenceTemplate] | None = None,
+    evidence_sha256: str | None = None,
+) -> SelfieVerdict:
+    """One claim: a capture (one photo, or several frames of one video note) against every
+    reference of the retiree, optionally normalised against a cohort of other people.
+
+    * frames: each is decoded and gated; those that fail a gate are left out, and if none
+      passes the verdict is "retry" with the first frame's reason. The vectors of the good
+      ones (at most `policy.max_frames`) are averaged, weighted by their quality.
+    * references: the raw score against each, fused by their weighted mean
+      (`reference_weights`, e.g. `quality_weight` of each reference's figures).
+    * cohort: other people's templates of the same engine (N x D array, or templates, those
+      of another engine being skipped). With at least `policy.min_cohort` of them and an
+      S-norm threshold in the policy, the decision is on the fused S-norm score; otherwise
+      on the raw one. Both are in `SelfieVerdict.scores`.
+    """
     policy = policy or VerifyPolicy()
     engine = engine or default_engine()
-    if reference_template.engine != engine.name:
-        raise IncompatibleTemplate(f"template from {reference_template.engine!r}, engine is {engine.name!r}")
-    reference = reference_template.to_array()
+    if not references or not frames:
+        raise ValueError("verify needs at least one reference and one frame")
+    if policy.engine is not None and policy.engine != engine.name:
+        raise IncompatibleTemplate(f"policy calibrated for {policy.engine!r}, engine is {engine.name!r}")
+    for template in references:
+        if template.engine != engine.name:
+            raise IncompatibleTemplate(f"template from {template.engine!r}, engine is {engine.name!r}")
+    reference_vectors = [template.to_array() for template in references]
     clock = _Clock()
-    sha = hashlib.sha256(selfie_bytes).hexdigest()
+    sha = evidence_sha256 or hashlib.sha256(frames[0]).hexdigest()
+    scores: dict[str, Any] = {"references": len(references), "frames": 0}
 
     def verdict(
         kind: Verdict,
@@ -151,37 +199,95 @@ def check_selfie(
         distance: float | None,
         figures: Figures,
         failed: tuple[Reason, ...] = (),
+        threshold: float = policy.match_threshold,
     ) -> SelfieVerdict:
-        threshold, engine_name = policy.match_threshold, engine.name
         return SelfieVerdict(
-            kind, reason, distance, threshold, engine_name, figures, failed, sha, clock.done()
+            kind, reason, distance, threshold, engine.name, figures, failed, sha, clock.done(), scores
         )
 
-    try:
-        image = decode_image(selfie_bytes, policy.media)
-    except MediaRejected as rejected:
+    good: list[tuple[DecodedImage, Any, Figures]] = []
+    first_refusal: tuple[Reason, Figures, tuple[Reason, ...]] | None = None
+    for data in frames:
+        if len(good) >= policy.max_frames:
+            break
+        try:
+            image = decode_image(data, policy.media)
+        except MediaRejected as rejected:
+            clock.lap("decode_s")
+            first_refusal = first_refusal or (rejected.reason, {}, (rejected.reason,))
+            continue
         clock.lap("decode_s")
-        return verdict("retry", rejected.reason, None, {}, (rejected.reason,))
-    clock.lap("decode_s")
-    faces = engine.detect(image.pixels)
-    clock.lap("detect_s")
-    report = assess(image.pixels, faces, policy.quality)
-    figures = report.figures | _image_figures(image)
-    clock.lap("quality_s")
-    if report.reason is not None:
-        return verdict("retry", report.reason, None, figures, report.failed)
+        faces = engine.detect(image.pixels)
+        clock.lap("detect_s")
+        report = assess(image.pixels, faces, policy.quality)
+        figures = report.figures | _image_figures(image)
+        clock.lap("quality_s")
+        if report.reason is not None:
+            first_refusal = first_refusal or (report.reason, figures, report.failed)
+            continue
+        good.append((image, faces[0], figures))
+    if not good:
+        reason, figures, failed = first_refusal  # type: ignore[misc]  # frames is not empty
+        return verdict("retry", reason, None, figures, failed)
 
-    vector = engine.embed(image.pixels, faces[0])
+    vectors = [engine.embed(image.pixels, face) for image, face, _ in good]
     clock.lap("embed_s")
-    if vector.shape != reference.shape:
-        raise IncompatibleTemplate(
-            f"template has {reference.shape[0]} values, engine gives {vector.shape[0]}"
-        )
-    distance = engine.compare(reference, vector)
+    probe = vectors[0] if len(vectors) == 1 else fuse_vectors(vectors, [quality_weight(f) for *_, f in good])
+    figures = good[0][2]
+    scores["frames"] = len(good)
+    for reference in reference_vectors:
+        if reference.shape != probe.shape:
+            raise IncompatibleTemplate(
+                f"template has {reference.shape[0]} values, engine gives {probe.shape[0]}"
+            )
+    raw_each = [engine.compare(reference, probe) for reference in reference_vectors]
+    raw = fuse(raw_each, reference_weights)
+    scores |= {"raw": round(raw, 4), "raw_threshold": policy.match_threshold, "snorm": None}
+    if len(raw_each) > 1:
+        scores["raw_each"] = [round(value, 4) for value in raw_each]
+
+    decided_on, score, threshold = "raw", raw, policy.match_threshold
+    cohort_matrix = _cohort_matrix(cohort, engine.name, probe.shape[0])
+    scores["cohort"] = int(cohort_matrix.shape[0])
+    if policy.snorm_threshold is not None:
+        scores["snorm_threshold"] = policy.snorm_threshold
+        if cohort_matrix.shape[0] >= policy.min_cohort:
+            probe_stats = cohort_stats(engine, probe, cohort_matrix)
+            normalised = [
+                s_norm(value, cohort_stats(engine, reference, cohort_matrix), probe_stats)
+                for value, reference in zip(raw_each, reference_vectors, strict=True)
+            ]
+            snorm = fuse(normalised, reference_weights)
+            scores["snorm"] = round(snorm, 4)
+            decided_on, score, threshold = "snorm", snorm, policy.snorm_threshold
+        else:
+            # Too few cohort templates to estimate their mean and spread reliably (see
+            # scoring.MIN_COHORT): the raw score against its own calibrated threshold decides.
+            scores["snorm_skipped"] = "small_cohort"
+    scores["decided_on"] = decided_on
     clock.lap("compare_s")
-    if is_match(distance, policy.match_threshold, engine.higher_is_closer):
-        return verdict("pass", Reason.MATCH, round(distance, 4), figures)
-    return verdict("fail", Reason.NO_MATCH, round(distance, 4), figures)
+    if is_match(score, threshold, engine.higher_is_closer):
+        return verdict("pass", Reason.MATCH, round(raw, 4), figures, threshold=threshold)
+    return verdict("fail", Reason.NO_MATCH, round(raw, 4), figures, threshold=threshold)
+
+
+def _cohort_matrix(
+    cohort: np.ndarray | Sequence[ReferenceTemplate] | None, engine_name: str, dimension: int
+) -> np.ndarray:
+    """The cohort as an N x D float32 array; templates of another engine or size are left out
+    (during a change of engine the region holds both kinds for a while)."""
+    if cohort is None:
+        return np.zeros((0, dimension), dtype=np.float32)
+    if isinstance(cohort, np.ndarray):
+        if cohort.size == 0:
+            return np.zeros((0, dimension), dtype=np.float32)
+        if cohort.ndim != 2 or cohort.shape[1] != dimension:
+            raise IncompatibleTemplate(f"cohort of shape {cohort.shape}, engine gives {dimension} values")
+        return cohort.astype(np.float32, copy=False)
+    rows = [t.to_array() for t in cohort if t.engine == engine_name and len(t.vector) == dimension * 4]
+    if not rows:
+        return np.zeros((0, dimension), dtype=np.float32)
+    return np.vstack(rows).astype(np.float32, copy=False)
 
 
 def _image_figures(image: DecodedImage) -> Figures:
