@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,6 +17,7 @@ from storage.schema import ensure_schema
 from storage.uow import UnitOfWorkFactory, unit_of_work_factory
 from verification.binding import BindingService
 from verification.certification import CertificationService
+from verification.clock import utc_now
 from verification.consent import ConsentService
 from verification.cycle_policies import load_cycle_policies
 from verification.cycle_service import CycleService
@@ -25,10 +25,6 @@ from verification.enrolment import EnrolmentReport, ReferenceEnrolment
 from verification.faces.pool import FaceWorkerPool
 from verification.review import ReviewService
 from verification.staff import StaffService
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,7 @@ from storage.certification_models import AuditEntry, Binding
 from storage.errors import record_error
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWorkFactory
+from verification.clock import Clock, utc_now
 from verification.codes import BINDING_CODE_LENGTH, grouped, is_well_formed, new_codes, normalise_code
 from verification.idnumber import IdReason, ValidIdNumber, check_id_number, mask_id_number
 from verification.lockout import LockState, aware, lock_state, record_failure
@@ -37,10 +38,6 @@ KINDS = ("self", "helper")
 ISSUE_BATCH = 5_000
 # Named retirees are looked up this many ids at a time.
 _ID_CHUNK = 5_000
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class BindOutcome(StrEnum):
@@ -105,7 +102,7 @@ class BindingService:
         self,
         uow_factory: UnitOfWorkFactory,
         vault: PersonalDataVault,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = utc_now,
         *,
         timezone: str = "Asia/Shanghai",
     ) -> None:

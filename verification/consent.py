@@ -17,13 +17,13 @@ of the retiree; the certification attempts keep only the hash of the photo and t
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from storage.certification_models import AuditEntry, Consent, ReviewCase
 from storage.uow import UnitOfWork, UnitOfWorkFactory
+from verification.clock import Clock, utc_now
 from verification.idnumber import mask_id_number
 from verification.lockout import aware
 
@@ -45,10 +45,6 @@ RETENTION_RULE = (
     f"evidence: until its review is decided, at most {EVIDENCE_RETENTION_DAYS} days; "
     "face templates: until consent is withdrawn or the pension ends"
 )
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class NotBound(PermissionError):
@@ -101,7 +97,7 @@ class ConsentService:
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = utc_now,
         *,
         vault=None,
         timezone: str = "Asia/Shanghai",

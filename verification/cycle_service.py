@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from storage.certification_models import AuditEntry, Suspension
 from storage.models import ErrorRecord, Retiree
 from storage.uow import UnitOfWork, UnitOfWorkFactory
+from verification.clock import Clock, utc_now
 from verification.cycle import (
     ACTIVE,
     SUSPENDED,
@@ -41,13 +41,8 @@ from verification.cycle_policies import CyclePolicies
 
 logger = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 ReminderKey = tuple[int, date, int, int]  # retiree_id, due_on, days_before, chat_id
 DEFAULT_LANGUAGE = "zh_Hans"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

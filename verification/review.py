@@ -3,9 +3,8 @@ and a decision with a reason. Every look at evidence and every decision is audit
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,6 +12,7 @@ from storage.certification_models import AuditEntry, Certification
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWorkFactory
 from verification.certification import CycleKeeper
+from verification.clock import Clock, utc_now
 from verification.idnumber import mask_id_number
 from verification.regions import covers
 
@@ -61,7 +61,7 @@ class ReviewService:
         cycle: CycleKeeper,
         *,
         timezone: str = "Asia/Shanghai",
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = utc_now,
     ) -> None:
         self._uow_factory = uow_factory
         self._vault = vault

@@ -8,9 +8,8 @@ lock as binding codes (verification/lockout.py): five in 24 hours and the accoun
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
@@ -18,13 +17,10 @@ from storage.certification_models import AuditEntry, StaffMember
 from storage.errors import record_error
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWorkFactory
+from verification.clock import Clock, utc_now
 from verification.codes import STAFF_CODE_LENGTH, grouped, is_well_formed, new_code, normalise_code
 from verification.idnumber import is_valid_region_code
 from verification.lockout import lock_state, record_failure
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class StaffExists(ValueError):
@@ -62,7 +58,7 @@ class StaffService:
         self,
         uow_factory: UnitOfWorkFactory,
         vault: PersonalDataVault,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = utc_now,
     ) -> None:
         self._uow_factory = uow_factory
         self._vault = vault
