@@ -16,10 +16,6 @@ from content.i18n import Translator
 from verification.cycle_service import ReminderNotice, RetireeStatus
 
 
-def day_text(t: Translator, day: date) -> str:
-    return format_date(day, t("cycle.date_pattern"), locale=t.language)
-
-
 def month_text(t: Translator, month: str) -> str:
     """ "2026-03" as 2026年3月 / March 2026."""
     year, number = month.split("-")
@@ -47,27 +43,27 @@ def _one_status(t: Translator, status: RetireeStatus) -> str:
     else:
         lines = [t("status.retiree_self", name=status.name)]
     if status.last_certified_on:
-        lines.append(t("status.last_certified", date=day_text(t, status.last_certified_on)))
+        lines.append(t("status.last_certified", date=t.date(status.last_certified_on)))
     else:
         lines.append(t("status.last_certified_none"))
     if status.due_on:
-        lines.append(t("status.due_on", date=day_text(t, status.due_on)))
+        lines.append(t("status.due_on", date=t.date(status.due_on)))
     days = status.days_left
     if status.state == "suspended":
         if status.suspended_on:
-            lines.append(t("status.suspended", date=day_text(t, status.suspended_on), certify=certify))
+            lines.append(t("status.suspended", date=t.date(status.suspended_on), certify=certify))
         else:
             lines.append(t("status.suspended_undated", certify=certify))
     elif status.state == "never":
         lines.append(t("status.never", certify=certify))
     elif status.state == "overdue" and days is not None:
-        suspends_on = day_text(t, status.suspends_on) if status.suspends_on else ""
+        suspends_on = t.date(status.suspends_on) if status.suspends_on else ""
         lines.append(t("status.overdue", span=span_text(t, days), certify=certify, date=suspends_on))
     elif status.state == "due_soon" and days == 0:
         lines.append(t("status.due_today", certify=certify))
     elif status.state == "due_soon" and days is not None and status.due_on:
         lines.append(
-            t("status.due_soon", span=span_text(t, days), certify=certify, date=day_text(t, status.due_on))
+            t("status.due_soon", span=span_text(t, days), certify=certify, date=t.date(status.due_on))
         )
     elif days is not None:
         lines.append(t("status.valid", span=span_text(t, days)))
@@ -88,7 +84,7 @@ def reminder_text(t: Translator, notice: ReminderNotice) -> str:
         when = t("reminder.due_today")
     else:
         when = t("reminder.due_in", span=span_text(t, notice.days_left))
-    values = {"when": when, "date": day_text(t, notice.due_on), "certify": t("menu.certify")}
+    values = {"when": when, "date": t.date(notice.due_on), "certify": t("menu.certify")}
     if notice.for_helper:
         return t("reminder.helper", name=notice.retiree_name, **values)
     return t("reminder.self", **values)

@@ -13,6 +13,7 @@ from functools import cache
 from io import BytesIO
 from pathlib import Path
 
+from babel.dates import format_date
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -74,23 +75,11 @@ class Translator:
         return text.format(**values) if values else text
 
     def date(self, value) -> str:
-        return format_date(self.language, value)
-
-
-def translator(language: str) -> Translator:
-    return Translator(language)
+        """A date as people write it here: 2026年3月5日, or 5 March 2026 (the catalog's pattern)."""
+        return format_date(value, self("cycle.date_pattern"), locale=self.language)
 
 
 def all_translations(key: str) -> dict[str, str]:
     """The text of one key in every language: to recognise a menu button whatever the language."""
     return {language: Translator(language)(key) for language in available_languages()}
 
-
-_BABEL_LOCALES = {"zh_Hans": "zh_Hans_CN", "en": "en_GB"}
-
-
-def format_date(language: str, value) -> str:
-    """A date as people write it: 2026年3月5日, or 5 March 2026."""
-    from babel.dates import format_date as babel_format_date
-
-    return babel_format_date(value, format="long", locale=_BABEL_LOCALES.get(language, "zh_Hans_CN"))

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.cycle_texts import day_text, month_text, reminder_text, status_text
+from bot.cycle_texts import month_text, reminder_text, status_text
 from content.i18n import Translator
 from verification.cycle_service import ReminderNotice, RetireeStatus
 
@@ -32,8 +32,8 @@ def status(**changes) -> RetireeStatus:
 
 
 def test_dates_follow_the_language():
-    assert day_text(ZH, date(2026, 3, 5)) == "2026年3月5日"
-    assert day_text(EN, date(2026, 3, 5)) == "5 March 2026"
+    assert ZH.date(date(2026, 3, 5)) == "2026年3月5日"
+    assert EN.date(date(2026, 3, 5)) == "5 March 2026"
     assert month_text(ZH, "2026-04") == "2026年4月"
     assert month_text(EN, "2026-04") == "April 2026"
 
