@@ -12,6 +12,7 @@ import os
 import secrets
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,10 +51,31 @@ class Settings(BaseSettings):
     bot_api_base_url: str | None = Field(default=None, validation_alias="BOT_API_BASE_URL")
     # Processes checking faces (one core each; one checks about five selfies a second).
     face_workers: int = Field(default=1, ge=1, validation_alias="FACE_WORKERS")
+    # The face engine: "dlib" (face_recognition, ships with the product) or "onnx" (an
+    # ArcFace-class model file the agency holds a licence for, named by FACE_MODEL_PATH).
+    face_engine: Literal["dlib", "onnx"] = Field(default="dlib", validation_alias="FACE_ENGINE")
+    face_model_path: Path | None = Field(default=None, validation_alias="FACE_MODEL_PATH")
+    # dlib only: re-encodings averaged per face; each costs one more ResNet pass (~0.14 s).
+    face_dlib_jitters: int = Field(default=1, ge=1, le=100, validation_alias="FACE_DLIB_JITTERS")
+    # Calibrated thresholds written by `pension-bot calibrate`; default <VAR_DIR>/face_thresholds.toml.
+    # Engines it does not name keep the shipped values (verification/data/face_thresholds.toml).
+    face_thresholds_file: Path | None = Field(default=None, validation_alias="FACE_THRESHOLDS_FILE")
+    # Cohort for score normalisation: at most this many other retirees' reference templates of
+    # the same residence region; 0 turns normalisation off.
+    face_cohort_size: int = Field(default=200, ge=0, le=1000, validation_alias="FACE_COHORT_SIZE")
     webhook_url: str | None = Field(default=None, validation_alias="WEBHOOK_URL")
     webhook_secret: SecretStr | None = Field(default=None, validation_alias="WEBHOOK_SECRET")
     listen_host: str = Field(default="127.0.0.1", validation_alias="LISTEN_HOST")
     listen_port: int = Field(default=8080, validation_alias="LISTEN_PORT")
+
+    def face_engine_spec(self):
+        """The configured `verification.faces.engines.EngineSpec` (no model is loaded)."""
+        from verification.faces.engines import EngineSpec
+
+        return EngineSpec(self.face_engine, self.face_model_path, self.face_dlib_jitters)
+
+    def face_thresholds_path(self) -> Path:
+        return self.face_thresholds_file or self.var_dir / "face_thresholds.toml"
 
     @property
     def mode(self) -> BotMode:

@@ -11,6 +11,7 @@ import json
 import math
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from app.commands._groups import group
@@ -42,10 +43,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     photo.add_argument(
         "--threshold",
         type=float,
-        default=DEFAULT_MATCH_THRESHOLD,
-        help=f"match threshold (default {DEFAULT_MATCH_THRESHOLD})",
+        default=None,
+        help="match threshold (default: the engine's calibrated one; dlib ships "
+        f"{DEFAULT_MATCH_THRESHOLD})",
     )
     photo.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    add_engine_arguments(photo)
     photo.set_defaults(handler=check_photo)
 
     evaluate = group(subparsers, "eval", "evaluate components on labelled data")
@@ -59,8 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     faces.add_argument(
         "--threshold",
         type=float,
-        default=DEFAULT_MATCH_THRESHOLD,
-        help=f"threshold to report (default {DEFAULT_MATCH_THRESHOLD})",
+        default=None,
+        help="threshold to report (default: the engine's configured, calibrated one)",
     )
     faces.add_argument(
         "--subset-prefix",
@@ -73,6 +76,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=0.01,
         help="also print the most lenient threshold with FMR at most this (default 0.01)",
+    )
+    add_engine_arguments(faces)
+    faces.add_argument(
+        "--frames",
+        type=int,
+        default=1,
+        help="probe with N simulated video-note frames of each photo, their vectors fused (default 1:"
+        " the photo alone)",
+    )
+    faces.add_argument(
+        "--references",
+        type=int,
+        default=2,
+        help="references per claim in the held-out multi-reference figures (default 2)",
+    )
+    faces.add_argument(
+        "--no-heldout",
+        action="store_true",
+        help="skip the held-out figures (S-norm, several references) on the subset",
     )
     faces.set_defaults(handler=eval_faces)
 
@@ -91,6 +113,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="240p,480p,1080p,1280px,12MP",
         help="comma-separated sizes (default 240p,480p,1080p,1280px,12MP)",
     )
+    add_engine_arguments(verify, several=True)
     verify.set_defaults(handler=bench_verify)
 
 
@@ -98,18 +121,101 @@ def default_faces_dir() -> Path:
     return Path(os.environ.get("PENSION_BOT_FACES_DIR") or REPO_ROOT.parent / "shared" / "faces")
 
 
+# --- the engine a command runs ---
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
+    parser.add_argument(
+        "--engine",
+        default=None,
+        help=("comma-separated engines, " if several else "")
+        + "dlib or onnx (default: the FACE_ENGINE setting, dlib)",
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="ONNX model file (default: FACE_MODEL_PATH, else the benchmark model that "
+        "`pension-bot fetch-benchmark-model` fetched, checked against its pinned SHA-256)",
+    )
+    parser.add_argument(
+        "--jitters", type=int, default=None, help="dlib: re-encodings per face (default FACE_DLIB_JITTERS, 1)"
+    )
+
+
+class EngineChoiceError(RuntimeError):
+    pass
+
+
+def engine_specs(args: argparse.Namespace, settings=None):
+    """[(EngineSpec, note)] for the --engine/--model/--jitters arguments and the settings."""
+    from app.settings import Settings
+    from verification.faces import benchmark_model
+    from verification.faces.engines import EngineConfigError, EngineSpec
+
+    settings = settings or Settings()
+    kinds = [k.strip() for k in (args.engine or settings.face_engine).split(",") if k.strip()]
+    specs = []
+    for kind in kinds:
+        note = ""
+        model = None
+        if kind == "onnx":
+            model = args.model or settings.face_model_path
+            if model is None or Path(model) == benchmark_model.benchmark_model_path():
+                try:
+                    model = benchmark_model.verified(model or benchmark_model.benchmark_model_path())
+                except benchmark_model.BenchmarkModelError as error:
+                    raise EngineChoiceError(str(error)) from error
+                note = f"benchmark model {model.name} ({benchmark_model.LICENCE_NOTE})"
+        jitters = args.jitters if args.jitters is not None else settings.face_dlib_jitters
+        try:
+            specs.append((EngineSpec(kind, model, jitters if kind == "dlib" else 1), note))
+        except EngineConfigError as error:
+            raise EngineChoiceError(str(error)) from error
+    if not specs:
+        raise EngineChoiceError("no engine named")
+    return specs
+
+
+def configured_thresholds(spec, settings=None):
+    """The calibrated thresholds for this engine (shipped or calibrated), or None."""
+    from app.settings import Settings
+    from verification.faces.thresholds import ThresholdsError, thresholds_for
+
+    settings = settings or Settings()
+    try:
+        return thresholds_for(spec.vector_space(), settings.face_thresholds_path())
+    except ThresholdsError:
+        return None
+
+
 # --- check photo ---
 
 
 def check_photo(args: argparse.Namespace) -> int:
+    from verification.faces.engines import build_engine
     from verification.faces.pipeline import check_selfie, encode_reference
+    from verification.faces.thresholds import policy_for
 
+    try:
+        [(spec, _)] = engine_specs(args)[:1]
+    except EngineChoiceError as error:
+        return _unusable(args, "engine", f"{error}.")
+    calibrated = configured_thresholds(spec)
+    if args.threshold is None and calibrated is None:
+        return _unusable(args, "engine", f"No calibrated threshold for {spec.vector_space()}: pass --threshold.")
+    policy = policy_for(calibrated) if calibrated else None
+    engine = build_engine(spec)
+    if policy is None:
+        policy = VerifyPolicy(match_threshold=args.threshold, engine=engine.name)
+    elif args.threshold is not None:
+        policy = replace(policy, match_threshold=args.threshold)
     try:
         reference_bytes = args.reference.read_bytes()
         photo_bytes = args.photo.read_bytes()
     except OSError as error:
         return _unusable(args, "unreadable", f"Cannot read {error.filename}: {error.strerror}.")
-    reference = encode_reference(reference_bytes)
+    reference = encode_reference(reference_bytes, engine=engine)
     if reference.template is None:
         reason = str(reference.reason)
         return _unusable(
@@ -118,14 +224,15 @@ def check_photo(args: argparse.Namespace) -> int:
             f"The reference photo {args.reference} cannot be used: "
             f"{_EXPLAIN.get(reason, reason)}. Please choose another reference photo.",
         )
-    verdict = check_selfie(reference.template, photo_bytes, VerifyPolicy(match_threshold=args.threshold))
+    verdict = check_selfie(reference.template, photo_bytes, policy, engine=engine)
     if args.json:
         print(json.dumps(verdict.to_dict(), ensure_ascii=False))
         return 0
     distance = "-" if verdict.distance is None else f"{verdict.distance:.4f}"
     print(f"verdict:   {verdict.verdict}")
     print(f"reason:    {verdict.reason}")
-    print(f"distance:  {distance}  (match at <= {verdict.threshold}, engine {verdict.engine})")
+    side = ">=" if engine.higher_is_closer else "<="
+    print(f"distance:  {distance}  (match at {side} {verdict.threshold}, engine {verdict.engine})")
     print("quality:   " + " ".join(f"{k}={v}" for k, v in verdict.quality.items()))
     print(f"time:      {verdict.timings['total_s']:.3f} s (decode to verdict)")
     return 0

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
+
+import numpy as np
 
 from verification.faces.engine import FaceEngine
 from verification.faces.media import MediaLimits
@@ -25,6 +27,7 @@ from verification.faces.pipeline import (
     check_selfie,
     default_engine,
     encode_reference,
+    verify,
 )
 
 T = TypeVar("T")
@@ -68,6 +71,25 @@ def _check_selfie_job(
     return check_selfie(reference, selfie, policy, engine=_worker_engine())
 
 
+def _verify_job(
+    references: Sequence[ReferenceTemplate],
+    frames: Sequence[bytes],
+    policy: VerifyPolicy | None,
+    reference_weights: Sequence[float] | None,
+    cohort: np.ndarray | None,
+    evidence_sha256: str | None,
+) -> SelfieVerdict:
+    return verify(
+        references,
+        frames,
+        policy,
+        engine=_worker_engine(),
+        reference_weights=reference_weights,
+        cohort=cohort,
+        evidence_sha256=evidence_sha256,
+    )
+
+
 def _encode_reference_job(image_bytes: bytes, limits: MediaLimits | None) -> ReferenceResult:
     return encode_reference(image_bytes, limits=limits, engine=_worker_engine())
 
@@ -85,6 +107,7 @@ class FaceWorkerPool:
         timeout: float = 30.0,
         engine_factory: Callable[[], FaceEngine] = default_engine,
         start_method: str = "spawn",
+        policy: VerifyPolicy | None = None,
     ) -> None:
         # One worker by default: a selfie takes one core for ~0.2 s, so one worker serves
         # about five selfies a second, more than a bot of this kind sees; raise it with cores.
@@ -92,10 +115,14 @@ class FaceWorkerPool:
         # something is badly wrong, since decoding limits bound every single call.
         # "spawn" (not fork): forking a process that runs an event loop and threads can copy
         # held locks into the child; spawned workers start clean and import what they need.
-        # `engine_factory` must be picklable (a module-level function) to reach the workers.
+        # `engine_factory` must be picklable (a module-level function, or
+        # `verification.faces.engines.engine_factory(spec)`) to reach the workers.
+        # `policy`: thresholds for calls that pass none, calibrated for the factory's engine
+        # (`verification.faces.thresholds.policy_for`); None: the dlib defaults.
         if workers < 1:
             raise ValueError("workers must be >= 1")
         self.workers = workers
+        self.policy = policy
         self.timeout = timeout
         self._engine_factory = engine_factory
         self._context = multiprocessing.get_context(start_method)
@@ -123,7 +150,33 @@ class FaceWorkerPool:
         *,
         time_limit: float | None = None,
     ) -> SelfieVerdict:
-        return await self._run(_check_selfie_job, reference, selfie_bytes, policy, time_limit=time_limit)
+        return await self._run(
+            _check_selfie_job, reference, selfie_bytes, policy or self.policy, time_limit=time_limit
+        )
+
+    async def verify(
+        self,
+        references: Sequence[ReferenceTemplate],
+        frames: Sequence[bytes],
+        policy: VerifyPolicy | None = None,
+        *,
+        reference_weights: Sequence[float] | None = None,
+        cohort: np.ndarray | None = None,
+        evidence_sha256: str | None = None,
+        time_limit: float | None = None,
+    ) -> SelfieVerdict:
+        """`verification.faces.pipeline.verify` in a worker (several references and frames,
+        S-norm against `cohort` when the policy has a threshold for it)."""
+        return await self._run(
+            _verify_job,
+            list(references),
+            list(frames),
+            policy or self.policy,
+            None if reference_weights is None else list(reference_weights),
+            cohort,
+            evidence_sha256,
+            time_limit=time_limit,
+        )
 
     async def encode_reference(
         self, image_bytes: bytes, limits: MediaLimits | None = None, *, time_limit: float | None = None
