@@ -7,12 +7,15 @@ import contextlib
 import logging
 import secrets
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
 from app.wiring import Runtime
+from bot.application import publish_commands
 from storage.errors import record_error
 from web.webhook import WEBHOOK_PATH, create_webhook_app
 
@@ -26,15 +29,25 @@ def stop_on_signals(stop: asyncio.Event) -> None:
             loop.add_signal_handler(signum, stop.set)
 
 
-async def poll_until(application: Application, stop: asyncio.Event) -> None:
+@asynccontextmanager
+async def serving(application: Application, *, polling: dict | None = None) -> AsyncIterator[Application]:
+    """The application started (and polling, with those options), stopped on the way out."""
     async with application:
-        await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=20)
+        if polling is not None:
+            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, **polling)
         await application.start()
+        await publish_commands(application)
         try:
-            await stop.wait()
+            yield application
         finally:
-            await application.updater.stop()
+            if polling is not None:
+                await application.updater.stop()
             await application.stop()
+
+
+async def poll_until(application: Application, stop: asyncio.Event) -> None:
+    async with serving(application, polling={"timeout": 20}):
+        await stop.wait()
 
 
 async def webhook_until(application: Application, runtime: Runtime, stop: asyncio.Event) -> None:
@@ -53,16 +66,12 @@ async def webhook_until(application: Application, runtime: Runtime, stop: asynci
     await runner.setup()
     await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
     try:
-        async with application:
+        async with serving(application):
             await application.bot.set_webhook(
                 url=settings.webhook_url.rstrip("/") + WEBHOOK_PATH,
                 secret_token=secret,
                 allowed_updates=Update.ALL_TYPES,
             )
-            await application.start()
-            try:
-                await stop.wait()
-            finally:
-                await application.stop()
+            await stop.wait()
     finally:
         await runner.cleanup()

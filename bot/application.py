@@ -3,12 +3,17 @@ the stand-in; only the base URLs differ."""
 
 from __future__ import annotations
 
+import logging
+
+from telegram import BotCommand
+from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.handlers import FEATURES, common
 from bot.reminders import schedule_cycle_jobs
 from bot.services import SERVICES_KEY, BotServices
 from bot.update_processor import PerChatUpdateProcessor
+from content.i18n import Translator
 
 
 def build_application(
@@ -43,3 +48,19 @@ def build_application(
     if schedule_jobs:
         schedule_cycle_jobs(application)
     return application
+
+
+# The commands Telegram lists in its "/" menu, each described in the person's language.
+MENU_COMMANDS = ("start", "certify", "status", "bind", "privacy", "language", "help")
+
+
+async def publish_commands(application: Application) -> None:
+    """Describe the commands to Telegram once at start-up (Chinese by default, English too)."""
+    try:
+        for language, language_code in (("zh_Hans", None), ("en", "en")):
+            t = Translator(language)
+            commands = [BotCommand(name, t(f"command.{name}")) for name in MENU_COMMANDS]
+            await application.bot.set_my_commands(commands, language_code=language_code)
+    except TelegramError:
+        # A cosmetic list: the bot works without it, so a failure here must not stop it.
+        logging.getLogger(__name__).warning("could not publish the command list")

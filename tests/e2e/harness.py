@@ -3,13 +3,13 @@ Application polling it, the real services on a real database."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.serve import serving
 from app.settings import Settings
 from app.wiring import Runtime, open_runtime
 from bot.application import build_application
@@ -71,12 +71,6 @@ async def running_bot(database_url: str, var_dir: Path, **settings: Any) -> Asyn
         application = build_application(
             TOKEN, runtime.bot_services, base_url=standin.bot_base_url, base_file_url=standin.file_base_url
         )
-        async with application, StandinClient(standin.base_url) as client:
-            await application.updater.start_polling(poll_interval=0, timeout=5)
-            await application.start()
-            try:
-                yield BotStack(standin, client, runtime)
-            finally:
-                await application.updater.stop()
-                await application.stop()
-                await asyncio.sleep(0)
+        polling = {"poll_interval": 0, "timeout": 5}
+        async with serving(application, polling=polling), StandinClient(standin.base_url) as client:
+            yield BotStack(standin, client, runtime)

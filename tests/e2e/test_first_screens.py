@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.e2e.harness import inline_labels
+from telegram import Bot
+
+from tests.e2e.harness import TOKEN, inline_labels
 
 RETIREE_CHAT = 810001
 
@@ -59,3 +61,12 @@ async def test_a_429_from_telegram_slows_the_bot_but_loses_nothing(bot_stack):
     assert "请先选择语言" in greeting["text"]
     calls = await bot_stack.client.calls("sendMessage")
     assert len([c for c in calls if c.get("chat_id") == 810004]) >= 2  # refused once, then sent
+
+
+async def test_the_command_menu_is_published_in_both_languages(bot_stack):
+    async with Bot(TOKEN, base_url=bot_stack.standin.bot_base_url) as bot:  # published at start-up
+        chinese = await bot.get_my_commands()
+        english = await bot.get_my_commands(language_code="en")
+    assert [c.command for c in chinese][:2] == ["start", "certify"]
+    assert {c.command: c.description for c in chinese}["status"] == "我的认证状态"
+    assert {c.command: c.description for c in english}["status"] == "my certification"
