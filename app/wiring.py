@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -11,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from accounts.profiles import ProfileService
 from app.settings import Settings
 from bot.services import BotServices
+from content.calculators.regions import load_regions
+from content.employer_service import EmployerService
+from content.knowledge.answering import default_answerer
 from storage.db import create_engine, create_session_factory
 from storage.protection import PersonalDataVault
 from storage.schema import ensure_schema
@@ -22,7 +26,9 @@ from verification.consent import ConsentService
 from verification.cycle_policies import load_cycle_policies
 from verification.cycle_service import CycleService
 from verification.enrolment import EnrolmentReport, ReferenceEnrolment
+from verification.faces.engines import engine_factory
 from verification.faces.pool import FaceWorkerPool
+from verification.faces.thresholds import configured_policy
 from verification.review import ReviewService
 from verification.staff import StaffService
 
@@ -40,9 +46,15 @@ class Runtime:
 
 @asynccontextmanager
 async def open_runtime(settings: Settings, *, auto_upgrade: bool = True) -> AsyncIterator[Runtime]:
+    # The configured face engine and its calibrated thresholds, checked now: an engine without
+    # a calibrated threshold (an ONNX model nobody ran `calibrate` for) stops the start-up here.
+    face_spec = settings.face_engine_spec()
+    face_policy = configured_policy(face_spec, settings.face_thresholds_path())
     engine = create_engine(settings.database_url)
     # Worker processes start on the first face to check, not here: most commands need none.
-    faces = FaceWorkerPool(workers=settings.face_workers)
+    faces = FaceWorkerPool(
+        workers=settings.face_workers, engine_factory=engine_factory(face_spec), policy=face_policy
+    )
     try:
         await ensure_schema(engine, auto_upgrade=auto_upgrade)
         uow_factory = unit_of_work_factory(create_session_factory(engine))
@@ -56,8 +68,22 @@ async def open_runtime(settings: Settings, *, auto_upgrade: bool = True) -> Asyn
             consent=ConsentService(uow_factory, utc_now, vault=vault, timezone=settings.timezone),
             staff=StaffService(uow_factory, vault, utc_now),
             cycle=cycle,
-            certification=CertificationService(uow_factory, vault, faces, cycle, timezone=settings.timezone),
+            certification=CertificationService(
+                uow_factory,
+                vault,
+                faces,
+                cycle,
+                timezone=settings.timezone,
+                cohort_size=settings.face_cohort_size,
+            ),
             review=ReviewService(uow_factory, vault, cycle, timezone=settings.timezone),
+            # The knowledge base is indexed once per process (about two seconds), off the loop.
+            employer=EmployerService(
+                uow_factory,
+                await asyncio.to_thread(default_answerer),
+                load_regions(),
+                timezone=settings.timezone,
+            ),
         )
         enrolment = ReferenceEnrolment(uow_factory, vault, faces)
         yield Runtime(settings, engine, uow_factory, vault, bot_services, faces, enrolment)

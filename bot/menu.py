@@ -27,7 +27,14 @@ MAIN_MENUS: dict[Role, list[list[str]]] = {
         ["privacy", "help"],
         ["language", "role"],
     ],
-    Role.EMPLOYER: [["employer_duties"], ["fraud"], ["help", "language"], ["role"]],
+    Role.EMPLOYER: [
+        ["ask"],
+        ["calculate"],
+        ["payroll_check"],
+        ["employer_duties", "fraud"],
+        ["help", "language"],
+        ["role"],
+    ],
     Role.STAFF: [
         ["review"],
         ["staff_login"],
@@ -38,6 +45,7 @@ MAIN_MENUS: dict[Role, list[list[str]]] = {
 }
 
 _handlers: dict[str, MenuHandler] = {}
+_free_text: dict[Role, MenuHandler] = {}
 
 
 def menu_action(name: str) -> Callable[[MenuHandler], MenuHandler]:
@@ -50,6 +58,21 @@ def menu_action(name: str) -> Callable[[MenuHandler], MenuHandler]:
 
 def handler_for(action: str | None) -> MenuHandler | None:
     return _handlers.get(action) if action else None
+
+
+def free_text_for(role: Role) -> Callable[[MenuHandler], MenuHandler]:
+    """Registers what text that is neither a button nor taken by any handler means for a
+    role (an employer's text is a question for the assistant)."""
+
+    def register(handler: MenuHandler) -> MenuHandler:
+        _free_text[role] = handler
+        return handler
+
+    return register
+
+
+def free_text_handler(role: Role | None) -> MenuHandler | None:
+    return _free_text.get(role) if role else None
 
 
 @cache

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from telegram.ext import ContextTypes
 
 from accounts.profiles import ProfileService
+from content.employer_service import EmployerService
 from verification.binding import BindingService
 from verification.certification import CertificationService
 from verification.consent import ConsentService
@@ -26,6 +27,7 @@ class BotServices:
     cycle: CycleService
     certification: CertificationService
     review: ReviewService
+    employer: EmployerService
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:

@@ -27,6 +27,7 @@ from storage.certification_repositories import (
     StaffRepository,
     SuspensionRepository,
 )
+from storage.employer_repositories import EmployerQuestionRepository
 from storage.repositories import (
     BotUserRepository,
     ErrorRecordRepository,
@@ -57,6 +58,7 @@ class UnitOfWork:
         self.suspensions = SuspensionRepository(self.session)
         self.audit = AuditRepository(self.session)
         self.cycle = CycleQueries(self.session)
+        self.employer_questions = EmployerQuestionRepository(self.session)
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:

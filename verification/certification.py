@@ -14,21 +14,31 @@ answer is given again; if not, the check runs again. Nothing is counted twice.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+import numpy as np
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from storage.certification_models import Certification, CertificationAttempt, Evidence, ReviewCase
+from storage.certification_models import (
+    Certification,
+    CertificationAttempt,
+    Evidence,
+    ReferenceFace,
+    ReviewCase,
+)
 from storage.errors import record_error
+from storage.models import Retiree
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 from verification.faces.pipeline import ReferenceTemplate, SelfieVerdict
 from verification.faces.pool import FaceWorkError
 from verification.faces.reasons import Reason
+from verification.faces.scoring import MAX_COHORT, quality_weight
 
 # Three failed matches, then a person looks: an honest retiree whose face the engine rejects
 # (age, light, an old reference photo) must not be locked out by the machine alone.
@@ -51,7 +61,23 @@ MEDIA_REASONS = frozenset(
 
 
 class FaceChecker(Protocol):
-    async def check_selfie(self, reference: ReferenceTemplate, selfie_bytes: bytes) -> SelfieVerdict: ...
+    async def verify(
+        self,
+        references: Sequence[ReferenceTemplate],
+        frames: Sequence[bytes],
+        *,
+        reference_weights: Sequence[float] | None = None,
+        cohort: np.ndarray | None = None,
+    ) -> SelfieVerdict: ...
+
+
+@dataclass(frozen=True)
+class ReferenceSet:
+    """Everything one check compares with: the retiree's references and the region's cohort."""
+
+    templates: list[ReferenceTemplate]
+    weights: list[float]  # quality weight of each reference (verification.faces.scoring)
+    cohort: np.ndarray | None  # other retirees' templates of the same region and engine
 
 
 class CycleKeeper(Protocol):
@@ -103,7 +129,11 @@ class CertificationService:
         *,
         timezone: str = "Asia/Shanghai",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        cohort_size: int = MAX_COHORT,
     ) -> None:
+        # cohort_size: other retirees' templates (same residence region) loaded with each
+        # check for score normalisation; 0 = none (every decision on the raw score).
+        self._cohort_size = max(0, cohort_size)
         self._uow_factory = uow_factory
         self._vault = vault
         self._faces = faces
@@ -143,9 +173,14 @@ class CertificationService:
         if readiness.state != "ready":
             return CertificationResult("refused", readiness.state)
         selfie = replace(selfie, retiree_id=readiness.retiree_id)
-        reference = await self._reference(selfie.retiree_id)
+        references = await self._references(selfie.retiree_id)
         try:
-            verdict = await self._faces.check_selfie(reference, selfie.data)
+            verdict = await self._faces.verify(
+                references.templates,
+                [selfie.data],
+                reference_weights=references.weights,
+                cohort=references.cohort,
+            )
         except FaceWorkError as error:
             # Nothing is recorded as an attempt: the person did nothing wrong and may resend.
             await record_error(self._uow_factory, "selfie", "face_work_failed", type(error).__name__)
@@ -170,11 +205,51 @@ class CertificationService:
         """A file refused before it was even fetched (too large): an error record only."""
         await record_error(self._uow_factory, "selfie", code, f"{channel}, {size} bytes", chat_id=chat_id)
 
-    async def _reference(self, retiree_id: int) -> ReferenceTemplate:
+    async def _references(self, retiree_id: int) -> ReferenceSet:
+        """Every reference of the retiree (the roster photo, and any enrolled by staff), each
+        weighted by its quality, and the cohort for score normalisation: the newest template
+        of up to `cohort_size` other retirees of the same residence region, same engine."""
         async with self._uow_factory() as uow:
-            newest = (await uow.faces.references(retiree_id))[-1]
-            vector = self._vault.decrypt(newest.template_encrypted)
-            return ReferenceTemplate(vector, newest.engine, newest.quality.get("engine_version", ""))
+            rows = list(await uow.faces.references(retiree_id))
+            templates = [
+                ReferenceTemplate(
+                    self._vault.decrypt(row.template_encrypted),
+                    row.engine,
+                    row.quality.get("engine_version", ""),
+                )
+                for row in rows
+            ]
+            weights = [quality_weight(row.quality or {}) for row in rows]
+            cohort = await self._cohort(uow, retiree_id, rows[-1].engine) if self._cohort_size else None
+        return ReferenceSet(templates, weights, cohort)
+
+    async def _cohort(self, uow: UnitOfWork, retiree_id: int, engine: str) -> np.ndarray | None:
+        region = (await uow.retirees.get(retiree_id)).residence_region
+        query = (
+            select(ReferenceFace.retiree_id, ReferenceFace.template_encrypted)
+            .join(Retiree, Retiree.id == ReferenceFace.retiree_id)
+            .where(
+                Retiree.residence_region == region,
+                ReferenceFace.retiree_id != retiree_id,
+                ReferenceFace.engine == engine,
+            )
+            .order_by(ReferenceFace.id.desc())
+            .limit(self._cohort_size * 3)  # a few retirees have several references
+        )
+        seen: set[int] = set()
+        vectors = []
+        for other, encrypted in (await uow.session.execute(query)).all():
+            if other in seen:
+                continue
+            seen.add(other)
+            vectors.append(np.frombuffer(self._vault.decrypt(encrypted), dtype="<f4"))
+            if len(vectors) == self._cohort_size:
+                break
+        if not vectors or len({v.size for v in vectors}) != 1:
+            return None
+        # A region with fewer retirees than the pipeline's minimum cohort is still sent: the
+        # pipeline then decides on the raw score (see VerifyPolicy.min_cohort) and says so.
+        return np.vstack(vectors)
 
     async def _record(self, selfie: Selfie, verdict: SelfieVerdict) -> CertificationResult:
         now = self._clock()
@@ -197,7 +272,7 @@ class CertificationService:
                 reason=str(verdict.reason),
                 distance=verdict.distance,
                 quality=plain_figures(verdict.quality)
-                | {"timings": verdict.timings, "engine": verdict.engine},
+                | {"timings": verdict.timings, "engine": verdict.engine, "scores": verdict.scores},
                 evidence_sha256=verdict.evidence_sha256,
                 telegram_user_id=selfie.telegram_user_id,
                 helper_binding_id=helper,

@@ -44,8 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--threshold",
         type=float,
         default=None,
-        help="match threshold (default: the engine's calibrated one; dlib ships "
-        f"{DEFAULT_MATCH_THRESHOLD})",
+        help=f"match threshold (default: the engine's calibrated one; dlib ships {DEFAULT_MATCH_THRESHOLD})",
     )
     photo.add_argument("--json", action="store_true", help="print exactly one JSON object")
     add_engine_arguments(photo)
@@ -203,7 +202,9 @@ def check_photo(args: argparse.Namespace) -> int:
         return _unusable(args, "engine", f"{error}.")
     calibrated = configured_thresholds(spec)
     if args.threshold is None and calibrated is None:
-        return _unusable(args, "engine", f"No calibrated threshold for {spec.vector_space()}: pass --threshold.")
+        return _unusable(
+            args, "engine", f"No calibrated threshold for {spec.vector_space()}: pass --threshold."
+        )
     policy = policy_for(calibrated) if calibrated else None
     engine = build_engine(spec)
     if policy is None:
@@ -249,8 +250,12 @@ def _unusable(args: argparse.Namespace, reason: str, message: str) -> int:
 
 
 def eval_faces(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from verification.faces import evaluation as ev
-    from verification.faces.pipeline import default_engine, encode_reference
+    from verification.faces.engines import build_engine
+    from verification.faces.pipeline import encode_reference
+    from verification.faces.scoring import fuse_vectors, quality_weight
 
     root: Path = args.root
     if not (root / "manifest.csv").is_file():
@@ -261,18 +266,45 @@ def eval_faces(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"{root / 'manifest.csv'}: {error}.", file=sys.stderr)
         return 2
-    engine = default_engine()
+    if args.frames < 1 or args.references < 1:
+        print("--frames and --references must be at least 1.", file=sys.stderr)
+        return 2
+    try:
+        [(spec, note)] = engine_specs(args)[:1]
+    except EngineChoiceError as error:
+        print(f"{error}.", file=sys.stderr)
+        return 2
+    calibrated = configured_thresholds(spec)
+    engine = build_engine(spec)
     encoded, unencoded = ev.encode_all(
         entries, lambda data: encode_reference(data, engine=engine), _Progress()
     )
+    probe_vectors = None
+    if args.frames > 1:
+        probe_vectors = np.vstack(
+            [_frames_vector(engine, photo, args.frames, fuse_vectors, quality_weight) for photo in encoded]
+        )
+        # the probes' own pairs: each photo's fused frames against the other photos' references
+        encoded_probes = [ev.EncodedPhoto(p.entry, v) for p, v in zip(encoded, probe_vectors, strict=True)]
+    else:
+        encoded_probes = encoded
 
-    prefixes = [p for p in args.subset_prefix.split(",") if p.strip()]
+    prefixes = [p.strip() for p in args.subset_prefix.split(",") if p.strip()]
     keep = ev.identity_prefix_rule(prefixes) if prefixes else None
     sets = [("all", None)] + ([(f"subset {','.join(prefixes)}", keep)] if keep else [])
-    scores = {label: ev.pair_scores(encoded, engine, rule) for label, rule in sets}
-    direction = (
-        "similarity, higher = more alike" if engine.higher_is_closer else "distance, lower = more alike"
-    )
+    sets += [(f"group {name}", rule) for name, rule in ev.groups(encoded).items()]
+    scores = {label: _pair_scores(encoded, encoded_probes, engine, rule) for label, rule in sets}
+    hic = engine.higher_is_closer
+    direction = "similarity, higher = more alike" if hic else "distance, lower = more alike"
+
+    if args.threshold is not None:
+        t, origin = args.threshold, "given"
+    elif calibrated is not None:
+        t, origin = calibrated.raw.threshold, f"configured, from {calibrated.source}"
+    else:
+        point = ev.operating_point(scores[sets[-1][0] if keep else "all"], args.target_fmr, hic)
+        t = point.threshold if point.threshold is not None else 0.0
+        origin = f"NOT calibrated for this engine: the FMR {args.target_fmr:.1%} point of this data"
 
     print(
         f"Photos with an identity: {len(entries)}; encoded: {len(encoded)}; "
@@ -280,46 +312,142 @@ def eval_faces(args: argparse.Namespace) -> int:
     )
     for photo in unencoded:
         print(f"  not encoded: {photo.entry.listed_as} ({photo.reason})")
-    print(f"Engine: {engine.name} ({engine.version}); {direction}; threshold {args.threshold:g}")
+    print(f"Engine: {engine.name} ({engine.version}); {direction}; threshold {t:g} ({origin})")
+    if note:
+        print(f"Model: {note}")
+    if args.frames > 1:
+        print(
+            f"Probes: {args.frames} simulated video-note frames of each photo (small turns, shifts, "
+            "light changes), vectors fused; references: the photo itself"
+        )
     print()
-    t = args.threshold
     print(
         f"{'set':<22} {'photos':>6} {'ids':>4} {'genuine':>8} {'impostor':>9} "
-        f"{'FNMR@' + format(t, 'g'):>11} {'FMR@' + format(t, 'g'):>11}"
+        f"{'FNMR@' + format(t, '.4g'):>11} {'FMR@' + format(t, '.4g'):>11} "
+        f"{'FNMR@FMR1%':>11} {'FNMR@FMR0.1%':>13}"
     )
     for label, rule in sets:
         chosen = [p for p in encoded if rule is None or rule(p.entry.identity)]
-        r = ev.rates(scores[label], t, engine.higher_is_closer)
+        r = ev.rates(scores[label], t, hic)
+        at1 = ev.operating_point(scores[label], 0.01, hic)
+        at01 = ev.operating_point(scores[label], 0.001, hic)
         print(
             f"{label:<22} {len(chosen):>6} {len({p.entry.identity for p in chosen}):>4} "
-            f"{r.genuine_pairs:>8} {r.impostor_pairs:>9} {_pct(r.fnmr):>11} {_pct(r.fmr):>11}"
+            f"{r.genuine_pairs:>8} {r.impostor_pairs:>9} {_pct(r.fnmr):>11} {_pct(r.fmr):>11} "
+            f"{_point(at1):>11} {_point(at01):>13}"
         )
     print()
+    main_sets = sets[: 2 if keep else 1]
     header = "threshold " + "".join(
-        f"{'FNMR ' + lbl.split()[0]:>13}{'FMR ' + lbl.split()[0]:>13}" for lbl, _ in sets
+        f"{'FNMR ' + lbl.split()[0]:>13}{'FMR ' + lbl.split()[0]:>13}" for lbl, _ in main_sets
     )
     print(header)
     for step in (-0.10, -0.05, -0.02, 0.0, 0.02, 0.05, 0.10):
         value = round(t + step, 4)
         cells = ""
-        for label, _ in sets:
-            r = ev.rates(scores[label], value, engine.higher_is_closer)
+        for label, _ in main_sets:
+            r = ev.rates(scores[label], value, hic)
             cells += f"{_pct(r.fnmr):>13}{_pct(r.fmr):>13}"
         print(f"{'*' if step == 0 else ' '}{value:>8.3f} {cells}")
     print()
-    for label, _ in sets:
+    for label, _ in main_sets:
         s = scores[label]
-        closest = (
-            (s.impostor.max() if engine.higher_is_closer else s.impostor.min()) if s.impostor.size else None
-        )
-        lenient = ev.threshold_for_fmr(s, args.target_fmr, engine.higher_is_closer)
-        r = ev.rates(s, lenient, engine.higher_is_closer) if lenient is not None else None
+        closest = (s.impostor.max() if hic else s.impostor.min()) if s.impostor.size else None
+        lenient = ev.threshold_for_fmr(s, args.target_fmr, hic)
+        r = ev.rates(s, lenient, hic) if lenient is not None else None
         print(
             f"{label}: closest impostor pair {_num(closest)}; most lenient threshold with FMR <= "
             f"{args.target_fmr:.1%}: {_num(lenient)}"
             + (f" (FNMR {_pct(r.fnmr)}, FMR {_pct(r.fmr)})" if r else "")
         )
+    if keep is not None and not args.no_heldout:
+        _print_heldout(encoded, engine, keep, sets[1][0], probe_vectors, args.references)
     return 0 if encoded else 2
+
+
+def _frames_vector(engine, photo, count, fuse_vectors, quality_weight):
+    """The fused vector of `count` simulated frames of one photo (the photo's own vector when
+    no frame shows a face)."""
+    from verification.faces.evaluation import simulated_frames
+    from verification.faces.pipeline import encode_reference
+
+    vectors, weights = [], []
+    for frame in simulated_frames(photo.entry.path.read_bytes(), count, seed=len(photo.entry.listed_as)):
+        result = encode_reference(frame, engine=engine)
+        if result.template is not None:
+            vectors.append(result.template.to_array())
+            weights.append(quality_weight(result.quality))
+    return fuse_vectors(vectors, weights) if vectors else photo.vector
+
+
+def _pair_scores(references, probes, engine, rule):
+    """Pair scores; with separate probe vectors, each unordered pair scores the first photo's
+    reference against the second photo's probe."""
+    from verification.faces.evaluation import pair_scores
+
+    if probes is references:
+        return pair_scores(references, engine, rule)
+    import numpy as np
+
+    from verification.faces.evaluation import PairScores
+
+    chosen = [n for n, p in enumerate(references) if rule is None or rule(p.entry.identity)]
+    genuine, impostor = [], []
+    for position, a in enumerate(chosen):
+        for b in chosen[position + 1 :]:
+            score = engine.compare(references[a].vector, probes[b].vector)
+            same = references[a].entry.identity == references[b].entry.identity
+            (genuine if same else impostor).append(score)
+    return PairScores(np.asarray(genuine, dtype=np.float64), np.asarray(impostor, dtype=np.float64))
+
+
+def _print_heldout(encoded, engine, keep, label, probe_vectors, references: int) -> None:
+    from verification.faces import evaluation as ev
+
+    hic = engine.higher_is_closer
+    rows, half_a, half_b = ev.heldout_rows(
+        encoded, engine, keep, probe_vectors=probe_vectors, references=references
+    )
+    print()
+    print(
+        f"Held-out decisions on {label}: its identities ranked by photo count and dealt alternately "
+        "into halves A and B;"
+    )
+    print("a threshold is chosen on one half at the target FMR and applied to the other (A -> B, B -> A).")
+    print(
+        "S-norm cohort: the other identities of the same half (adaptive: each face's closest 10 %, "
+        "at least 10); several references: the claim's score is the mean over them."
+    )
+    print(f"  A: {', '.join(sorted(half_a))}")
+    print(f"  B: {', '.join(sorted(half_b))}")
+    for target in (0.01, 0.001):
+        print()
+        print(f"At FMR {target:.1%}:")
+        print(
+            f"{'rule':<24} {'genuine A/B':>11} {'impostor A/B':>13} {'FNMR A':>8} {'FNMR B':>8} "
+            f"{'A->B FNMR':>10} {'FMR':>7} {'B->A FNMR':>10} {'FMR':>7}"
+        )
+        for row in rows:
+            a = ev.operating_point(row.calibration, target, hic)
+            b = ev.operating_point(row.heldout, target, hic)
+            a_to_b = ev.rates(row.heldout, a.threshold, hic) if a.threshold is not None else None
+            b_to_a = ev.rates(row.calibration, b.threshold, hic) if b.threshold is not None else None
+            print(
+                f"{row.label:<24} {row.calibration.genuine.size:>5}/{row.heldout.genuine.size:<5} "
+                f"{row.calibration.impostor.size:>6}/{row.heldout.impostor.size:<6} "
+                f"{_point(a):>8} {_point(b):>8} "
+                f"{_pct(a_to_b.fnmr) if a_to_b else '-':>10} {_pct(a_to_b.fmr) if a_to_b else '-':>7} "
+                f"{_pct(b_to_a.fnmr) if b_to_a else '-':>10} {_pct(b_to_a.fmr) if b_to_a else '-':>7}"
+            )
+    print()
+    print(
+        "FNMR A / FNMR B: FNMR at the target FMR on each half with its own best threshold; "
+        "A->B: the threshold chosen on A, on B's pairs (the honest figure), and the other way round."
+    )
+
+
+def _point(point) -> str:
+    return "-" if point.rates is None else _pct(point.rates.fnmr)
 
 
 class _Progress:
@@ -351,7 +479,9 @@ def _num(value: float | None) -> str:
 def bench_verify(args: argparse.Namespace) -> int:
     from verification.faces.benchmark import SIZES, pick_cases, run_bench
     from verification.faces.dlib_engine import DlibEngineConfig
+    from verification.faces.engines import build_engine
     from verification.faces.media import MediaLimits
+    from verification.faces.thresholds import policy_for
 
     root: Path = args.faces or default_faces_dir()
     if not (root / "manifest.csv").is_file():
@@ -370,21 +500,40 @@ def bench_verify(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    try:
+        specs = engine_specs(args)
+    except EngineChoiceError as error:
+        print(f"{error}.", file=sys.stderr)
+        return 2
     cases = pick_cases(root, args.photos)
     if not cases:
         print(f"No identity with two photos in {root / 'manifest.csv'}.", file=sys.stderr)
         return 2
 
+    results = []
     with _OneCore() as core:
-        rows = run_bench(cases, sizes, args.repeats, progress=lambda text: print(text, file=sys.stderr))
+        for number, (spec, note) in enumerate(specs):
+            engine = build_engine(spec)
+            calibrated = configured_thresholds(spec)
+            policy = policy_for(calibrated) if calibrated else None
+            if policy is None:
+                policy = VerifyPolicy(
+                    match_threshold=0.3 if engine.higher_is_closer else 0.45, engine=engine.name
+                )
+            rows = run_bench(
+                cases,
+                sizes,
+                args.repeats,
+                progress=lambda text: print(text, file=sys.stderr),
+                engine=engine,
+                policy=policy,
+                plain=number == 0,
+            )
+            results.append((spec, note, engine, policy, calibrated is not None, rows))
 
     print(
         f"Time per selfie, decode to verdict, measured in-process on one core ({core}); "
         f"{len(cases)} photo(s) x {args.repeats} repeat(s) per size, each resized from {root}."
-    )
-    print(
-        f"product: this pipeline (working size {MediaLimits().working_long_side} px, HOG detection at "
-        f"{DlibEngineConfig().detect_long_side} px, quality gates, threshold {DEFAULT_MATCH_THRESHOLD})"
     )
     print(
         "plain:   face_recognition defaults on the full picture (load_image_file, face_locations HOG "
@@ -392,24 +541,49 @@ def bench_verify(args: argparse.Namespace) -> int:
     )
     print("verdicts: product pass/retry out of its runs (retry = a capture problem, e.g. a face too small);")
     print("          plain match = the library found a face and matched it at 0.6")
-    print()
-    print(
-        f"{'size':<7} {'picture':>11} {'runs':>5} {'product p50':>12} {'p95':>7} "
-        f"{'plain p50':>10} {'p95':>7} {'speed-up':>8}  {'product pass/retry':>18} {'plain match':>12}"
-    )
-    for row in rows:
-        speedup = row.plain_p50 / row.product_p50 if row.product_p50 > 0 else float("nan")
-        picture = f"{row.example_size[0]}x{row.example_size[1]}"
-        print(
-            f"{row.size:<7} {picture:>11} {row.runs:>5} {row.product_p50:>10.3f} s {row.product_p95:>5.3f} s "
-            f"{row.plain_p50:>8.3f} s {row.plain_p95:>5.3f} s {speedup:>7.1f}x "
-            f"  {row.product_passes:>9}/{row.product_retries:<3} of {row.runs:<3}"
-            f" {row.plain_matches:>5} of {row.runs:<3}"
+    print("embed p50: the engine's embedding of the one face alone (dlib ResNet / ONNX model), per selfie")
+    for spec, note, engine, policy, calibrated, rows in results:
+        print()
+        detail = (
+            f"HOG detection at {DlibEngineConfig().detect_long_side} px"
+            + (f", {spec.dlib_jitters} jitters" if spec.kind == "dlib" and spec.dlib_jitters > 1 else "")
+            + (
+                ""
+                if spec.kind == "dlib"
+                else ", 68-point landmarks -> 5-point ArcFace alignment, onnxruntime"
+            )
         )
-    target = next((row for row in rows if row.size == "1280px"), None)
-    if target is not None:
-        met = "met" if target.product_p50 <= 0.25 else "NOT met"
-        print(f"\nTarget p50 <= 0.25 s at 1280 px: {met} ({target.product_p50:.3f} s).")
+        threshold = f"threshold {policy.match_threshold:g}" + ("" if calibrated else " (NOT calibrated)")
+        print(
+            f"engine {spec.kind}: {engine.name} (working size {MediaLimits().working_long_side} px, "
+            f"{detail}, quality gates, {threshold})"
+        )
+        if note:
+            print(f"  model: {note}")
+        print(
+            f"{'size':<7} {'picture':>11} {'runs':>5} {'product p50':>12} {'p95':>7} "
+            f"{'plain p50':>10} {'p95':>7} {'speed-up':>8}  {'product pass/retry':>18} {'plain match':>12}"
+            f" {'embed p50':>10}"
+        )
+        for row in rows:
+            picture = f"{row.example_size[0]}x{row.example_size[1]}"
+            if math.isnan(row.plain_p50):
+                plain = f"{'-':>10} {'-':>7} {'-':>8}  "
+                plain_match = f"{'-':>12}"
+            else:
+                speedup = row.plain_p50 / row.product_p50 if row.product_p50 > 0 else float("nan")
+                plain = f"{row.plain_p50:>8.3f} s {row.plain_p95:>5.3f} s {speedup:>7.1f}x  "
+                plain_match = f" {row.plain_matches:>5} of {row.runs:<3}"
+            print(
+                f"{row.size:<7} {picture:>11} {row.runs:>5} {row.product_p50:>10.3f} s "
+                f"{row.product_p95:>5.3f} s {plain}"
+                f"{row.product_passes:>9}/{row.product_retries:<3} of {row.runs:<3}{plain_match}"
+                f" {row.product_embed_p50 * 1000:>7.1f} ms"
+            )
+        target = next((row for row in rows if row.size == "1280px"), None)
+        if target is not None:
+            met = "met" if target.product_p50 <= 0.25 else "NOT met"
+            print(f"Target p50 <= 0.25 s at 1280 px ({spec.kind}): {met} ({target.product_p50:.3f} s).")
     return 0
 
 

@@ -1,6 +1,8 @@
 """Handlers per audience. Each module has `register(application)`; the application factory
 registers them in this order, then the fallbacks of `common` last."""
 
-from bot.handlers import binding, certification, common, privacy, review, status
+from bot.handlers import binding, certification, common, employer, privacy, review, status
 
-FEATURES = (common, binding, privacy, certification, status, review)
+# employer comes before certification: a spreadsheet sent as a file is a payroll to check,
+# any other file still goes to certification.
+FEATURES = (common, binding, privacy, employer, certification, status, review)

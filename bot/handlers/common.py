@@ -19,7 +19,7 @@ from telegram.ext import (
 
 from accounts.profiles import LANGUAGES, Profile, Role
 from bot import keyboards
-from bot.menu import action_for_label, handler_for, main_menu, menu_action
+from bot.menu import action_for_label, free_text_handler, handler_for, main_menu, menu_action
 from bot.services import services
 from content.i18n import Translator
 
@@ -119,6 +119,9 @@ async def employer_duties(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 async def menu_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     handler = handler_for(action_for_label(update.effective_message.text))
+    if handler is None:
+        profile, _ = await profile_of(update, context)
+        handler = free_text_handler(profile.role)
     if handler is None:
         await reply_in_menu(update, context, "unknown.text")
         return

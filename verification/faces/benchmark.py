@@ -1,4 +1,5 @@
-"""Time per selfie, decode to verdict: the product pipeline against plain face_recognition.
+"""Time per selfie, decode to verdict: the product pipeline (with any engine) against plain
+face_recognition.
 
 Test pictures are real photos from the faces folder resized to common camera sizes and saved
 as JPEG (quality 90, like a phone). Both contenders see the same bytes in the same run.
@@ -15,8 +16,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from verification.faces.engine import FaceEngine
 from verification.faces.evaluation import ManifestEntry, read_manifest
-from verification.faces.pipeline import check_selfie, default_engine, encode_reference
+from verification.faces.pipeline import VerifyPolicy, check_selfie, default_engine, encode_reference
 
 # label -> how the size is set: ("short", n) short side n px, ("long", n) long side n px,
 # ("pixels", n) about n pixels in all.
@@ -47,6 +49,7 @@ class BenchRow:
     product_passes: int  # runs whose verdict was "pass"
     product_retries: int  # runs whose verdict was "retry" (a capture problem at this size)
     plain_matches: int  # runs where the library found a face matching at 0.6
+    product_embed_p50: float = float("nan")  # the engine's embedding of the face alone
 
 
 def pick_cases(root: Path, count: int, min_face_ratio: float = 0.25) -> list[BenchCase]:
@@ -103,19 +106,26 @@ def run_bench(
     sizes: Sequence[str],
     repeats: int,
     progress: Callable[[str], None] | None = None,
+    *,
+    engine: FaceEngine | None = None,
+    policy: VerifyPolicy | None = None,
+    plain: bool = True,
 ) -> list[BenchRow]:
+    """Time `engine` (default dlib) with `policy` per selfie; with `plain`, plain
+    face_recognition on the same bytes too (its columns are nan otherwise)."""
     from verification.faces.dlib_engine import plain_library_compare, plain_library_encode
 
-    engine = default_engine()
+    engine = engine or default_engine()
     references = []
     for case in cases:
         data = case.reference.path.read_bytes()
         result = encode_reference(data, engine=engine)
-        references.append((result.template, plain_library_encode(data)))
+        references.append((result.template, plain_library_encode(data) if plain else None))
 
     rows = []
     for size in sizes:
         product_times: list[float] = []
+        embed_times: list[float] = []
         plain_times: list[float] = []
         passes = retries = matches = 0
         example: tuple[int, int] = (0, 0)
@@ -128,10 +138,14 @@ def run_bench(
             for _ in range(repeats):
                 if template is not None:
                     started = time.perf_counter()
-                    verdict = check_selfie(template, data, engine=engine)
+                    verdict = check_selfie(template, data, policy, engine=engine)
                     product_times.append(time.perf_counter() - started)
+                    if "embed_s" in verdict.timings:
+                        embed_times.append(verdict.timings["embed_s"])
                     passes += verdict.verdict == "pass"
                     retries += verdict.verdict == "retry"
+                if not plain:
+                    continue
                 started = time.perf_counter()
                 encoding = plain_library_encode(data)
                 matched = (
@@ -145,7 +159,7 @@ def run_bench(
             BenchRow(
                 size,
                 example,
-                len(plain_times),
+                max(len(plain_times), len(product_times)),
                 _percentile(product_times, 50),
                 _percentile(product_times, 95),
                 _percentile(plain_times, 50),
@@ -153,6 +167,7 @@ def run_bench(
                 passes,
                 retries,
                 matches,
+                _percentile(embed_times, 50),
             )
         )
     return rows

@@ -9,6 +9,7 @@ pairs (different identities) that do.
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -283,21 +284,26 @@ class TrialScorer:
         self._stats: dict[tuple[str, int, frozenset[str]], tuple[float, float]] = {}
 
     def _cohort_stats(self, side: str, index: int, pool: Sequence[int], excluded: frozenset[str]):
-        from verification.faces.scoring import MAX_COHORT, top_count
+        from verification.faces.scoring import MAX_COHORT, MIN_COHORT, top_count
 
         key = (side, index, excluded)
         found = self._stats.get(key)
         if found is None:
             cohort = [c for c in pool if self.identities[c] not in excluded][:MAX_COHORT]
-            row = (self._ref_vs_ref if side == "reference" else self._probe_vs_ref)[index]
-            values = np.sort(row[cohort])
-            keep = top_count(len(values))
-            values = values[-keep:] if self.engine.higher_is_closer else values[:keep]
-            found = (float(values.mean()), float(max(values.std(), 1e-6)))
+            if len(cohort) < MIN_COHORT:
+                found = (math.nan, math.nan)  # too few to normalise with: the trial is left out
+            else:
+                row = (self._ref_vs_ref if side == "reference" else self._probe_vs_ref)[index]
+                values = np.sort(row[cohort])
+                keep = top_count(len(values))
+                values = values[-keep:] if self.engine.higher_is_closer else values[:keep]
+                found = (float(values.mean()), float(max(values.std(), 1e-6)))
             self._stats[key] = found
         return found
 
     def score(self, trials: Sequence[Trial], *, snorm: bool, cohort_pool: Sequence[int] = ()) -> PairScores:
+        """Scores of the trials (S-norm: trials whose cohort has fewer than MIN_COHORT photos are
+        left out, as the product decides those on the raw score)."""
         genuine: list[float] = []
         impostor: list[float] = []
         for trial in trials:
@@ -310,7 +316,9 @@ class TrialScorer:
                     mean_p, std_p = self._cohort_stats("probe", trial.probe, cohort_pool, excluded)
                     value = 0.5 * ((value - mean_r) / std_r + (value - mean_p) / std_p)
                 values.append(value)
-            (genuine if trial.genuine else impostor).append(float(np.mean(values)))
+            fused = float(np.mean(values))
+            if not math.isnan(fused):
+                (genuine if trial.genuine else impostor).append(fused)
         return PairScores(np.asarray(genuine, dtype=np.float64), np.asarray(impostor, dtype=np.float64))
 
 

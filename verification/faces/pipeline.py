@@ -37,7 +37,9 @@ from verification.faces.scoring import MIN_COHORT, cohort_stats, fuse, fuse_vect
 # 0.45 is the most lenient value keeping East Asian FMR <= 1 % (the exact cut is 0.4506). The
 # cost: about one genuine attempt in five fails and must be retried or referred to staff. The
 # closest East Asian impostor pair lies at 0.36, so no threshold makes this engine safe on its
-# own. Another engine has its own scale (and direction) and needs its own value.
+# own. Another engine has its own scale (and direction) and needs its own value. The product
+# takes its thresholds (this one, and one on S-norm scores) from the calibrated thresholds
+# file (verification.faces.thresholds, `pension-bot calibrate`); this is the bare default.
 DEFAULT_MATCH_THRESHOLD = 0.45
 
 Verdict = Literal["pass", "fail", "retry"]
@@ -173,7 +175,8 @@ def verify(
       passes the verdict is "retry" with the first frame's reason. The vectors of the good
       ones (at most `policy.max_frames`) are averaged, weighted by their quality.
     * references: the raw score against each, fused by their weighted mean
-      (`reference_weights`, e.g. `quality_weight` of each reference's figures).
+      (`reference_weights`, e.g. `quality_weight` of each reference's figures). Templates of
+      another engine are skipped; IncompatibleTemplate when none is of this engine.
     * cohort: other people's templates of the same engine (N x D array, or templates, those
       of another engine being skipped). With at least `policy.min_cohort` of them and an
       S-norm threshold in the policy, the decision is on the fused S-norm score; otherwise
@@ -185,13 +188,21 @@ def verify(
         raise ValueError("verify needs at least one reference and one frame")
     if policy.engine is not None and policy.engine != engine.name:
         raise IncompatibleTemplate(f"policy calibrated for {policy.engine!r}, engine is {engine.name!r}")
-    for template in references:
-        if template.engine != engine.name:
-            raise IncompatibleTemplate(f"template from {template.engine!r}, engine is {engine.name!r}")
-    reference_vectors = [template.to_array() for template in references]
+    if reference_weights is not None and len(reference_weights) != len(references):
+        raise ValueError("one weight per reference")
+    # References of another engine (left from before a change of engine, until staff
+    # re-enrol them) are skipped; with none of this engine, nothing can be compared.
+    usable = [n for n, template in enumerate(references) if template.engine == engine.name]
+    if not usable:
+        raise IncompatibleTemplate(f"template from {references[0].engine!r}, engine is {engine.name!r}")
+    reference_vectors = [references[n].to_array() for n in usable]
+    if reference_weights is not None:
+        reference_weights = [reference_weights[n] for n in usable]
     clock = _Clock()
     sha = evidence_sha256 or hashlib.sha256(frames[0]).hexdigest()
-    scores: dict[str, Any] = {"references": len(references), "frames": 0}
+    scores: dict[str, Any] = {"references": len(usable), "frames": 0}
+    if len(usable) < len(references):
+        scores["references_skipped"] = len(references) - len(usable)
 
     def verdict(
         kind: Verdict,

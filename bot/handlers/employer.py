@@ -1,0 +1,449 @@
+"""🏢 The employer assistant in the bot.
+
+* 💬 Ask: an employer's free text is a question; the answer comes with its sources and
+  buttons for related questions. When the bot is not sure, it says so, offers the closest
+  topics and hands the question to staff.
+* 🧮 Calculator: monthly contributions (wage, then region), the late fee (amount, then due
+  date), the last day to register (first day of work): short conversations with /cancel.
+* 📑 Payroll self-check: a CSV or XLSX file in, a summary and a findings file back.
+* /questions (staff): the queue of questions the bot was not sure about; a staff answer is
+  sent to the employer who asked.
+
+Each handler turns an update into one service call and one reply.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.constants import ChatAction
+from telegram.error import BadRequest
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from accounts.profiles import Role
+from bot.handlers.common import menu_or_roles, profile_of
+from bot.menu import action_for_label, free_text_for, handler_for, menu_action
+from bot.services import services
+from content.employer_service import NotStaff
+from content.i18n import Translator
+from content.knowledge.answering import AnswerStatus
+from content.knowledge.model import Entry
+from content.knowledge.render import answer_text, button_label, entry_text
+
+CALC_WAGE, CALC_REGION, CALC_AMOUNT, CALC_DUE, CALC_START = range(20, 25)
+STAFF_ANSWER = 30
+_CALC = "employer_calc"  # user_data: what the calculator conversation has been told so far
+_PAYROLL_REGION = "payroll_region"  # user_data: the region chosen for the next payroll
+_ANSWERING = "employer_answering"  # user_data: the queued question a staff member answers
+_EXAMPLES = ("reg-employee", "base-what", "fee-late-rate")
+_CANCEL_WORDS = {"取消", "cancel", "/cancel", "退出"}
+
+PAYROLL_FILES = (
+    filters.Document.FileExtension("csv")
+    | filters.Document.FileExtension("xlsx")
+    | filters.Document.FileExtension("xlsm")
+    | filters.Document.FileExtension("xls")
+    | filters.Document.FileExtension("tsv")
+    | filters.Document.MimeType("text/csv")
+    | filters.Document.MimeType("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    | filters.Document.MimeType("application/vnd.ms-excel")
+)
+
+
+def _entry_buttons(entries: tuple[Entry, ...] | list[Entry], language: str) -> InlineKeyboardMarkup | None:
+    if not entries:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(button_label(entry, language), callback_data=f"kb:{entry.id}")]
+            for entry in entries
+        ]
+    )
+
+
+# ------------------------------------------------------------------ asking
+
+
+@menu_action("ask")
+async def ask_prompt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    _, t = await profile_of(update, context)
+    employer = services(context).employer
+    examples = [entry for entry in (employer.entry(i) for i in _EXAMPLES) if entry]
+    await update.effective_message.reply_text(
+        t("ask.prompt"), reply_markup=_entry_buttons(examples, t.language)
+    )
+
+
+@free_text_for(Role.EMPLOYER)
+async def question_asked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    profile, t = await profile_of(update, context)
+    result = await services(context).employer.ask(
+        update.effective_message.text or "",
+        telegram_user_id=update.effective_user.id,
+        chat_id=update.effective_chat.id,
+        language=profile.language,
+    )
+    answer = result.answer
+    text = answer_text(answer, t, queued=result.queued_id is not None)
+    if answer.status is AnswerStatus.ANSWERED and answer.related:
+        text += "\n\n" + t("ask.related")
+    buttons = _entry_buttons(answer.related, t.language)
+    await update.effective_message.reply_text(text, reply_markup=buttons or menu_or_roles(t, profile))
+
+
+async def entry_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    await query.answer()
+    _, t = await profile_of(update, context)
+    entry = services(context).employer.entry(query.data.removeprefix("kb:"))
+    if entry is None:
+        await query.message.reply_text(t("ask.unknown_entry"))
+        return
+    related = [e for e in (services(context).employer.entry(i) for i in entry.related) if e][:3]
+    text = entry_text(entry, t) + ("\n\n" + t("ask.related") if related else "")
+    await query.message.reply_text(text, reply_markup=_entry_buttons(related, t.language))
+
+
+# ------------------------------------------------------------------ calculators
+
+
+def _calc_buttons(t: Translator) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(t("calc.button.contrib"), callback_data="calc:contrib")],
+            [InlineKeyboardButton(t("calc.button.late"), callback_data="calc:late")],
+            [InlineKeyboardButton(t("calc.button.deadline"), callback_data="calc:deadline")],
+        ]
+    )
+
+
+def _cancel_button(t: Translator) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(t("calc.button.cancel"), callback_data="calc:cancel")]]
+    )
+
+
+def _region_buttons(context: ContextTypes.DEFAULT_TYPE, t: Translator, prefix: str) -> InlineKeyboardMarkup:
+    regions = services(context).employer.regions.regions
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(r.name(t.language), callback_data=f"{prefix}:{r.code}")] for r in regions]
+    )
+
+
+@menu_action("calculate")
+async def choose_calculator(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    _, t = await profile_of(update, context)
+    await update.effective_message.reply_text(t("calc.choose"), reply_markup=_calc_buttons(t))
+
+
+async def calculator_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    query = update.callback_query
+    await query.answer()
+    _, t = await profile_of(update, context)
+    kind = query.data.removeprefix("calc:")
+    context.user_data[_CALC] = {"kind": kind}
+    prompt, state = {
+        "contrib": ("calc.ask_wage", CALC_WAGE),
+        "late": ("calc.ask_amount", CALC_AMOUNT),
+        "deadline": ("calc.ask_start", CALC_START),
+    }[kind]
+    await query.message.reply_text(t(prompt), reply_markup=_cancel_button(t))
+    return state
+
+
+async def _leave_for_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
+    """A menu button or a cancel word typed mid-way ends the calculator (and the button acts)."""
+    text = (update.effective_message.text or "").strip()
+    if text.lower() in _CANCEL_WORDS:
+        return await cancel_calculator(update, context)
+    handler = handler_for(action_for_label(text))
+    if handler is None:
+        return None
+    context.user_data.pop(_CALC, None)
+    await handler(update, context)
+    return ConversationHandler.END
+
+
+async def wage_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    left = await _leave_for_menu(update, context)
+    if left is not None:
+        return left
+    _, t = await profile_of(update, context)
+    result = services(context).employer.check_wage(update.effective_message.text, t.language)
+    if not result.ok:
+        await update.effective_message.reply_text(result.text + "\n" + t("calc.try_again"))
+        return CALC_WAGE
+    context.user_data.setdefault(_CALC, {})["wage"] = result.text
+    await update.effective_message.reply_text(
+        t("calc.ask_region"), reply_markup=_region_buttons(context, t, "calc:region")
+    )
+    return CALC_REGION
+
+
+async def region_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    query = update.callback_query
+    await query.answer()
+    profile, t = await profile_of(update, context)
+    wage = context.user_data.pop(_CALC, {}).get("wage", "")
+    result = services(context).employer.contributions(
+        wage, query.data.removeprefix("calc:region:"), t.language
+    )
+    await query.message.reply_text(result.text, reply_markup=menu_or_roles(t, profile))
+    return ConversationHandler.END
+
+
+async def region_expected(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    left = await _leave_for_menu(update, context)
+    if left is not None:
+        return left
+    _, t = await profile_of(update, context)
+    await update.effective_message.reply_text(t("calc.tap_region"))
+    return CALC_REGION
+
+
+async def amount_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    left = await _leave_for_menu(update, context)
+    if left is not None:
+        return left
+    _, t = await profile_of(update, context)
+    result = services(context).employer.check_wage(update.effective_message.text, t.language)
+    if not result.ok:
+        await update.effective_message.reply_text(result.text + "\n" + t("calc.try_again"))
+        return CALC_AMOUNT
+    context.user_data.setdefault(_CALC, {})["amount"] = result.text
+    await update.effective_message.reply_text(t("calc.ask_due"), reply_markup=_cancel_button(t))
+    return CALC_DUE
+
+
+async def due_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    left = await _leave_for_menu(update, context)
+    if left is not None:
+        return left
+    profile, t = await profile_of(update, context)
+    amount = context.user_data.get(_CALC, {}).get("amount", "")
+    result = services(context).employer.late_fee(amount, update.effective_message.text, None, t.language)
+    if not result.ok:
+        await update.effective_message.reply_text(result.text + "\n" + t("calc.try_again"))
+        return CALC_DUE
+    context.user_data.pop(_CALC, None)
+    await update.effective_message.reply_text(result.text, reply_markup=menu_or_roles(t, profile))
+    return ConversationHandler.END
+
+
+async def start_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    left = await _leave_for_menu(update, context)
+    if left is not None:
+        return left
+    profile, t = await profile_of(update, context)
+    result = services(context).employer.registration_deadline(update.effective_message.text, t.language)
+    if not result.ok:
+        await update.effective_message.reply_text(result.text + "\n" + t("calc.try_again"))
+        return CALC_START
+    context.user_data.pop(_CALC, None)
+    await update.effective_message.reply_text(result.text, reply_markup=menu_or_roles(t, profile))
+    return ConversationHandler.END
+
+
+async def cancel_calculator(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    context.user_data.pop(_CALC, None)
+    profile, t = await profile_of(update, context)
+    if update.callback_query:
+        await update.callback_query.answer()
+    await update.effective_message.reply_text(t("calc.cancelled"), reply_markup=menu_or_roles(t, profile))
+    return ConversationHandler.END
+
+
+# ------------------------------------------------------------------ payroll self-check
+
+
+@menu_action("payroll_check")
+async def payroll_intro(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    _, t = await profile_of(update, context)
+    await update.effective_message.reply_text(
+        t("payroll.intro") + "\n\n" + t("payroll.format"),
+        reply_markup=_region_buttons(context, t, "payroll:region"),
+    )
+
+
+async def payroll_region_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    await query.answer()
+    _, t = await profile_of(update, context)
+    region = services(context).employer.region(query.data.removeprefix("payroll:region:"))
+    context.user_data[_PAYROLL_REGION] = region.code
+    await query.message.reply_text(t("payroll.region_chosen", region=region.name(t.language)))
+
+
+async def payroll_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    profile, t = await profile_of(update, context)
+    if profile.role is not Role.EMPLOYER:
+        await message.reply_text(t("payroll.employers_only"), reply_markup=menu_or_roles(t, profile))
+        return
+    employer = services(context).employer
+    document = message.document
+    name = document.file_name or ""
+    if document.file_size and document.file_size > employer.max_payroll_bytes:
+        # Refused from the size Telegram reports, before downloading anything.
+        await employer.refuse_file(update.effective_chat.id, "too_big", document.file_size, name)
+        limit_mb = employer.max_payroll_bytes // (1024 * 1024)
+        await message.reply_text(
+            t("payroll.error.too_big", limit_mb=limit_mb), reply_markup=menu_or_roles(t, profile)
+        )
+        return
+    await message.reply_chat_action(ChatAction.TYPING)
+    try:
+        data = bytes(await (await document.get_file()).download_as_bytearray())
+    except BadRequest:
+        await employer.refuse_file(update.effective_chat.id, "download_failed", document.file_size, name)
+        await message.reply_text(t("payroll.error.download_failed"), reply_markup=menu_or_roles(t, profile))
+        return
+    outcome = await employer.check_payroll(
+        data,
+        file_name=name,
+        chat_id=update.effective_chat.id,
+        language=profile.language,
+        region_code=context.user_data.get(_PAYROLL_REGION),
+    )
+    await message.reply_text(outcome.text, reply_markup=menu_or_roles(t, profile))
+    if outcome.file is not None:
+        await message.reply_document(
+            InputFile(outcome.file.data, filename=outcome.file.name), caption=t("payroll.file_caption")
+        )
+
+
+# ------------------------------------------------------------------ staff: the question queue
+
+
+async def list_questions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    profile, t = await profile_of(update, context)
+    employer = services(context).employer
+    try:
+        questions = await employer.open_questions(update.effective_user.id)
+    except NotStaff:
+        await update.effective_message.reply_text(
+            t("questions.not_staff"), reply_markup=menu_or_roles(t, profile)
+        )
+        return
+    if not questions:
+        await update.effective_message.reply_text(t("questions.none"), reply_markup=menu_or_roles(t, profile))
+    for question in questions:
+        closest = "、".join(
+            button_label(entry, t.language)
+            for entry in (employer.entry(i) for i in question.closest)
+            if entry
+        )
+        text = t(
+            "questions.item",
+            question_id=question.question_id,
+            asked=question.asked_at.strftime("%Y-%m-%d %H:%M"),
+            language=question.language,
+            question=question.question,
+            closest=closest or "—",
+        )
+        button = InlineKeyboardButton(
+            t("questions.button.reply"), callback_data=f"empq:reply:{question.question_id}"
+        )
+        await update.effective_message.reply_text(text, reply_markup=InlineKeyboardMarkup([[button]]))
+
+
+async def ask_staff_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    query = update.callback_query
+    await query.answer()
+    _, t = await profile_of(update, context)
+    question_id = int(query.data.rsplit(":", 1)[1])
+    context.user_data[_ANSWERING] = question_id
+    await query.message.reply_text(
+        t("questions.ask_answer", question_id=question_id), reply_markup=ForceReply()
+    )
+    return STAFF_ANSWER
+
+
+async def staff_answer_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    profile, t = await profile_of(update, context)
+    text = (update.effective_message.text or "").strip()
+    if not text:
+        await update.effective_message.reply_text(t("questions.empty_answer"))
+        return STAFF_ANSWER
+    question_id = context.user_data.pop(_ANSWERING, None)
+    try:
+        reply = await services(context).employer.answer_question(update.effective_user.id, question_id, text)
+    except NotStaff:
+        await update.effective_message.reply_text(
+            t("questions.not_staff"), reply_markup=menu_or_roles(t, profile)
+        )
+        return ConversationHandler.END
+    if reply is None:
+        await update.effective_message.reply_text(
+            t("questions.already"), reply_markup=menu_or_roles(t, profile)
+        )
+        return ConversationHandler.END
+    await update.effective_message.reply_text(
+        t("questions.sent", question_id=reply.question_id), reply_markup=menu_or_roles(t, profile)
+    )
+    employer_t = Translator(reply.language)
+    await context.bot.send_message(
+        reply.chat_id, employer_t("ask.staff_answer", question=reply.question, answer=reply.answer)
+    )
+    return ConversationHandler.END
+
+
+async def cancel_staff_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    context.user_data.pop(_ANSWERING, None)
+    profile, t = await profile_of(update, context)
+    await update.effective_message.reply_text(
+        t("questions.cancelled"), reply_markup=menu_or_roles(t, profile)
+    )
+    return ConversationHandler.END
+
+
+def register(application: Application) -> None:
+    text = filters.TEXT & ~filters.COMMAND
+    with warnings.catch_warnings():
+        # Callback queries start these conversations; they are tracked per user, as wanted.
+        warnings.filterwarnings("ignore", message=".*per_message=False.*", category=PTBUserWarning)
+        calculator = ConversationHandler(
+            entry_points=[CallbackQueryHandler(calculator_chosen, pattern=r"^calc:(contrib|late|deadline)$")],
+            states={
+                CALC_WAGE: [MessageHandler(text, wage_typed)],
+                CALC_REGION: [
+                    CallbackQueryHandler(region_chosen, pattern=r"^calc:region:[\w-]+$"),
+                    MessageHandler(text, region_expected),
+                ],
+                CALC_AMOUNT: [MessageHandler(text, amount_typed)],
+                CALC_DUE: [MessageHandler(text, due_typed)],
+                CALC_START: [MessageHandler(text, start_typed)],
+            },
+            fallbacks=[
+                CommandHandler("cancel", cancel_calculator),
+                CallbackQueryHandler(cancel_calculator, pattern=r"^calc:cancel$"),
+            ],
+            conversation_timeout=600,
+            allow_reentry=True,
+        )
+        staff_answer = ConversationHandler(
+            entry_points=[CallbackQueryHandler(ask_staff_answer, pattern=r"^empq:reply:\d+$")],
+            states={STAFF_ANSWER: [MessageHandler(text, staff_answer_typed)]},
+            fallbacks=[CommandHandler("cancel", cancel_staff_answer)],
+            conversation_timeout=900,
+        )
+    application.add_handler(calculator)
+    application.add_handler(staff_answer)
+    application.add_handler(CommandHandler("questions", list_questions))
+    application.add_handler(CommandHandler("ask", ask_prompt))
+    application.add_handler(CallbackQueryHandler(entry_chosen, pattern=r"^kb:[a-z0-9-]+$"))
+    application.add_handler(CallbackQueryHandler(payroll_region_chosen, pattern=r"^payroll:region:[\w-]+$"))
+    # A calculator button of a conversation that has ended (timed out, cancelled).
+    application.add_handler(CallbackQueryHandler(cancel_calculator, pattern=r"^calc:"))
+    # Before certification's handler of any document: a spreadsheet is a payroll to check.
+    application.add_handler(MessageHandler(PAYROLL_FILES, payroll_received))

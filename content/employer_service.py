@@ -1,0 +1,385 @@
+"""The employer assistant: answers with citations, the staff queue for questions the bot is
+not sure about, the calculators and the payroll self-check. Plain values in, plain results
+out; no Telegram here. Texts are composed from the catalogs in the asker's language.
+
+Personal data: a queued question is stored with anything that looks like an ID number or a
+mobile number masked. A payroll is read in memory and never stored or logged; only the
+reason a file was refused (and its size) is recorded as an ErrorRecord.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from content.calculators.money import InputProblem, format_yuan, parse_amount, parse_date
+from content.calculators.regions import Region, RegionCatalogue
+from content.calculators.rules import (
+    ContributionTable,
+    Deadline,
+    LateFee,
+    late_fee,
+    load_rules,
+    monthly_contributions,
+    registration_deadline,
+)
+from content.i18n import Translator
+from content.knowledge.answering import Answer, Answerer, AnswerStatus
+from content.knowledge.drafts import AnsweredQuestion, draft_entries
+from content.knowledge.model import Entry
+from content.payroll.check import PayrollChecker, PayrollReport
+from content.payroll.reader import MAX_PAYROLL_BYTES, PayrollFileError, read_payroll
+from content.payroll.report import ReportFile, findings_file, summary_text
+from storage.employer_models import EmployerQuestion
+from storage.errors import record_error
+from storage.uow import UnitOfWorkFactory
+from verification.idnumber import mask_id_number
+
+MAX_STAFF_ANSWER_CHARS = 3000
+PAYROLL_EXTENSIONS = (".csv", ".xlsx", ".xlsm", ".xls", ".txt", ".tsv")
+
+_ID_LIKE = re.compile(r"(?<![0-9])\d{17}[\dXx](?![0-9A-Za-z])|(?<![0-9])\d{15}(?![0-9])")
+_MOBILE_LIKE = re.compile(r"(?<![0-9])1[3-9]\d{9}(?![0-9])")
+
+
+def redact(text: str) -> str:
+    """Masks what looks like an ID number or a mobile number before a question is stored."""
+    text = _ID_LIKE.sub(lambda m: mask_id_number(m.group(0).upper()), text)
+    return _MOBILE_LIKE.sub(lambda m: m.group(0)[:3] + "****" + m.group(0)[-4:], text)
+
+
+class NotStaff(PermissionError):
+    """Only a signed-in staff member may see and answer queued questions."""
+
+
+@dataclass(frozen=True)
+class AskResult:
+    answer: Answer
+    queued_id: int | None = None
+
+
+@dataclass(frozen=True)
+class QueuedQuestion:
+    question_id: int
+    asked_at: datetime
+    language: str
+    question: str
+    closest: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StaffReply:
+    question_id: int
+    chat_id: int
+    language: str
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class CalculatorResult:
+    ok: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class PayrollOutcome:
+    refused: bool
+    text: str
+    file: ReportFile | None = None
+    report: PayrollReport | None = None
+
+
+class EmployerService:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        answerer: Answerer,
+        regions: RegionCatalogue,
+        *,
+        timezone: str = "Asia/Shanghai",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._uow_factory = uow_factory
+        self.answerer = answerer
+        self.regions = regions
+        self._zone = ZoneInfo(timezone)
+        self._clock = clock
+        self.rules = load_rules()
+
+    def today(self) -> date:
+        return self._clock().astimezone(self._zone).date()
+
+    # ------------------------------------------------------------------ answers
+
+    def answer(self, question: str) -> Answer:
+        return self.answerer.answer(question)
+
+    def entry(self, entry_id: str) -> Entry | None:
+        return self.answerer.entry(entry_id)
+
+    async def ask(self, question: str, *, telegram_user_id: int, chat_id: int, language: str) -> AskResult:
+        """The answer; a question the bot is not sure about also goes to the staff queue."""
+        answer = self.answerer.answer(question)
+        if answer.status is not AnswerStatus.UNSURE:
+            return AskResult(answer)
+        text = redact(question.strip())
+        async with self._uow_factory() as uow:
+            waiting = await uow.employer_questions.open_by_user(telegram_user_id, text)
+            if waiting is not None:
+                return AskResult(answer, waiting.id)
+            row = EmployerQuestion(
+                telegram_user_id=telegram_user_id,
+                chat_id=chat_id,
+                language=language,
+                question=text,
+                confidence=answer.confidence,
+                closest=[entry.id for entry in answer.related],
+                asked_at=self._clock(),
+            )
+            uow.employer_questions.add(row)
+            await uow.commit()
+            return AskResult(answer, row.id)
+
+    # ------------------------------------------------------------------ the staff queue
+
+    async def _staff_id(self, uow, telegram_user_id: int) -> int:
+        member = await uow.staff.by_telegram_user(telegram_user_id)
+        if member is None:
+            raise NotStaff(telegram_user_id)
+        return member.id
+
+    async def open_questions(self, staff_telegram_user_id: int, limit: int = 10) -> list[QueuedQuestion]:
+        async with self._uow_factory() as uow:
+            await self._staff_id(uow, staff_telegram_user_id)
+            rows = await uow.employer_questions.open(limit)
+            return [
+                QueuedQuestion(row.id, row.asked_at, row.language, row.question, tuple(row.closest or ()))
+                for row in rows
+            ]
+
+    async def answer_question(
+        self, staff_telegram_user_id: int, question_id: int, text: str
+    ) -> StaffReply | None:
+        """Records a staff answer; None when the question is gone or someone answered first."""
+        answer = (text or "").strip()[:MAX_STAFF_ANSWER_CHARS]
+        if not answer:
+            raise ValueError("an answer needs some text")
+        async with self._uow_factory() as uow:
+            staff_id = await self._staff_id(uow, staff_telegram_user_id)
+            row = await uow.employer_questions.get(question_id)
+            if row is None or not await uow.employer_questions.answer(
+                question_id, staff_id, answer, self._clock()
+            ):
+                return None
+            await uow.commit()
+            return StaffReply(row.id, row.chat_id, row.language, row.question, answer)
+
+    async def export_drafts(self, path: Path) -> int:
+        """Answered questions not exported before, as draft entries for an editor (TOML)."""
+        async with self._uow_factory() as uow:
+            rows = await uow.employer_questions.answered_not_exported()
+            items = [
+                AnsweredQuestion(
+                    row.id,
+                    row.language,
+                    row.question,
+                    row.answer or "",
+                    tuple(row.closest or ()),
+                    row.asked_at.astimezone(self._zone).date()
+                    if row.asked_at.tzinfo
+                    else row.asked_at.date(),
+                )
+                for row in rows
+            ]
+            if not items:
+                return 0
+            await asyncio.to_thread(_write_text, path, draft_entries(items, self.today()))
+            await uow.employer_questions.mark_exported([item.question_id for item in items], self._clock())
+            await uow.commit()
+            return len(items)
+
+    # ------------------------------------------------------------------ calculators
+
+    def region(self, code: str | None) -> Region:
+        return (self.regions.get(code) if code else None) or self.regions.default
+
+    def contributions(self, wage_text: str, region_code: str | None, language: str) -> CalculatorResult:
+        t = Translator(language)
+        try:
+            wage = parse_amount(wage_text)
+        except InputProblem as problem:
+            return CalculatorResult(False, _problem_text(t, problem))
+        return CalculatorResult(
+            True, contributions_text(monthly_contributions(wage, self.region(region_code)), t)
+        )
+
+    def check_wage(self, wage_text: str, language: str) -> CalculatorResult:
+        """A typed wage, checked before the region is asked for."""
+        try:
+            wage = parse_amount(wage_text)
+        except InputProblem as problem:
+            return CalculatorResult(False, _problem_text(Translator(language), problem))
+        return CalculatorResult(True, str(wage))
+
+    def late_fee(
+        self, amount_text: str, due_text: str, on_text: str | None, language: str
+    ) -> CalculatorResult:
+        t = Translator(language)
+        today = self.today()
+        try:
+            amount = parse_amount(amount_text)
+            due = parse_date(due_text, today=today)
+            on = parse_date(on_text, today=today) if on_text else today
+        except InputProblem as problem:
+            return CalculatorResult(False, _problem_text(t, problem))
+        if on < due:
+            return CalculatorResult(False, t("calc.error.date_order"))
+        return CalculatorResult(True, late_fee_text(late_fee(amount, due, on, self.rules), t))
+
+    def registration_deadline(self, start_text: str, language: str) -> CalculatorResult:
+        t = Translator(language)
+        today = self.today()
+        try:
+            start = parse_date(start_text, today=today)
+        except InputProblem as problem:
+            return CalculatorResult(False, _problem_text(t, problem))
+        return CalculatorResult(
+            True, deadline_text(registration_deadline(start, "employee", self.rules), t, today)
+        )
+
+    # ------------------------------------------------------------------ payroll self-check
+
+    @property
+    def max_payroll_bytes(self) -> int:
+        return MAX_PAYROLL_BYTES
+
+    async def refuse_file(self, chat_id: int, code: str, size: int | None, file_name: str = "") -> None:
+        """An ErrorRecord for a refused payroll: the reason, size and extension, nothing else."""
+        extension = Path(file_name).suffix.lower()[:10]
+        await record_error(
+            self._uow_factory,
+            "payroll",
+            code,
+            f"size={size}",
+            chat_id=chat_id,
+            context={"size": size, "extension": extension},
+        )
+
+    async def check_payroll(
+        self, data: bytes, *, file_name: str, chat_id: int, language: str, region_code: str | None = None
+    ) -> PayrollOutcome:
+        t = Translator(language)
+        region = self.region(region_code)
+        today = self.today()
+
+        def work() -> tuple[PayrollReport, ReportFile | None]:
+            payroll = read_payroll(data)
+            report = PayrollChecker(region, today, self.rules).check(payroll)
+            return report, findings_file(report, t, payroll.kind) if report.findings else None
+
+        try:
+            report, file = await asyncio.to_thread(work)
+        except PayrollFileError as error:
+            await self.refuse_file(chat_id, error.code, len(data), file_name)
+            return PayrollOutcome(
+                True, t(f"payroll.error.{error.code}", **error.params) + "\n\n" + t("payroll.format")
+            )
+        return PayrollOutcome(False, summary_text(report, t, language), file, report)
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+# ---------------------------------------------------------------------- texts
+
+
+def _problem_text(t: Translator, problem: InputProblem) -> str:
+    return t(f"calc.error.{problem.code}", **problem.params)
+
+
+def contributions_text(table: ContributionTable, t: Translator) -> str:
+    lines = [
+        t(
+            "calc.contrib.head",
+            region=table.region.name(t.language),
+            year=table.region.year,
+            wage=format_yuan(table.wage),
+            base=format_yuan(table.base),
+        )
+    ]
+    if table.adjusted:
+        lines.append(
+            t(
+                f"calc.contrib.adjusted_{table.adjusted}",
+                floor=format_yuan(table.region.floor),
+                ceiling=format_yuan(table.region.ceiling),
+            )
+        )
+    lines.append("")
+    for line in table.lines:
+        lines.append(
+            t(
+                "calc.contrib.line",
+                insurance=t(f"calc.insurance.{line.insurance}"),
+                employer_rate=_percent(line.employer_rate),
+                employer=format_yuan(line.employer),
+                employee_rate=_percent(line.employee_rate),
+                employee=format_yuan(line.employee),
+            )
+        )
+    lines += [
+        "",
+        t(
+            "calc.contrib.totals",
+            employer=format_yuan(table.employer_total),
+            employee=format_yuan(table.employee_total),
+            total=format_yuan(table.total),
+        ),
+        t("calc.contrib.notes", injury_class=table.injury_class),
+    ]
+    if table.region.sample:
+        lines.append(t("calc.sample_region"))
+    return "\n".join(lines)
+
+
+def _percent(rate) -> str:
+    text = f"{rate * 100:.2f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def late_fee_text(fee: LateFee, t: Translator) -> str:
+    return t(
+        "calc.late.result",
+        amount=format_yuan(fee.amount),
+        due=fee.due.isoformat(),
+        on=fee.on.isoformat(),
+        days=fee.days,
+        rate=f"{fee.daily_rate * 100:.2f}%",
+        fee=format_yuan(fee.fee),
+        total=format_yuan(fee.total),
+    )
+
+
+def deadline_text(deadline: Deadline, t: Translator, today: date) -> str:
+    left = deadline.days_left(today)
+    if left > 0:
+        state = t("calc.deadline.left", days=left)
+    elif left == 0:
+        state = t("calc.deadline.today")
+    else:
+        state = t("calc.deadline.passed", days=-left)
+    return t(
+        "calc.deadline.result",
+        start=deadline.start.isoformat(),
+        last_day=deadline.last_day.isoformat(),
+        days=deadline.days,
+        state=state,
+    )

@@ -1,0 +1,45 @@
+"""The text of an answer, as the bot sends it and `pension-bot ask` prints it."""
+
+from __future__ import annotations
+
+from content.i18n import Translator
+from content.knowledge.answering import MAX_QUESTION_CHARS, Answer, AnswerStatus
+from content.knowledge.model import Entry
+
+BUTTON_CHARS = 40
+
+
+def citations_text(entry: Entry, language: str) -> str:
+    separator = "；" if language == "zh_Hans" else "; "
+    return separator.join(citation.render(language) for citation in entry.citations)
+
+
+def entry_text(entry: Entry, t: Translator) -> str:
+    local = entry.text(t.language)
+    return t(
+        "ask.answer",
+        question=local.question,
+        answer=local.answer,
+        sources=citations_text(entry, t.language),
+        reviewed=t.date(entry.reviewed),
+    )
+
+
+def answer_text(answer: Answer, t: Translator, *, queued: bool = False) -> str:
+    if answer.status is AnswerStatus.ANSWERED and answer.entry is not None:
+        return entry_text(answer.entry, t)
+    if answer.status is AnswerStatus.UNSURE:
+        text = t("ask.unsure")
+        if answer.related:
+            text += "\n\n" + t("ask.closest")
+        return text + "\n\n" + t("ask.queued" if queued else "ask.not_queued")
+    if answer.status is AnswerStatus.TOO_LONG:
+        return t("ask.too_long", limit=MAX_QUESTION_CHARS)
+    if answer.status is AnswerStatus.UNCLEAR:
+        return t("ask.unclear")
+    return t("ask.empty")
+
+
+def button_label(entry: Entry, language: str) -> str:
+    question = entry.text(language).question
+    return question if len(question) <= BUTTON_CHARS else question[: BUTTON_CHARS - 1] + "…"
