@@ -36,7 +36,7 @@ MAIN_MENUS: dict[Role, list[list[str]]] = {
         ["role"],
     ],
     Role.STAFF: [
-        ["review"],
+        ["review", "questions"],
         ["staff_login"],
         ["how_to_certify", "fraud"],
         ["employer_duties", "help"],

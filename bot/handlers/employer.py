@@ -325,6 +325,7 @@ async def payroll_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 # ------------------------------------------------------------------ staff: the question queue
 
 
+@menu_action("questions")
 async def list_questions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     profile, t = await profile_of(update, context)
     employer = services(context).employer
