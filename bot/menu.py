@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from functools import cache
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
-from telegram.ext import ContextTypes
+from telegram.ext import ContextTypes, ConversationHandler
 
 from accounts.profiles import Role
 from content.i18n import Translator, all_translations
@@ -26,6 +26,7 @@ MAIN_MENUS: dict[Role, list[list[str]]] = {
         ["how_to_certify", "fraud"],
         ["privacy", "help"],
         ["language", "role"],
+        ["publicity"],
     ],
     Role.EMPLOYER: [
         ["ask"],
@@ -33,7 +34,7 @@ MAIN_MENUS: dict[Role, list[list[str]]] = {
         ["payroll_check"],
         ["employer_duties", "fraud"],
         ["help", "language"],
-        ["role"],
+        ["role", "publicity"],
     ],
     Role.STAFF: [
         ["review", "questions"],
@@ -41,6 +42,7 @@ MAIN_MENUS: dict[Role, list[list[str]]] = {
         ["how_to_certify", "fraud"],
         ["employer_duties", "help"],
         ["language", "role"],
+        ["publicity"],
     ],
 }
 
@@ -88,3 +90,24 @@ def action_for_label(text: str) -> str | None:
 def main_menu(t: Translator, role: Role) -> ReplyKeyboardMarkup:
     rows = [[KeyboardButton(t(f"menu.{action}")) for action in row] for row in MAIN_MENUS[role]]
     return ReplyKeyboardMarkup(rows, resize_keyboard=True, input_field_placeholder=t("menu.placeholder"))
+
+
+CANCEL_WORDS = frozenset({"取消", "cancel", "/cancel", "退出"})
+ConversationStep = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[int]]
+
+
+async def leave_for_menu(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, cancel: ConversationStep, forget: str
+) -> int | None:
+    """Mid-conversation, a cancel word or a main-menu button typed instead of an answer ends
+    the conversation (forgetting `forget` from user_data), and a button then does what it
+    says: elderly users press the big buttons whatever step they are at. None: an answer."""
+    text = (update.effective_message.text or "").strip()
+    if text.lower() in CANCEL_WORDS:
+        return await cancel(update, context)
+    handler = handler_for(action_for_label(text))
+    if handler is None:
+        return None
+    context.user_data.pop(forget, None)
+    await handler(update, context)
+    return ConversationHandler.END

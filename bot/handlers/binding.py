@@ -29,7 +29,7 @@ from telegram.warnings import PTBUserWarning
 
 from accounts.profiles import Role
 from bot.handlers.common import menu_or_roles, profile_of, user_and_chat
-from bot.menu import action_for_label, handler_for, main_menu, menu_action
+from bot.menu import leave_for_menu, main_menu, menu_action
 from bot.services import services
 from content.i18n import Translator, all_translations
 from verification.binding import BindOutcome, BindResult
@@ -39,7 +39,6 @@ ASK_KIND, ASK_ID, ASK_CODE, OFFER_HELPER = range(4)
 STAFF_ASK_CODE = 10
 TIMEOUT = timedelta(minutes=5)
 _PENDING = "binding"  # user_data: {"kind", "id_number", "code"} while the conversation lasts
-_CANCEL_WORDS = {"取消", "cancel", "/cancel", "退出"}
 
 
 def _buttons(*rows: tuple[str, str]) -> InlineKeyboardMarkup:
@@ -63,20 +62,6 @@ def _wait_text(t: Translator, until: datetime | None) -> str:
     if seconds < 3600:
         return t("bind.wait.minutes", minutes=math.ceil(seconds / 60))
     return t("bind.wait.hours", hours=math.ceil(seconds / 3600))
-
-
-async def _leave_for_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
-    """A main-menu button or a cancel word typed in the middle of a conversation: end it,
-    and (for a button) do what the button says. None when the text is an answer."""
-    text = (update.effective_message.text or "").strip()
-    if text.lower() in _CANCEL_WORDS:
-        return await cancel(update, context)
-    handler = handler_for(action_for_label(text))
-    if handler is None:
-        return None
-    context.user_data.pop(_PENDING, None)
-    await handler(update, context)
-    return ConversationHandler.END
 
 
 # ------------------------------------------------------------------ binding
@@ -110,7 +95,7 @@ async def kind_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
 
 
 async def id_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    left = await _leave_for_menu(update, context)
+    left = await leave_for_menu(update, context, cancel, _PENDING)
     if left is not None:
         return left
     _, t = await profile_of(update, context)
@@ -128,7 +113,7 @@ async def id_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 
 async def code_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    left = await _leave_for_menu(update, context)
+    left = await leave_for_menu(update, context, cancel, _PENDING)
     if left is not None:
         return left
     pending = context.user_data.get(_PENDING) or {}
@@ -243,7 +228,7 @@ async def start_staff_login(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 async def staff_code_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    left = await _leave_for_menu(update, context)
+    left = await leave_for_menu(update, context, cancel, _PENDING)
     if left is not None:
         return left
     user_id, chat_id = user_and_chat(update)

@@ -32,7 +32,7 @@ from telegram.warnings import PTBUserWarning
 
 from accounts.profiles import Role
 from bot.handlers.common import menu_or_roles, profile_of
-from bot.menu import action_for_label, free_text_for, handler_for, menu_action
+from bot.menu import free_text_for, leave_for_menu, menu_action
 from bot.services import services
 from content.employer_service import NotStaff
 from content.i18n import Translator
@@ -46,7 +46,6 @@ _CALC = "employer_calc"  # user_data: what the calculator conversation has been 
 _PAYROLL_REGION = "payroll_region"  # user_data: the region chosen for the next payroll
 _ANSWERING = "employer_answering"  # user_data: the queued question a staff member answers
 _EXAMPLES = ("reg-employee", "base-what", "fee-late-rate")
-_CANCEL_WORDS = {"取消", "cancel", "/cancel", "退出"}
 
 PAYROLL_FILES = (
     filters.Document.FileExtension("csv")
@@ -161,21 +160,8 @@ async def calculator_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     return state
 
 
-async def _leave_for_menu(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
-    """A menu button or a cancel word typed mid-way ends the calculator (and the button acts)."""
-    text = (update.effective_message.text or "").strip()
-    if text.lower() in _CANCEL_WORDS:
-        return await cancel_calculator(update, context)
-    handler = handler_for(action_for_label(text))
-    if handler is None:
-        return None
-    context.user_data.pop(_CALC, None)
-    await handler(update, context)
-    return ConversationHandler.END
-
-
 async def wage_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    left = await _leave_for_menu(update, context)
+    left = await leave_for_menu(update, context, cancel_calculator, _CALC)
     if left is not None:
         return left
     _, t = await profile_of(update, context)
@@ -203,7 +189,7 @@ async def region_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
 
 
 async def region_expected(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    left = await _leave_for_menu(update, context)
+    left = await leave_for_menu(update, context, cancel_calculator, _CALC)
     if left is not None:
         return left
     _, t = await profile_of(update, context)
@@ -212,7 +198,7 @@ async def region_expected(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def amount_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    left = await _leave_for_menu(update, context)
+    left = await leave_for_menu(update, context, cancel_calculator, _CALC)
     if left is not None:
         return left
     _, t = await profile_of(update, context)
@@ -226,7 +212,7 @@ async def amount_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
 
 
 async def due_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    left = await _leave_for_menu(update, context)
+    left = await leave_for_menu(update, context, cancel_calculator, _CALC)
     if left is not None:
         return left
     profile, t = await profile_of(update, context)
@@ -241,7 +227,7 @@ async def due_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 
 async def start_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    left = await _leave_for_menu(update, context)
+    left = await leave_for_menu(update, context, cancel_calculator, _CALC)
     if left is not None:
         return left
     profile, t = await profile_of(update, context)
