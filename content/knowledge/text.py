@@ -58,6 +58,42 @@ EN_STOPWORDS = frozenset(
 )
 
 
+# What kind of answer a question asks for: words the stopword list drops as noise, yet they
+# tell "why are we audited" from "what does an audit check". Matched on normalised text.
+_INTENTS = {
+    "why": re.compile(r"为什么|为啥|为何|凭什么|干嘛要|\bwhy\b"),
+    "when": re.compile(
+        r"多久|多少天|几天|几日|多少日|几个月|多长时间|什么时候|啥时候|何时|几号|期限|时限|最迟|最晚"
+        r"|\bhow (?:long|soon|many days)\b|\bwhen\b|\bdeadline|\bwithin\b"
+    ),
+    "amount": re.compile(
+        r"多少(?!天|日|个工作日)|几个点|百分之|比例|费率|\d%|\bhow much\b|\brates?\b|\bpercent"
+    ),
+    "documents": re.compile(r"材料|资料|准备什么|准备哪些|带什么|证件|\bdocuments?\b|\bpapers\b"),
+    "penalty": re.compile(r"罚|处罚|后果|\bfine[sd]?\b|\bpenalt|\bpunish"),
+}
+
+
+# Entity cues: a monthly wage far above any city's average points at the base ceiling.
+_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(万|w|k|千)?")
+_WAGE_CONTEXT = re.compile(r"工资|月薪|薪水|薪资|收入|年薪|\bsalar|\bwage|\bearn|\bincome|\bpaid\b")
+_UNIT = {"万": 10_000, "w": 10_000, "k": 1_000, "千": 1_000}
+HIGH_WAGE = 25_000
+HIGH_WAGE_CUE = ("上限", "ceiling")
+
+
+def wage_amounts(text: str) -> list[float]:
+    """Amounts in normalised text that speaks of wages (4万, 40000, 40k), else none."""
+    if not _WAGE_CONTEXT.search(text):
+        return []
+    return [float(number) * _UNIT.get(unit or "", 1) for number, unit in _AMOUNT.findall(text)]
+
+
+def intents(text: str) -> frozenset[str]:
+    """The kinds of answer normalised text asks for: why, when, amount, documents, penalty."""
+    return frozenset(name for name, pattern in _INTENTS.items() if pattern.search(text))
+
+
 def _load_synonyms(path: Path) -> dict[str, str]:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     merged: dict[str, str] = {}
@@ -140,6 +176,8 @@ class TextAnalyzer:
                 word = piece.replace("'", "")
                 if word not in EN_STOPWORDS:
                     groups.append(self._group(stem(word)))
+        if any(HIGH_WAGE <= amount < 10_000_000 for amount in wage_amounts(text)):
+            groups.append(HIGH_WAGE_CUE)
         return groups
 
     def _group(self, word: str) -> tuple[str, ...]:

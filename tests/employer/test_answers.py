@@ -70,7 +70,7 @@ def test_the_open_question_set_meets_its_targets(answerer):
 
 
 def test_the_held_out_sets_exist_and_name_real_entries(answerer):
-    for name in ("heldout.csv", "heldout2.csv", "out_of_scope.csv"):
+    for name in ("heldout.csv", "heldout2.csv", "heldout3.csv", "dev.csv", "out_of_scope.csv"):
         with (EVAL / name).open(encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
         assert rows
