@@ -15,6 +15,7 @@ from bot.services import BotServices
 from content.calculators.regions import load_regions
 from content.employer_service import EmployerService
 from content.knowledge.answering import default_answerer
+from content.publicity.service import PublicityService
 from storage.db import create_engine, create_session_factory
 from storage.protection import PersonalDataVault
 from storage.schema import ensure_schema
@@ -84,6 +85,7 @@ async def open_runtime(settings: Settings, *, auto_upgrade: bool = True) -> Asyn
                 load_regions(),
                 timezone=settings.timezone,
             ),
+            publicity=PublicityService(uow_factory, timezone=settings.timezone),
         )
         enrolment = ReferenceEnrolment(uow_factory, vault, faces)
         yield Runtime(settings, engine, uow_factory, vault, bot_services, faces, enrolment)

@@ -43,7 +43,10 @@ async def send_due_reminders(bot: Bot, cycle: CycleService, batch_size: int = BA
         notices = await cycle.sweep_reminders(limit=batch_size)
         for index, notice in enumerate(notices):
             try:
-                await bot.send_message(notice.chat_id, reminder_text(Translator(notice.language), notice))
+                t = Translator(notice.language)
+                # Offers the articles on certifying and on suspension (📰 in the menu).
+                text = reminder_text(t, notice) + "\n\n" + t("publicity.due_hint", button=t("menu.publicity"))
+                await bot.send_message(notice.chat_id, text)
             except Forbidden:
                 await cycle.mark_reminder_failed(notice, "blocked")
                 report.failed += 1

@@ -8,6 +8,7 @@ from telegram.ext import ContextTypes
 
 from accounts.profiles import ProfileService
 from content.employer_service import EmployerService
+from content.publicity.service import PublicityService
 from verification.binding import BindingService
 from verification.certification import CertificationService
 from verification.consent import ConsentService
@@ -28,6 +29,7 @@ class BotServices:
     certification: CertificationService
     review: ReviewService
     employer: EmployerService
+    publicity: PublicityService | None = None
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:

@@ -28,6 +28,7 @@ from storage.certification_repositories import (
     SuspensionRepository,
 )
 from storage.employer_repositories import EmployerQuestionRepository
+from storage.publicity_repositories import PublicityRepository
 from storage.repositories import (
     BotUserRepository,
     ErrorRecordRepository,
@@ -59,6 +60,7 @@ class UnitOfWork:
         self.audit = AuditRepository(self.session)
         self.cycle = CycleQueries(self.session)
         self.employer_questions = EmployerQuestionRepository(self.session)
+        self.publicity = PublicityRepository(self.session)
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:
