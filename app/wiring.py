@@ -16,13 +16,13 @@ from content.calculators.regions import load_regions
 from content.employer_service import EmployerService
 from content.knowledge.answering import default_answerer
 from content.publicity.service import PublicityService
+from kernel.clock import utc_now
 from storage.db import create_engine, create_session_factory
 from storage.protection import PersonalDataVault
 from storage.schema import ensure_schema
 from storage.uow import UnitOfWorkFactory, unit_of_work_factory
 from verification.binding import BindingService
 from verification.certification import CertificationService
-from verification.clock import utc_now
 from verification.consent import ConsentService
 from verification.cycle_policies import load_cycle_policies
 from verification.cycle_service import CycleService

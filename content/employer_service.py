@@ -35,10 +35,11 @@ from content.knowledge.model import Entry
 from content.payroll.check import PayrollChecker, PayrollReport
 from content.payroll.reader import MAX_PAYROLL_BYTES, PayrollFileError, read_payroll
 from content.payroll.report import ReportFile, findings_file, summary_text
+from kernel.idnumber import mask_id_number
+from kernel.permissions import NotStaff
 from storage.employer_models import EmployerQuestion
 from storage.errors import record_error
 from storage.uow import UnitOfWorkFactory
-from verification.idnumber import mask_id_number
 
 MAX_STAFF_ANSWER_CHARS = 3000
 PAYROLL_EXTENSIONS = (".csv", ".xlsx", ".xlsm", ".xls", ".txt", ".tsv")
@@ -51,10 +52,6 @@ def redact(text: str) -> str:
     """Masks what looks like an ID number or a mobile number before a question is stored."""
     text = _ID_LIKE.sub(lambda m: mask_id_number(m.group(0).upper()), text)
     return _MOBILE_LIKE.sub(lambda m: m.group(0)[:3] + "****" + m.group(0)[-4:], text)
-
-
-class NotStaff(PermissionError):
-    """Only a signed-in staff member may see and answer queued questions."""
 
 
 @dataclass(frozen=True)

@@ -82,4 +82,3 @@ class Translator:
 def all_translations(key: str) -> dict[str, str]:
     """The text of one key in every language: to recognise a menu button whatever the language."""
     return {language: Translator(language)(key) for language in available_languages()}
-

@@ -24,13 +24,13 @@ from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from kernel.clock import Clock, utc_now
+from kernel.idnumber import IdReason, ValidIdNumber, check_id_number, mask_id_number
 from storage.certification_models import AuditEntry, Binding
 from storage.errors import record_error
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWorkFactory
-from verification.clock import Clock, utc_now
 from verification.codes import BINDING_CODE_LENGTH, grouped, is_well_formed, new_codes, normalise_code
-from verification.idnumber import IdReason, ValidIdNumber, check_id_number, mask_id_number
 from verification.lockout import LockState, aware, lock_state, record_failure
 
 KINDS = ("self", "helper")

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from kernel.clock import Clock, utc_now
+from kernel.idnumber import mask_id_number
 from storage.certification_models import AuditEntry, Consent, ReviewCase
 from storage.uow import UnitOfWork, UnitOfWorkFactory
-from verification.clock import Clock, utc_now
-from verification.idnumber import mask_id_number
 from verification.lockout import aware
 
 # The version of the consent text in the catalogs (consent.text). A consent records the

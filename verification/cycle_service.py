@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from kernel.clock import Clock, utc_now
 from storage.certification_models import AuditEntry, Suspension
 from storage.models import ErrorRecord, Retiree
 from storage.uow import UnitOfWork, UnitOfWorkFactory
-from verification.clock import Clock, utc_now
 from verification.cycle import (
     ACTIVE,
     SUSPENDED,

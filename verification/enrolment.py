@@ -11,14 +11,14 @@ from typing import Protocol
 
 from sqlalchemy import select
 
+from kernel.idnumber import mask_id_number
+from kernel.regions import covers
 from storage.certification_models import AuditEntry, ReferenceFace
 from storage.models import Retiree
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWorkFactory
 from verification.certification import plain_figures
 from verification.faces.pipeline import ReferenceResult
-from verification.idnumber import mask_id_number
-from verification.regions import covers
 
 
 class FaceEncoder(Protocol):

@@ -8,17 +8,14 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from kernel.clock import Clock, utc_now
+from kernel.idnumber import mask_id_number
+from kernel.permissions import NotStaff
+from kernel.regions import covers
 from storage.certification_models import AuditEntry, Certification
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWorkFactory
 from verification.certification import CycleKeeper
-from verification.clock import Clock, utc_now
-from verification.idnumber import mask_id_number
-from verification.regions import covers
-
-
-class NotStaff(PermissionError):
-    pass
 
 
 @dataclass(frozen=True)

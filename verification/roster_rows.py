@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from verification.idnumber import InvalidIdNumber, ValidIdNumber, check_id_number, is_valid_region_code
+from kernel.idnumber import InvalidIdNumber, ValidIdNumber, check_id_number, is_valid_region_code
 from verification.roster_messages import Language, reason_text
 from verification.roster_reader import FIELD_TITLES, CellValue, RawRow, RosterField
 

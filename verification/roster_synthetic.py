@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
-from verification.idnumber import check_character
+from kernel.idnumber import check_character
 
 # Real county-level codes (so the province prefix is valid), from a few provinces.
 SYNTHETIC_REGIONS: tuple[str, ...] = (

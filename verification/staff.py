@@ -13,13 +13,13 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
+from kernel.clock import Clock, utc_now
+from kernel.idnumber import is_valid_region_code
 from storage.certification_models import AuditEntry, StaffMember
 from storage.errors import record_error
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWorkFactory
-from verification.clock import Clock, utc_now
 from verification.codes import STAFF_CODE_LENGTH, grouped, is_well_formed, new_code, normalise_code
-from verification.idnumber import is_valid_region_code
 from verification.lockout import lock_state, record_failure
 
 

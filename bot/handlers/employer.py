@@ -34,11 +34,11 @@ from accounts.profiles import Role
 from bot.handlers.common import menu_or_roles, profile_of
 from bot.menu import free_text_for, leave_for_menu, menu_action
 from bot.services import services
-from content.employer_service import NotStaff
 from content.i18n import Translator
 from content.knowledge.answering import AnswerStatus
 from content.knowledge.model import Entry
 from content.knowledge.render import answer_text, button_label, entry_text
+from kernel.permissions import NotStaff
 
 CALC_WAGE, CALC_REGION, CALC_AMOUNT, CALC_DUE, CALC_START = range(20, 25)
 STAFF_ANSWER = 30

@@ -23,7 +23,7 @@ from bot.services import services
 from content.i18n import Translator
 from content.publicity.articles import article, articles_in, topics_for
 from content.publicity.service import CampaignView, Segment
-from verification.review import NotStaff
+from kernel.permissions import NotStaff
 
 _TEXT = 1
 GROUP = -1  # before certification's photo handler; each step stops the update there

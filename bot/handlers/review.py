@@ -21,7 +21,8 @@ from bot.handlers.common import menu_or_roles, profile_of
 from bot.menu import menu_action
 from bot.services import services
 from content.i18n import Translator
-from verification.review import CaseView, NotStaff
+from kernel.permissions import NotStaff
+from verification.review import CaseView
 
 _ASK_REASON = 1
 _DECISION = "review_decision"  # user_data: (case id, approve?) awaiting its reason

@@ -30,7 +30,7 @@ from content.calculators.money import InputProblem, parse_amount, parse_date, pa
 from content.calculators.regions import Region
 from content.calculators.rules import Rules, late_fee, load_rules, month_due_date, registration_deadline
 from content.payroll.reader import Column, PayrollFile, PayrollRow
-from verification.idnumber import InvalidIdNumber, check_id_number, mask_id_number
+from kernel.idnumber import InvalidIdNumber, check_id_number, mask_id_number
 
 
 class FindingKind(StrEnum):

@@ -8,7 +8,7 @@ import io
 import random
 from datetime import date, timedelta
 
-from verification.idnumber import check_character
+from kernel.idnumber import check_character
 
 HEADER = ["姓名", "身份证号码", "入职日期", "应发工资", "申报基数", "是否参保"]
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"

@@ -20,8 +20,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from content.publicity.service import PublicityService
+from kernel.clock import utc_now
 from storage.uow import UnitOfWorkFactory
-from verification.clock import utc_now
 
 logger = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from content.publicity.articles import TOPICS
+from kernel.clock import utc_now
+from kernel.permissions import NotStaff
 from storage.publicity_models import PublicityCampaign
 from storage.uow import UnitOfWorkFactory
-from verification.clock import utc_now
-from verification.review import NotStaff
 
 STATES = ("sent", "failed", "blocked", "uncertain", "pending")
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from content.payroll.synthetic import synthetic_id
-from verification.idnumber import mask_id_number
+from kernel.idnumber import mask_id_number
 
 HEADER_ZH = ["姓名", "身份证号码", "入职日期", "应发工资", "申报基数", "是否参保"]
 HEADER_EN = ["Employee", "ID number", "Start date", "Gross wage", "Declared base", "Insured"]

@@ -17,6 +17,7 @@ from content.i18n import Translator
 from content.payroll.check import FindingKind, PayrollChecker
 from content.payroll.reader import MAX_PAYROLL_BYTES, PayrollFileError, read_payroll
 from content.payroll.report import findings_file, summary_text
+from kernel.idnumber import mask_id_number
 from storage.models import ErrorRecord
 from tests.employer.conftest import TODAY
 from tests.employer.payrolls import (
@@ -27,7 +28,6 @@ from tests.employer.payrolls import (
     person,
     xlsx_bytes,
 )
-from verification.idnumber import mask_id_number
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import pytest
 
 from content.publicity.sender import Blocked, CampaignSender, RateLimiter, Refused, RetryLater
 from content.publicity.service import PublicityService, Segment
+from kernel.permissions import NotStaff
 from tests.publicity.helpers import STAFF_USER, add_people, add_staff, bind_retiree
-from verification.review import NotStaff
 
 
 class FakeSend:

@@ -7,8 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.roster.rosters import STANDARD_ID
-from verification.idnumber import (
+from kernel.idnumber import (
     IdReason,
     InvalidIdNumber,
     Sex,
@@ -18,6 +17,7 @@ from verification.idnumber import (
     is_valid_region_code,
     mask_id_number,
 )
+from tests.roster.rosters import STANDARD_ID
 from verification.roster_synthetic import SYNTHETIC_REGIONS, synthetic_id_number
 
 TODAY = date(2025, 6, 1)
