@@ -14,7 +14,7 @@ answer is given again; if not, the check runs again. Nothing is counted twice.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
@@ -24,6 +24,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from kernel.clock import Clock, utc_now
 from storage.certification_models import (
     Certification,
     CertificationAttempt,
@@ -128,7 +129,7 @@ class CertificationService:
         cycle: CycleKeeper,
         *,
         timezone: str = "Asia/Shanghai",
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = utc_now,
         cohort_size: int = MAX_COHORT,
     ) -> None:
         # cohort_size: other retirees' templates (same residence region) loaded with each
