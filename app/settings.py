@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(default=None, validation_alias="WEBHOOK_SECRET")
     listen_host: str = Field(default="127.0.0.1", validation_alias="LISTEN_HOST")
     listen_port: int = Field(default=8080, validation_alias="LISTEN_PORT")
+    # The region exchange: this region's Ed25519 key and the peers (code -> URL + public key).
+    exchange_key_file: Path | None = Field(default=None, validation_alias="EXCHANGE_KEY_FILE")
+    exchange_peers_file: Path | None = Field(default=None, validation_alias="EXCHANGE_PEERS_FILE")
 
     def face_engine_spec(self):
         """The configured `verification.faces.engines.EngineSpec` (no model is loaded)."""

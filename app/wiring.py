@@ -61,7 +61,11 @@ async def open_runtime(settings: Settings, *, auto_upgrade: bool = True) -> Asyn
         uow_factory = unit_of_work_factory(create_session_factory(engine))
         vault = PersonalDataVault(*settings.personal_data_keys())
         cycle = CycleService(
-            uow_factory, load_cycle_policies(), settings.timezone, default_language=settings.default_language
+            uow_factory,
+            load_cycle_policies(),
+            settings.timezone,
+            default_language=settings.default_language,
+            region_code=settings.region_code,
         )
         bot_services = BotServices(
             profiles=ProfileService(uow_factory, settings.default_language),
@@ -76,8 +80,11 @@ async def open_runtime(settings: Settings, *, auto_upgrade: bool = True) -> Asyn
                 cycle,
                 timezone=settings.timezone,
                 cohort_size=settings.face_cohort_size,
+                region_code=settings.region_code,
             ),
-            review=ReviewService(uow_factory, vault, cycle, timezone=settings.timezone),
+            review=ReviewService(
+                uow_factory, vault, cycle, timezone=settings.timezone, region_code=settings.region_code
+            ),
             # The knowledge base is indexed once per process (about two seconds), off the loop.
             employer=EmployerService(
                 uow_factory,

@@ -40,6 +40,7 @@ from verification.faces.pipeline import ReferenceTemplate, SelfieVerdict
 from verification.faces.pool import FaceWorkError
 from verification.faces.reasons import Reason
 from verification.faces.scoring import MAX_COHORT, quality_weight
+from verification.records import append_record
 
 # Three failed matches, then a person looks: an honest retiree whose face the engine rejects
 # (age, light, an old reference photo) must not be locked out by the machine alone.
@@ -131,7 +132,9 @@ class CertificationService:
         timezone: str = "Asia/Shanghai",
         clock: Clock = utc_now,
         cohort_size: int = MAX_COHORT,
+        region_code: str | None = None,
     ) -> None:
+        self._region_code = region_code  # the chain verification records are appended to
         # cohort_size: other retirees' templates (same residence region) loaded with each
         # check for score normalisation; 0 = none (every decision on the raw score).
         self._cohort_size = max(0, cohort_size)
@@ -311,6 +314,15 @@ class CertificationService:
                     method="self_photo",
                     attempt_id=attempt.id,
                 )
+            )
+            await append_record(
+                uow,
+                region=self._region_code,
+                event="certified",
+                retiree=retiree,
+                method="self_photo",
+                at=now,
+                evidence_hash=attempt.evidence_sha256,
             )
             return CertificationResult(
                 "certified",

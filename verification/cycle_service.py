@@ -38,6 +38,7 @@ from verification.cycle import (
     suspension_due,
 )
 from verification.cycle_policies import CyclePolicies
+from verification.records import append_record
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +103,9 @@ class CycleService:
         *,
         default_language: str = DEFAULT_LANGUAGE,
         batch_size: int = 500,
+        region_code: str | None = None,
     ) -> None:
+        self.region_code = region_code  # the chain verification records are appended to
         self._uow_factory = uow_factory
         self._policies = policies
         self._zone = timezone if isinstance(timezone, ZoneInfo) else ZoneInfo(timezone)
@@ -197,6 +200,15 @@ class CycleService:
                     "due_on": due_on.isoformat(),
                 },
             )
+        )
+        await append_record(
+            uow,
+            region=self.region_code,
+            event="resumed",
+            retiree=retiree,
+            method="cycle",
+            at=self._clock(),
+            detail={"back_pay_months": months, "due_on": due_on.isoformat()},
         )
         return CycleChange(due_on, resumed=True, back_pay_months=tuple(months))
 
@@ -368,6 +380,14 @@ class CycleService:
                                 "grace_days": policy.grace_days,
                             },
                         )
+                    )
+                    await append_record(
+                        uow,
+                        region=self.region_code,
+                        event="suspended",
+                        method="cycle",
+                        retiree=await uow.retirees.get(retiree_id),
+                        at=self._clock(),
                     )
                     suspended.append(retiree_id)
                 await uow.commit()

@@ -16,6 +16,7 @@ from storage.certification_models import AuditEntry, Certification
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWorkFactory
 from verification.certification import CycleKeeper
+from verification.records import append_record
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,9 @@ class ReviewService:
         *,
         timezone: str = "Asia/Shanghai",
         clock: Clock = utc_now,
+        region_code: str | None = None,
     ) -> None:
+        self._region_code = region_code  # the chain verification records are appended to
         self._uow_factory = uow_factory
         self._vault = vault
         self._cycle = cycle
@@ -193,6 +196,15 @@ class ReviewService:
                     retiree_id=retiree.id,
                     detail={"case_id": case.id, "reason": reason[:1000]},
                 )
+            )
+            await append_record(
+                uow,
+                region=self._region_code,
+                retiree=retiree,
+                method="review",
+                at=now,
+                event="review_approved" if approve else "review_rejected",
+                staff_id=staff.id,
             )
             chats = [binding.chat_id for binding in await uow.bindings.active_for_retiree(retiree.id)]
             await uow.commit()

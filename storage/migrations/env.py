@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import storage.certification_models  # noqa: F401  (registers its tables)
 import storage.employer_models  # noqa: F401  (registers its tables)
 import storage.publicity_models  # noqa: F401  (registers its tables)
+import storage.records_models  # noqa: F401  (registers its tables)
 from storage.models import Base
 
 target_metadata = Base.metadata

@@ -1,0 +1,180 @@
+"""`pension-bot records verify|keygen|serve|export` and `pension-bot bench exchange`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+
+from app.commands._database import DatabaseUnavailable, command_runtime
+from app.commands._groups import group
+from app.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    records = group(subparsers, "records", "verification records: chain check, exchange, exports")
+    verify = records.add_parser("verify", help="prove the hash chain intact, or name the first bad record")
+    verify.add_argument("--region", help="the chain to check (default: every chain in the database)")
+    verify.set_defaults(handler=lambda args: asyncio.run(_verify(args)))
+
+    keygen = records.add_parser("keygen", help="create this region's exchange key; prints the public key")
+    keygen.add_argument("--force", action="store_true", help="replace an existing key")
+    keygen.set_defaults(handler=_keygen)
+
+    serve = records.add_parser("serve", help="run the exchange server and the outbox worker")
+    serve.add_argument("--port", type=int, default=None, help="default: LISTEN_PORT")
+    serve.set_defaults(handler=lambda args: asyncio.run(_serve(args)))
+
+    export = records.add_parser("export", help="lists for the payment agency (CSV or XLSX)")
+    export.add_argument("--kind", required=True, choices=["certified", "due", "suspended", "resumed"])
+    export.add_argument("--from", dest="date_from", required=True, type=date.fromisoformat)
+    export.add_argument("--to", dest="date_to", required=True, type=date.fromisoformat)
+    export.add_argument("--format", choices=["csv", "xlsx"], default="csv")
+    export.add_argument("--out", required=True, type=Path)
+    export.set_defaults(handler=lambda args: asyncio.run(_export(args)))
+
+    bench = group(subparsers, "bench", "benchmarks that print figures")
+    exchange = bench.add_parser("exchange", help="records/s between two regions on loopback; catch-up time")
+    exchange.add_argument(
+        "--records",
+        type=int,
+        default=10_000,
+        help="queued while the peer is down (100000: about 9 min to queue on SQLite)",
+    )
+    exchange.add_argument("--live", type=int, default=5_000, help="sent with the peer up")
+    exchange.add_argument("--batch", type=int, default=1000, help="records per request")
+    exchange.set_defaults(handler=_bench)
+
+
+def _key_path(settings: Settings) -> Path:
+    return settings.exchange_key_file or settings.var_dir / "exchange_key"
+
+
+def _peers_path(settings: Settings) -> Path:
+    return settings.exchange_peers_file or settings.var_dir / "exchange_peers.json"
+
+
+async def _verify(args: argparse.Namespace) -> int:
+    from verification.records import chain_regions, verify_chain
+
+    settings = Settings()
+    try:
+        async with command_runtime(settings) as runtime:
+            async with runtime.uow_factory() as uow:
+                regions = [args.region] if args.region else await chain_regions(uow)
+                reports = [await verify_chain(uow, region) for region in regions]
+    except DatabaseUnavailable as error:
+        print(error, file=sys.stderr)
+        return 2
+    if not reports:
+        print("no verification records yet")
+    bad = 0
+    for report in reports:
+        if report.intact:
+            print(f"region {report.region}: {report.records} records, chain intact")
+        else:
+            bad += 1
+            print(
+                f"region {report.region}: BROKEN at record #{report.first_bad_seq}"
+                f" ({report.first_bad_record_id or 'missing'}): {report.problem};"
+                f" {report.records} records before it check out"
+            )
+    return 1 if bad else 0
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from verification.exchange import generate_private_key, load_private_key, public_key_b64, save_private_key
+
+    settings = Settings()
+    path = _key_path(settings)
+    if path.exists() and not args.force:
+        key = load_private_key(path)
+        print(f"key exists at {path} (use --force to replace)")
+    else:
+        key = generate_private_key()
+        save_private_key(key, path)
+        print(f"key written to {path}")
+    print(f"region {settings.region_code} public key: {public_key_b64(key)}")
+    return 0
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    from kernel.clock import utc_now
+    from verification.assistance import AssistanceService
+    from verification.exchange import ExchangeReceiver, OutboxDispatcher, PeerRegistry, load_private_key
+    from web.exchange import HttpTransport, create_exchange_app, running_exchange
+
+    settings = Settings()
+    key_path, peers_path = _key_path(settings), _peers_path(settings)
+    if not key_path.exists() or not peers_path.exists():
+        print(f"need the key {key_path} (records keygen) and the peer registry {peers_path}", file=sys.stderr)
+        return 2
+    peers = PeerRegistry.load(peers_path)
+    key = load_private_key(key_path)
+    try:
+        async with command_runtime(settings) as runtime:
+            receiver = ExchangeReceiver(runtime.uow_factory, settings.region_code, peers, utc_now)
+            transport = HttpTransport()
+            dispatcher = OutboxDispatcher(
+                runtime.uow_factory, settings.region_code, peers, key, transport, utc_now
+            )
+            port = args.port if args.port is not None else settings.listen_port
+            assistance = AssistanceService(runtime.uow_factory, settings.region_code, utc_now)
+            app = create_exchange_app(receiver, assistance)
+            async with running_exchange(app, settings.listen_host, port) as url:
+                print(
+                    f"exchange for region {settings.region_code} at {url}; {len(peers.peers)} peers",
+                    flush=True,
+                )
+                try:
+                    while True:
+                        report = await dispatcher.drain()
+                        if report.delivered or report.refused:
+                            logger.info("delivered %d, refused %d", report.delivered, report.refused)
+                        await assistance.sweep_overdue()
+                        await asyncio.sleep(1.0)
+                finally:
+                    await transport.close()
+    except DatabaseUnavailable as error:
+        print(error, file=sys.stderr)
+        return 2
+    return 0
+
+
+async def _export(args: argparse.Namespace) -> int:
+    from verification.exports import export_rows, write_csv, write_xlsx
+
+    if args.date_to < args.date_from:
+        print("--to is before --from", file=sys.stderr)
+        return 2
+    settings = Settings()
+    try:
+        async with command_runtime(settings) as runtime:
+            rows = await export_rows(runtime.uow_factory, args.kind, args.date_from, args.date_to)
+    except DatabaseUnavailable as error:
+        print(error, file=sys.stderr)
+        return 2
+    (write_xlsx if args.format == "xlsx" else write_csv)(rows, args.out)
+    print(f"{len(rows) - 1} {args.kind} rows ({args.date_from} to {args.date_to}) written to {args.out}")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from app.exchange_bench import run_exchange_bench
+
+    result = asyncio.run(run_exchange_bench(args.records, args.live, args.batch))
+    print(f"records appended (chain + outbox, one region):  {result.append_per_second:,.0f}/s")
+    print(
+        f"catch-up after peer down: {result.records:,} records in {result.catch_up_seconds:.2f} s"
+        f" ({result.catch_up_per_second:,.0f}/s, {args.batch} per request)"
+    )
+    print(f"delivered with peer up:   {result.live_records:,} records at {result.live_per_second:,.0f}/s")
+    print(
+        f"received by the peer:     {result.received:,} (expected {result.records + result.live_records:,})"
+    )
+    return 0 if result.received == result.records + result.live_records else 1

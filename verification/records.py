@@ -1,0 +1,167 @@
+"""Verification records: every certification outcome, suspension and resumption, written
+in the same unit of work as the event, as a hash chain per region.
+
+Each record's hash is SHA-256 over the previous hash and the record's canonical JSON
+(sorted keys, no spaces, UTF-8), so changing, removing or re-ordering any record breaks
+every hash after it; `verify_chain` names the first record that does not check out.
+Records about a retiree paid by another region also get an outbox row (same transaction)
+for the exchange worker to deliver.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from storage.records_models import ChainHead, OutboxEntry, VerificationRecord
+
+GENESIS = "0" * 64
+EVENTS = frozenset({"certified", "review_approved", "review_rejected", "suspended", "resumed"})
+
+
+def canonical(record: dict) -> bytes:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def chain_hash(prev_hash: str, body: dict) -> str:
+    return hashlib.sha256(prev_hash.encode() + b"\n" + canonical(body)).hexdigest()
+
+
+def record_body(record: VerificationRecord) -> dict:
+    """What the hash covers, and what the exchange sends: plain JSON values only."""
+    return {
+        "record_id": record.record_uid,
+        "region": record.region,
+        "seq": record.seq,
+        "retiree_hash": record.retiree_hash,
+        "event": record.event,
+        "occurred_at": record.occurred_at,
+        "residence_region": record.residence_region,
+        "pension_region": record.pension_region,
+        "method": record.method,
+        "evidence_hash": record.evidence_hash,
+        "staff_id": record.staff_id,
+        "detail": record.detail or {},
+    }
+
+
+async def _locked_head(session, region: str) -> ChainHead:
+    if session.bind.dialect.name == "sqlite":
+        # Take SQLite's write lock before reading the head (it waits on busy_timeout), so two
+        # writers queue up instead of both reading the same head.
+        touch = update(ChainHead).where(ChainHead.region == region).values(seq=ChainHead.seq)
+        await session.execute(touch.execution_options(synchronize_session=False))
+    statement = select(ChainHead).where(ChainHead.region == region).with_for_update()
+    head = (await session.execute(statement)).scalar_one_or_none()
+    if head is not None:
+        return head
+    try:
+        async with session.begin_nested():
+            session.add(ChainHead(region=region, seq=0, hash=GENESIS))
+    except IntegrityError:
+        pass  # another writer created it first: lock theirs
+    return (await session.execute(statement.execution_options(populate_existing=True))).scalar_one()
+
+
+async def append_record(
+    uow,
+    *,
+    region: str | None,
+    event: str,
+    retiree,
+    method: str,
+    at: datetime,
+    evidence_hash: str | None = None,
+    staff_id: int | None = None,
+    detail: dict | None = None,
+) -> VerificationRecord:
+    """Append one record to `region`'s chain (default: the retiree's residence region)
+    inside the caller's unit of work; nothing is committed here."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown record event {event!r}")
+    region = region or retiree.residence_region
+    session = uow.session
+    head = await _locked_head(session, region)
+    moment = at if at.tzinfo else at.replace(tzinfo=UTC)
+    record = VerificationRecord(
+        record_uid=str(uuid.uuid4()),
+        region=region,
+        seq=head.seq + 1,
+        retiree_hash=retiree.id_number_hash,
+        event=event,
+        occurred_at=moment.astimezone(UTC).isoformat(timespec="seconds"),
+        residence_region=retiree.residence_region,
+        pension_region=retiree.pension_region,
+        method=method,
+        evidence_hash=evidence_hash,
+        staff_id=staff_id,
+        detail=detail or {},
+        prev_hash=head.hash,
+        hash="",
+    )
+    record.hash = chain_hash(head.hash, record_body(record))
+    head.seq, head.hash = record.seq, record.hash
+    session.add(record)
+    await session.flush()
+    if retiree.pension_region != region:
+        session.add(OutboxEntry(record_id=record.id, dest_region=retiree.pension_region, state="pending"))
+    return record
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    region: str
+    records: int
+    intact: bool
+    first_bad_seq: int | None = None
+    first_bad_record_id: str | None = None
+    problem: str = ""
+
+
+async def verify_chain(uow, region: str, *, batch: int = 5000) -> ChainReport:
+    """Walk the chain in sequence order; stop at the first record that does not check out."""
+    session = uow.session
+    prev, expected_seq, count, last_id = GENESIS, 1, 0, 0
+    while True:
+        rows = (
+            (
+                await session.execute(
+                    select(VerificationRecord)
+                    .where(VerificationRecord.region == region, VerificationRecord.seq > last_id)
+                    .order_by(VerificationRecord.seq)
+                    .limit(batch)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if not rows:
+            break
+        for record in rows:
+            problem = ""
+            if record.seq != expected_seq:
+                problem = f"sequence gap: expected {expected_seq}, found {record.seq}"
+            elif record.prev_hash != prev:
+                problem = "previous hash does not match the record before it"
+            elif chain_hash(prev, record_body(record)) != record.hash:
+                problem = "record content does not match its hash"
+            if problem:
+                return ChainReport(region, count, False, record.seq, record.record_uid, problem)
+            prev, expected_seq, count = record.hash, expected_seq + 1, count + 1
+        last_id = rows[-1].seq
+    head = await session.get(ChainHead, region)
+    if head is not None and (head.seq != count or head.hash != prev):
+        return ChainReport(
+            region, count, False, count + 1, None, "chain head is ahead of the records (records removed)"
+        )
+    return ChainReport(region, count, True)
+
+
+async def chain_regions(uow) -> list[str]:
+    return list((await uow.session.execute(select(ChainHead.region).order_by(ChainHead.region))).scalars())
