@@ -111,3 +111,13 @@ async def leave_for_menu(
     context.user_data.pop(forget, None)
     await handler(update, context)
     return ConversationHandler.END
+
+
+def answer_step(step: ConversationStep, cancel: ConversationStep, forget: str) -> ConversationStep:
+    """A conversation step that first lets the person leave it (see `leave_for_menu`)."""
+
+    async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+        left = await leave_for_menu(update, context, cancel, forget)
+        return left if left is not None else await step(update, context)
+
+    return run

@@ -29,7 +29,7 @@ from telegram.warnings import PTBUserWarning
 
 from accounts.profiles import Role
 from bot.handlers.common import menu_or_roles, profile_of, user_and_chat
-from bot.menu import leave_for_menu, main_menu, menu_action
+from bot.menu import answer_step, main_menu, menu_action
 from bot.services import services
 from content.i18n import Translator, all_translations
 from verification.binding import BindOutcome, BindResult
@@ -95,9 +95,6 @@ async def kind_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
 
 
 async def id_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    left = await leave_for_menu(update, context, cancel, _PENDING)
-    if left is not None:
-        return left
     _, t = await profile_of(update, context)
     text = update.effective_message.text
     problem = services(context).binding.id_number_problem(text)
@@ -113,9 +110,6 @@ async def id_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 
 async def code_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    left = await leave_for_menu(update, context, cancel, _PENDING)
-    if left is not None:
-        return left
     pending = context.user_data.get(_PENDING) or {}
     if "id_number" not in pending:  # lost (e.g. a restart): begin again
         return await start_binding(update, context)
@@ -228,9 +222,6 @@ async def start_staff_login(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 async def staff_code_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    left = await leave_for_menu(update, context, cancel, _PENDING)
-    if left is not None:
-        return left
     user_id, chat_id = user_and_chat(update)
     profile, t = await profile_of(update, context)
     message = update.effective_message
@@ -275,10 +266,10 @@ def register(application: Application) -> None:
             ],
             states={
                 ASK_KIND: [CallbackQueryHandler(kind_chosen, pattern=r"^bind:(self|helper)$")],
-                ASK_ID: [MessageHandler(text, id_typed)],
-                ASK_CODE: [MessageHandler(text, code_typed)],
+                ASK_ID: [MessageHandler(text, answer_step(id_typed, cancel, _PENDING))],
+                ASK_CODE: [MessageHandler(text, answer_step(code_typed, cancel, _PENDING))],
                 OFFER_HELPER: [CallbackQueryHandler(bind_as_helper, pattern=r"^bind:as_helper$")],
-                STAFF_ASK_CODE: [MessageHandler(text, staff_code_typed)],
+                STAFF_ASK_CODE: [MessageHandler(text, answer_step(staff_code_typed, cancel, _PENDING))],
                 ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
             },
             fallbacks=[

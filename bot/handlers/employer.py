@@ -32,7 +32,7 @@ from telegram.warnings import PTBUserWarning
 
 from accounts.profiles import Role
 from bot.handlers.common import menu_or_roles, profile_of
-from bot.menu import free_text_for, leave_for_menu, menu_action
+from bot.menu import answer_step, free_text_for, menu_action
 from bot.services import services
 from content.i18n import Translator
 from content.knowledge.answering import AnswerStatus
@@ -161,9 +161,6 @@ async def calculator_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 async def wage_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    left = await leave_for_menu(update, context, cancel_calculator, _CALC)
-    if left is not None:
-        return left
     _, t = await profile_of(update, context)
     result = services(context).employer.check_wage(update.effective_message.text, t.language)
     if not result.ok:
@@ -189,18 +186,12 @@ async def region_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
 
 
 async def region_expected(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    left = await leave_for_menu(update, context, cancel_calculator, _CALC)
-    if left is not None:
-        return left
     _, t = await profile_of(update, context)
     await update.effective_message.reply_text(t("calc.tap_region"))
     return CALC_REGION
 
 
 async def amount_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    left = await leave_for_menu(update, context, cancel_calculator, _CALC)
-    if left is not None:
-        return left
     _, t = await profile_of(update, context)
     result = services(context).employer.check_wage(update.effective_message.text, t.language)
     if not result.ok:
@@ -212,9 +203,6 @@ async def amount_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
 
 
 async def due_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    left = await leave_for_menu(update, context, cancel_calculator, _CALC)
-    if left is not None:
-        return left
     profile, t = await profile_of(update, context)
     amount = context.user_data.get(_CALC, {}).get("amount", "")
     result = services(context).employer.late_fee(amount, update.effective_message.text, None, t.language)
@@ -227,9 +215,6 @@ async def due_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 
 async def start_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    left = await leave_for_menu(update, context, cancel_calculator, _CALC)
-    if left is not None:
-        return left
     profile, t = await profile_of(update, context)
     result = services(context).employer.registration_deadline(update.effective_message.text, t.language)
     if not result.ok:
@@ -402,14 +387,14 @@ def register(application: Application) -> None:
         calculator = ConversationHandler(
             entry_points=[CallbackQueryHandler(calculator_chosen, pattern=r"^calc:(contrib|late|deadline)$")],
             states={
-                CALC_WAGE: [MessageHandler(text, wage_typed)],
+                CALC_WAGE: [MessageHandler(text, answer_step(wage_typed, cancel_calculator, _CALC))],
                 CALC_REGION: [
                     CallbackQueryHandler(region_chosen, pattern=r"^calc:region:[\w-]+$"),
-                    MessageHandler(text, region_expected),
+                    MessageHandler(text, answer_step(region_expected, cancel_calculator, _CALC)),
                 ],
-                CALC_AMOUNT: [MessageHandler(text, amount_typed)],
-                CALC_DUE: [MessageHandler(text, due_typed)],
-                CALC_START: [MessageHandler(text, start_typed)],
+                CALC_AMOUNT: [MessageHandler(text, answer_step(amount_typed, cancel_calculator, _CALC))],
+                CALC_DUE: [MessageHandler(text, answer_step(due_typed, cancel_calculator, _CALC))],
+                CALC_START: [MessageHandler(text, answer_step(start_typed, cancel_calculator, _CALC))],
             },
             fallbacks=[
                 CommandHandler("cancel", cancel_calculator),
