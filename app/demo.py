@@ -81,9 +81,13 @@ def guide_text(guide: DemoGuide) -> str:
     lines = ["  Try it (made-up people; the ID numbers are valid in form only):"]
     for retiree, code in guide.retirees:
         line = f"    {retiree.name}: ID number {retiree.id_number}, binding code {code}"
-        if guide.faces_dir:
-            line += f"; certify with {guide.faces_dir / retiree.selfie_to_try}"
         lines.append(line)
+        if guide.faces_dir:
+            lines.append(
+                "      certify: tap ✅, then attach (📎 → 视频 video) a note doing the actions asked, e.g. "
+                f".venv/bin/pension-bot liveness sample --photo {guide.faces_dir / retiree.selfie_to_try} "
+                "--actions blink,turn_left --out take.mp4"
+            )
     lines.append(f"    Community staff (region {STAFF_REGION}): staff code {guide.staff_code}")
     if guide.faces_dir is None:
         lines.append("    (No reference faces: ../shared/faces is not beside the project.)")

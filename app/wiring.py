@@ -21,6 +21,7 @@ from storage.db import create_engine, create_session_factory
 from storage.protection import PersonalDataVault
 from storage.schema import ensure_schema
 from storage.uow import UnitOfWorkFactory, unit_of_work_factory
+from verification.assistance import AssistanceService, ExchangeLink
 from verification.binding import BindingService
 from verification.certification import CertificationService
 from verification.consent import ConsentService
@@ -30,6 +31,8 @@ from verification.enrolment import EnrolmentReport, ReferenceEnrolment
 from verification.faces.engines import engine_factory
 from verification.faces.pool import FaceWorkerPool
 from verification.faces.thresholds import configured_policy
+from verification.home_visits import HomeVisitService
+from verification.life_events import LifeEventService
 from verification.review import ReviewService
 from verification.staff import StaffService
 
@@ -56,6 +59,7 @@ async def open_runtime(settings: Settings, *, auto_upgrade: bool = True) -> Asyn
     faces = FaceWorkerPool(
         workers=settings.face_workers, engine_factory=engine_factory(face_spec), policy=face_policy
     )
+    link = exchange_link(settings)
     try:
         await ensure_schema(engine, auto_upgrade=auto_upgrade)
         uow_factory = unit_of_work_factory(create_session_factory(engine))
@@ -67,21 +71,22 @@ async def open_runtime(settings: Settings, *, auto_upgrade: bool = True) -> Asyn
             default_language=settings.default_language,
             region_code=settings.region_code,
         )
+        certification = CertificationService(
+            uow_factory,
+            vault,
+            faces,
+            cycle,
+            timezone=settings.timezone,
+            cohort_size=settings.face_cohort_size,
+            region_code=settings.region_code,
+        )
         bot_services = BotServices(
             profiles=ProfileService(uow_factory, settings.default_language),
             binding=BindingService(uow_factory, vault, utc_now, timezone=settings.timezone),
             consent=ConsentService(uow_factory, utc_now, vault=vault, timezone=settings.timezone),
             staff=StaffService(uow_factory, vault, utc_now),
             cycle=cycle,
-            certification=CertificationService(
-                uow_factory,
-                vault,
-                faces,
-                cycle,
-                timezone=settings.timezone,
-                cohort_size=settings.face_cohort_size,
-                region_code=settings.region_code,
-            ),
+            certification=certification,
             review=ReviewService(
                 uow_factory, vault, cycle, timezone=settings.timezone, region_code=settings.region_code
             ),
@@ -93,12 +98,41 @@ async def open_runtime(settings: Settings, *, auto_upgrade: bool = True) -> Asyn
                 timezone=settings.timezone,
             ),
             publicity=PublicityService(uow_factory, timezone=settings.timezone),
+            assistance=AssistanceService(
+                uow_factory, settings.region_code, utc_now, vault=vault, link=link, timezone=settings.timezone
+            ),
+            home_visits=HomeVisitService(
+                uow_factory,
+                vault,
+                certification,
+                timezone=settings.timezone,
+                region_code=settings.region_code,
+            ),
+            life_events=LifeEventService(
+                uow_factory, vault, timezone=settings.timezone, region_code=settings.region_code
+            ),
         )
         enrolment = ReferenceEnrolment(uow_factory, vault, faces)
         yield Runtime(settings, engine, uow_factory, vault, bot_services, faces, enrolment)
     finally:
+        if link is not None:
+            await link.transport.close()
         await faces.shutdown()
         await engine.dispose()
+
+
+def exchange_link(settings: Settings) -> ExchangeLink | None:
+    """The exchange key and peers, when this deployment has them: then staff can send
+    assistance requests from the bot. Without them the bot still answers incoming ones."""
+    # Imported here: the command module imports this one. Its paths are the one definition.
+    from app.commands.records import _key_path, _peers_path
+    from verification.exchange import PeerRegistry, load_private_key
+    from web.exchange import HttpTransport
+
+    key_path, peers_path = _key_path(settings), _peers_path(settings)
+    if not (key_path.exists() and peers_path.exists()):
+        return None
+    return ExchangeLink(PeerRegistry.load(peers_path), load_private_key(key_path), HttpTransport())
 
 
 @dataclass(frozen=True)

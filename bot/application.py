@@ -10,6 +10,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.handlers import FEATURES, common
+from bot.handlers.assistance import schedule_sweep
 from bot.publicity_jobs import schedule_publicity_jobs
 from bot.reminders import schedule_cycle_jobs
 from bot.services import SERVICES_KEY, BotServices
@@ -49,6 +50,7 @@ def build_application(
     if schedule_jobs:
         schedule_cycle_jobs(application)
         schedule_publicity_jobs(application)
+        schedule_sweep(application)
     return application
 
 

@@ -1,4 +1,4 @@
-"""Inline keyboards of the first screens (the main menu is in bot.menu)."""
+"""Inline keyboards (the main menu is in bot.menu)."""
 
 from __future__ import annotations
 
@@ -26,3 +26,8 @@ def role_choice(t: Translator) -> InlineKeyboardMarkup:
             for role in Role
         ]
     )
+
+
+def buttons(*rows: tuple[str, str]) -> InlineKeyboardMarkup:
+    """One big button a row, each (label, callback data): easy to hit on a small screen."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)] for label, data in rows])

@@ -23,6 +23,7 @@ MAIN_MENUS: dict[Role, list[list[str]]] = {
         ["certify"],
         ["status"],
         ["bind"],
+        ["home_visit", "report_life_event"],
         ["how_to_certify", "fraud"],
         ["privacy", "help"],
         ["language", "role"],
@@ -38,6 +39,8 @@ MAIN_MENUS: dict[Role, list[list[str]]] = {
     ],
     Role.STAFF: [
         ["review", "questions"],
+        ["assisted_certify", "home_visits"],
+        ["assistance_requests"],
         ["staff_login"],
         ["how_to_certify", "fraud"],
         ["employer_duties", "help"],

@@ -9,10 +9,13 @@ from telegram.ext import ContextTypes
 from accounts.profiles import ProfileService
 from content.employer_service import EmployerService
 from content.publicity.service import PublicityService
+from verification.assistance import AssistanceService
 from verification.binding import BindingService
 from verification.certification import CertificationService
 from verification.consent import ConsentService
 from verification.cycle_service import CycleService
+from verification.home_visits import HomeVisitService
+from verification.life_events import LifeEventService
 from verification.review import ReviewService
 from verification.staff import StaffService
 
@@ -30,6 +33,9 @@ class BotServices:
     review: ReviewService
     employer: EmployerService
     publicity: PublicityService | None = None
+    assistance: AssistanceService | None = None
+    home_visits: HomeVisitService | None = None
+    life_events: LifeEventService | None = None
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:

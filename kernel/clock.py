@@ -10,3 +10,9 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A time read back from the database, made aware: SQLite hands back naive datetimes,
+    and every time stored by this product is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Photos, documents, video notes and getFile.
+"""Photos, documents, videos, video notes and getFile.
 
 A file arrives as a multipart upload, as a file_id Telegram issued before (re-sent without new
 bytes), or as an HTTP URL that Telegram fetches itself; all three are supported.
@@ -80,6 +80,16 @@ async def send_document(call: Call) -> dict[str, Any]:
         upload = document
         document = await call.state.files.add_document(upload.data, upload.filename, upload.content_type)
     return send(call, chat, {"document": document, **_caption(call)})
+
+
+@method("sendVideo")
+async def send_video(call: Call) -> dict[str, Any]:
+    chat = call.state.writable_chat(call.params.chat_id())
+    video = await _resolve(call, "video", "video", "there is no video in the request")
+    if isinstance(video, Upload):
+        size = (call.params.integer("width") or 640, call.params.integer("height") or 640)
+        video = call.state.files.add_video(video.data, *size, call.params.integer("duration") or 0)
+    return send(call, chat, {"video": video, **_caption(call)})
 
 
 @method("sendVideoNote")

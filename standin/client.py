@@ -124,9 +124,23 @@ class StandinClient:
         return await self._call("POST", "/control/updates/document", data=form)
 
     async def send_video_note(
-        self, chat_id: int, data: bytes, duration: int = 5, length: int = 384
+        self,
+        chat_id: int,
+        data: bytes,
+        duration: int = 5,
+        length: int = 384,
+        forwarded_from: str | None = None,
     ) -> dict[str, Any]:
-        form = self._form(chat_id, data, "video_note.mp4", "video/mp4", duration=duration, length=length)
+        """The user sends a round video; `forwarded_from` forwards it from that (hidden) sender."""
+        form = self._form(
+            chat_id,
+            data,
+            "video_note.mp4",
+            "video/mp4",
+            duration=duration,
+            length=length,
+            forwarded_from=forwarded_from,
+        )
         return await self._call("POST", "/control/updates/video_note", data=form)
 
     async def press_button(
@@ -274,7 +288,7 @@ def _summary(messages: list[dict[str, Any]]) -> str:
     for message in messages:
         who = "bot " if message["from_bot"] else "user"
         content = message.get("text") or message.get("caption") or ""
-        kinds = [kind for kind in ("photo", "document", "video_note", "contact") if kind in message]
+        kinds = [kind for kind in ("photo", "document", "video", "video_note", "contact") if kind in message]
         lines.append(
             f"  #{message['message_id']} {who}: {json.dumps(content, ensure_ascii=False)} {kinds or ''}"
         )

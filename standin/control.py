@@ -7,6 +7,7 @@ parameters may come as JSON, form fields or (for files) multipart, like the Bot 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
@@ -165,7 +166,15 @@ async def post_video_note(request: web.Request) -> web.Response:
     state = _state(request)
     upload = _file(params)
     note = state.files.add_video_note(upload.data, _int(params, "length", 384), _int(params, "duration", 5))
-    return _sent(state, params, {"video_note": note})
+    content: dict[str, Any] = {"video_note": note}
+    if params.text("forwarded_from"):
+        # Forwarded from someone who hides their account: Telegram then names them only.
+        content["forward_origin"] = {
+            "type": "hidden_user",
+            "sender_user_name": params.text("forwarded_from"),
+            "date": int(time.time()) - 86400,
+        }
+    return _sent(state, params, content)
 
 
 @routes.post("/control/updates/callback")

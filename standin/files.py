@@ -27,7 +27,7 @@ PHOTO_SIDES = (90, 320, 800, 1280)
 JPEG_QUALITY = 87
 
 _FILE_ID_PREFIX = {"photos": "AgACAgIAAxkBAA", "documents": "BQACAgIAAxkBAA", "video_notes": "DQACAgIAAxkBAA",
-                   "thumbnails": "AAMCAgADGQEAA"}  # fmt: skip
+                   "videos": "BAACAgIAAxkBAA", "thumbnails": "AAMCAgADGQEAA"}  # fmt: skip
 
 
 @dataclass
@@ -122,6 +122,21 @@ class FileStore:
             document["thumbnail"] = _photo_size(self.add(jpeg, "thumbnails", "image/jpeg"), width, height)
         self.remember("document", document, [stored.file_id])
         return document
+
+    def add_video(self, data: bytes, width: int, height: int, duration: int) -> dict[str, Any]:
+        """Video JSON; the sizes and duration are taken as given (the stand-in does not probe video)."""
+        stored = self.add(data, "videos", "video/mp4")
+        video = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "width": width,
+            "height": height,
+            "duration": duration,
+            "mime_type": "video/mp4",
+            "file_size": stored.size,
+        }
+        self.remember("video", video, [stored.file_id])
+        return video
 
     def add_video_note(self, data: bytes, length: int, duration: int) -> dict[str, Any]:
         """VideoNote JSON; length and duration are taken as given (the stand-in does not probe video)."""

@@ -23,7 +23,7 @@ def _file(kind: str, media: dict[str, Any]) -> dict[str, Any]:
 def message_files(data: dict[str, Any]) -> list[dict[str, Any]]:
     """Every downloadable file in a message: photo sizes (smallest first), document, thumbnail, video note."""
     files = [_file("photo", size) for size in data.get("photo", [])]
-    for kind in ("document", "video_note"):
+    for kind in ("document", "video", "video_note"):
         media = data.get(kind)
         if media:
             files.append(_file(kind, media))

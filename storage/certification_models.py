@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import JSON
 
+import storage.liveness_models  # noqa: F401  (attempts refer to its challenges)
 from storage.models import Base, utcnow
 
 
@@ -151,6 +152,10 @@ class CertificationAttempt(Base):
     helper_binding_id: Mapped[int | None] = mapped_column(ForeignKey("bindings.id", ondelete="SET NULL"))
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
     review_case_id: Mapped[int | None] = mapped_column(ForeignKey("review_cases.id"), index=True)
+    # The liveness challenge a video note answered (None for photos).
+    challenge_id: Mapped[int | None] = mapped_column(
+        ForeignKey("liveness_challenges.id", ondelete="SET NULL")
+    )
 
 
 class Evidence(Base):
@@ -183,6 +188,8 @@ class Certification(Base):
         ForeignKey("certification_attempts.id", ondelete="SET NULL")
     )
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
+    # Where an assisted certification took place (a service point, "home visit", a ward).
+    place: Mapped[str | None] = mapped_column(String(200))
 
 
 class Reminder(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 
 from sqlalchemy import Row, and_, bindparam, delete, func, insert, select, update
@@ -286,8 +286,13 @@ class ReviewRepository(_Repository):
         query = select(ReviewCase).where(ReviewCase.status == "pending").order_by(ReviewCase.id).limit(limit)
         return (await self._session.execute(query)).scalars().all()
 
-    async def open_for_retiree(self, retiree_id: int) -> ReviewCase | None:
+    async def open_for_retiree(
+        self, retiree_id: int, because: Collection[str] | None = None
+    ) -> ReviewCase | None:
+        """A pending case of the retiree (opened for one of `because`, when given)."""
         query = select(ReviewCase).where(ReviewCase.retiree_id == retiree_id, ReviewCase.status == "pending")
+        if because is not None:
+            query = query.where(ReviewCase.opened_because.in_(list(because)))
         return (await self._session.execute(query.limit(1))).scalar_one_or_none()
 
     async def open_for_retiree_because(self, retiree_id: int, opened_because: str) -> ReviewCase | None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.care_repositories import HomeVisitRepository, LifeEventRepository
 from storage.certification_repositories import (
     AttemptRepository,
     AuditRepository,
@@ -28,6 +29,7 @@ from storage.certification_repositories import (
     SuspensionRepository,
 )
 from storage.employer_repositories import EmployerQuestionRepository
+from storage.liveness_repositories import ChallengeRepository, FingerprintRepository
 from storage.publicity_repositories import PublicityRepository
 from storage.repositories import (
     BotUserRepository,
@@ -61,6 +63,10 @@ class UnitOfWork:
         self.cycle = CycleQueries(self.session)
         self.employer_questions = EmployerQuestionRepository(self.session)
         self.publicity = PublicityRepository(self.session)
+        self.challenges = ChallengeRepository(self.session)
+        self.fingerprints = FingerprintRepository(self.session)
+        self.home_visits = HomeVisitRepository(self.session)
+        self.life_events = LifeEventRepository(self.session)
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:

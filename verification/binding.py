@@ -24,14 +24,14 @@ from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from kernel.clock import Clock, utc_now
+from kernel.clock import Clock, as_utc, utc_now
 from kernel.idnumber import IdReason, ValidIdNumber, check_id_number, mask_id_number
 from storage.certification_models import AuditEntry, Binding
 from storage.errors import record_error
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWorkFactory
 from verification.codes import BINDING_CODE_LENGTH, grouped, is_well_formed, new_codes, normalise_code
-from verification.lockout import LockState, aware, lock_state, record_failure
+from verification.lockout import LockState, lock_state, record_failure
 
 KINDS = ("self", "helper")
 # Codes are issued in batches: one transaction and one round of hash checks per batch.
@@ -88,6 +88,28 @@ class NoticeLetterRow:
 
     def __repr__(self) -> str:
         return f"NoticeLetterRow(region={self.residence_region}, issued={self.issued_on})"
+
+
+async def bound_retirees(uow, telegram_user_id: int, *, kind: str | None = None) -> list[tuple[int, str]]:
+    """(retiree id, name) of the retirees this account is bound to now (of one kind, if
+    given), in the order they were bound: whom it may act for."""
+    return [
+        (binding.retiree_id, (await uow.retirees.get(binding.retiree_id)).name)
+        for binding in await uow.bindings.active_for_user(telegram_user_id)
+        if kind is None or binding.kind == kind
+    ]
+
+
+async def count_wrong_try(
+    uow, uow_factory: UnitOfWorkFactory, telegram_user_id: int, now: datetime, flow: str
+) -> LockState:
+    """One more wrong try towards the lock this account shares across flows (binding, life
+    events: verification/lockout.py), committed; the error record names the flow, never what was
+    typed."""
+    state = await record_failure(uow, telegram_user_id, now)
+    await uow.commit()
+    await record_error(uow_factory, flow, "no_match", context={"locked": state.locked})
+    return state
 
 
 def normalise_id_input(raw: str) -> str:
@@ -222,7 +244,7 @@ class BindingService:
                 masked_id_number=mask_id_number(self._vault.decrypt_text(id_encrypted)),
                 residence_region=region,
                 code=grouped(self._vault.decrypt_text(code_encrypted)),
-                issued_on=aware(issued_at).astimezone(self._zone).date(),
+                issued_on=as_utc(issued_at).astimezone(self._zone).date(),
             )
             for name, id_encrypted, region, code_encrypted, issued_at in rows
         ]
@@ -302,9 +324,7 @@ class BindingService:
             return BindResult(BindOutcome.BOUND, retiree.id, retiree.name, kind, mine.id)
 
     async def _no_match(self, uow, telegram_user_id: int, now: datetime) -> BindResult:
-        state = await record_failure(uow, telegram_user_id, now)
-        await uow.commit()
-        await record_error(self._uow_factory, "binding", "no_match", context={"locked": state.locked})
+        state = await count_wrong_try(uow, self._uow_factory, telegram_user_id, now, "binding")
         return BindResult(BindOutcome.NO_MATCH, tries_left=state.tries_left, locked_until=state.locked_until)
 
     async def bindings_for(self, telegram_user_id: int) -> list[BoundRetiree]:

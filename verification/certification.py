@@ -1,4 +1,9 @@
-"""Remote certification by photo: one selfie in, one decision out, everything recorded.
+"""Certification: one capture in (a video note, or a photo taken by staff), one decision
+out, everything recorded.
+
+The policy (issue 5): self-service certification needs the face match AND liveness, so a
+retiree certifies with a video note answering a challenge (`submit_video`); a photo alone
+certifies only when a staff member took it in person (`submit_selfie` with `assisted`).
 
 The flow of one selfie (ARCHITECTURE.md, "One certification"): who is certifying and whether
 they may (bound, consented, a reference on file, no case awaiting staff) → the face check in a
@@ -6,47 +11,59 @@ worker process, outside any transaction → in ONE transaction: the attempt, the
 evidence, and either the certification (with the cycle moved on) or, after the third failed
 match, a review case for staff.
 
-Each attempt carries the key of the Telegram message that brought it. When the process dies
-mid-check, Telegram delivers the same update again: if the attempt was written, the same
-answer is given again; if not, the check runs again. Nothing is counted twice.
+The flow of one video note: who is certifying and whether they may → the open challenge (not
+expired, answered once) → the same file seen before? → liveness and face check in a worker
+process → the same recording seen before (perceptual)? → in ONE transaction: the challenge
+step taken, the attempt, the encrypted evidence, the fingerprint, and the outcome.
+
+Writing an attempt and what follows from it is `verification.attempts.AttemptBook`'s.
 """
 
 from __future__ import annotations
 
-import numbers
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from kernel.clock import Clock, utc_now
-from storage.certification_models import (
-    Certification,
-    CertificationAttempt,
-    Evidence,
-    ReferenceFace,
-    ReviewCase,
-)
+from kernel.regions import covers
+from storage.certification_models import CertificationAttempt
 from storage.errors import record_error
-from storage.models import Retiree
 from storage.protection import PersonalDataVault
-from storage.uow import UnitOfWork, UnitOfWorkFactory
+from storage.uow import UnitOfWorkFactory
+from verification.attempts import (
+    AttemptBook,
+    Capture,
+    CertificationResult,
+    CertifiedBy,
+    CycleKeeper,
+    finding_figures,
+    plain_figures,
+)
+from verification.challenges import Challenge, ChallengeService
 from verification.faces.pipeline import ReferenceTemplate, SelfieVerdict
 from verification.faces.pool import FaceWorkError
 from verification.faces.reasons import Reason
-from verification.faces.scoring import MAX_COHORT, quality_weight
-from verification.records import append_record
+from verification.faces.scoring import MAX_COHORT
+from verification.liveness.actions import Action
+from verification.liveness.fingerprints import Recording
+from verification.reference_sets import load_reference_set
+from verification.replay_guard import SeenBefore, seen_exactly, seen_similar
 
-# Three failed matches, then a person looks: an honest retiree whose face the engine rejects
-# (age, light, an old reference photo) must not be locked out by the machine alone.
-MAX_FAILED_MATCHES = 3
-# Failed matches older than this no longer count towards a review case.
-FAILURE_WINDOW = timedelta(days=30)
+# Pending review cases that pause self-service: failed tries (staff look first) and a death
+# reported by a relative. A hospital stay or a request for assistance does not: whoever can
+# film a video note may still certify.
+SELF_SERVICE_PAUSED_BY = frozenset({"failed_matches", "death_reported"})
+NO_RECORDING = Recording((), ())  # refused before its frames were read: the SHA-256 only
+# Refusals after which the person simply films again, to a new challenge.
+NEW_CHALLENGE_REASONS = frozenset({"challenge_expired", "no_challenge", "challenge_used"})
+
+if TYPE_CHECKING:  # the judge loads only in the face worker processes
+    from verification.liveness.judge import VideoVerdict
+
 # Reasons that mean the file itself was bad input (an error record, besides the attempt).
 MEDIA_REASONS = frozenset(
     {
@@ -72,18 +89,15 @@ class FaceChecker(Protocol):
         cohort: np.ndarray | None = None,
     ) -> SelfieVerdict: ...
 
-
-@dataclass(frozen=True)
-class ReferenceSet:
-    """Everything one check compares with: the retiree's references and the region's cohort."""
-
-    templates: list[ReferenceTemplate]
-    weights: list[float]  # quality weight of each reference (verification.faces.scoring)
-    cohort: np.ndarray | None  # other retirees' templates of the same region and engine
-
-
-class CycleKeeper(Protocol):
-    async def apply_certification(self, uow: UnitOfWork, retiree, certified_on: date): ...
+    async def judge_video(
+        self,
+        data: bytes,
+        actions: Sequence[Action],
+        references: Sequence[ReferenceTemplate],
+        *,
+        reference_weights: Sequence[float] | None = None,
+        cohort: np.ndarray | None = None,
+    ) -> VideoVerdict: ...
 
 
 @dataclass(frozen=True)
@@ -97,28 +111,35 @@ class Selfie:
     channel: str  # "photo" | "document"
     data: bytes
     media_type: str = "image/jpeg"
+    # Taken by staff in person (the sender, `telegram_user_id`, must be staff covering the
+    # retiree's region): the only way a photo alone certifies. `place`: where it happened.
+    assisted: bool = False
+    place: str | None = None
+
+
+@dataclass(frozen=True)
+class VideoNote:
+    """A round video sent to answer a liveness challenge."""
+
+    idempotency_key: str
+    retiree_id: int | None
+    telegram_user_id: int
+    chat_id: int
+    data: bytes
+    forwarded: bool = False  # Telegram marks forwarded messages: not filmed by the sender now
+    media_type: str = "video/mp4"
 
 
 @dataclass(frozen=True)
 class Readiness:
-    """Whether someone may send a selfie now, and for whom."""
+    """Whether someone may certify now, and for whom."""
 
-    state: str  # "ready" | "not_bound" | "choose" | "no_consent" | "no_reference" | "in_review"
+    # "ready" | "not_bound" | "choose" | "no_consent" | "no_reference" | "in_review" |
+    # "not_staff" (assisted: the sender is not staff of the retiree's region) | "unknown_retiree"
+    state: str
     retiree_id: int | None = None
     retiree_name: str | None = None
     choices: list[tuple[int, str]] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class CertificationResult:
-    outcome: str  # "certified" | "retry" | "not_matched" | "review_opened" | "refused"
-    reason: str  # a reason code (verification.faces.reasons) or a refusal code
-    tries_left: int = 0
-    valid_until: date | None = None
-    resumed: bool = False
-    back_pay_months: list[str] = field(default_factory=list)
-    review_case_id: int | None = None
-    repeated: bool = False  # the same message was handled before: this is its earlier answer
 
 
 class CertificationService:
@@ -133,17 +154,19 @@ class CertificationService:
         clock: Clock = utc_now,
         cohort_size: int = MAX_COHORT,
         region_code: str | None = None,
+        challenges: ChallengeService | None = None,
     ) -> None:
-        self._region_code = region_code  # the chain verification records are appended to
         # cohort_size: other retirees' templates (same residence region) loaded with each
         # check for score normalisation; 0 = none (every decision on the raw score).
         self._cohort_size = max(0, cohort_size)
         self._uow_factory = uow_factory
         self._vault = vault
         self._faces = faces
-        self._cycle = cycle
-        self._zone = ZoneInfo(timezone)
         self._clock = clock
+        self._attempts = AttemptBook(
+            uow_factory, vault, cycle, timezone=timezone, clock=clock, region_code=region_code
+        )
+        self.challenges = challenges or ChallengeService(uow_factory, clock=clock)
 
     async def readiness(self, telegram_user_id: int, retiree_id: int | None = None) -> Readiness:
         async with self._uow_factory() as uow:
@@ -164,20 +187,55 @@ class CertificationService:
                 return Readiness("no_consent", retiree_id, retiree.name)
             if not await uow.faces.references(retiree_id):
                 return Readiness("no_reference", retiree_id, retiree.name)
-            if await uow.reviews.open_for_retiree(retiree_id):
+            if await uow.reviews.open_for_retiree(retiree_id, because=SELF_SERVICE_PAUSED_BY):
                 return Readiness("in_review", retiree_id, retiree.name)
             return Readiness("ready", retiree_id, retiree.name)
 
-    async def submit_selfie(self, selfie: Selfie) -> CertificationResult:
+    async def readiness_assisted(self, staff_user_id: int, retiree_id: int) -> Readiness:
+        """Whether staff may certify this retiree in person now: active staff whose region
+        covers the retiree's residence, and a reference face on file. Consent is given in
+        person (the staff member confirms it before the photo is taken)."""
         async with self._uow_factory() as uow:
-            earlier = await uow.attempts.by_key(selfie.idempotency_key)
-            if earlier is not None:
-                return await self._result_of(uow, earlier)
-        readiness = await self.readiness(selfie.telegram_user_id, selfie.retiree_id)
+            staff = await uow.staff.by_telegram_user(staff_user_id)
+            retiree = await uow.retirees.get(retiree_id)
+            if retiree is None:
+                return Readiness("unknown_retiree")
+            if staff is None or not staff.active or not covers(staff.region_code, retiree.residence_region):
+                return Readiness("not_staff", retiree_id, retiree.name)
+            if not await uow.faces.references(retiree_id):
+                return Readiness("no_reference", retiree_id, retiree.name)
+            if await uow.life_events.pending_for_retiree(retiree_id, "death"):
+                # A relative reported this retiree dead: staff settle that report first.
+                return Readiness("death_reported", retiree_id, retiree.name)
+            return Readiness("ready", retiree_id, retiree.name)
+
+    async def start(
+        self, telegram_user_id: int, retiree_id: int | None = None
+    ) -> tuple[Readiness, Challenge | None]:
+        """The ✅ button: whether the sender may certify, and if so a new challenge to film."""
+        readiness = await self.readiness(telegram_user_id, retiree_id)
+        if readiness.state != "ready":
+            return readiness, None
+        return readiness, await self.challenges.issue(readiness.retiree_id, telegram_user_id)
+
+    # --- a photo, taken by staff in person
+
+    async def submit_selfie(self, selfie: Selfie) -> CertificationResult:
+        earlier = await self._attempts.earlier_answer(selfie.idempotency_key)
+        if earlier is not None:
+            return earlier
+        if not selfie.assisted:
+            # A photo can be an old picture of someone who has died: on their own, retirees
+            # certify by video note (liveness). Nothing is counted against them.
+            return CertificationResult("refused", "video_needed")
+        if selfie.retiree_id is None:
+            raise ValueError("an assisted certification names the retiree")
+        readiness = await self.readiness_assisted(selfie.telegram_user_id, selfie.retiree_id)
         if readiness.state != "ready":
             return CertificationResult("refused", readiness.state)
-        selfie = replace(selfie, retiree_id=readiness.retiree_id)
-        references = await self._references(selfie.retiree_id)
+        async with self._uow_factory() as uow:
+            references = await load_reference_set(uow, self._vault, selfie.retiree_id, self._cohort_size)
+            staff = await uow.staff.by_telegram_user(selfie.telegram_user_id)
         try:
             verdict = await self._faces.verify(
                 references.templates,
@@ -186,198 +244,188 @@ class CertificationService:
                 cohort=references.cohort,
             )
         except FaceWorkError as error:
-            # Nothing is recorded as an attempt: the person did nothing wrong and may resend.
-            await record_error(self._uow_factory, "selfie", "face_work_failed", type(error).__name__)
-            return CertificationResult("refused", "busy")
+            return await self._busy(error)
         if verdict.reason in MEDIA_REASONS:
-            await record_error(
-                self._uow_factory,
-                "selfie",
-                str(verdict.reason),
-                f"{selfie.channel}, {len(selfie.data)} bytes",
-                chat_id=selfie.chat_id,
-                context={"evidence_sha256": verdict.evidence_sha256},
+            await self._bad_file(
+                selfie.chat_id, selfie.channel, selfie.data, str(verdict.reason), verdict.evidence_sha256
             )
-        try:
-            return await self._record(selfie, verdict)
-        except IntegrityError:
-            # Another delivery of the same message got there first: give its answer.
-            async with self._uow_factory() as uow:
-                return await self._result_of(uow, await uow.attempts.by_key(selfie.idempotency_key))
+        capture = Capture(
+            selfie.idempotency_key,
+            selfie.retiree_id,
+            selfie.telegram_user_id,
+            selfie.chat_id,
+            selfie.channel,
+            selfie.data,
+            selfie.media_type,
+        )
+        attempt = CertificationAttempt(
+            outcome=verdict.verdict,
+            reason=str(verdict.reason),
+            distance=verdict.distance,
+            quality=plain_figures(verdict.quality)
+            | {"timings": verdict.timings, "engine": verdict.engine, "scores": verdict.scores},
+            evidence_sha256=verdict.evidence_sha256,
+            staff_id=staff.id,
+        )
+        how = CertifiedBy("assisted_photo", staff.id, selfie.place)
+        return await self._attempts.settle(capture, attempt, how, keep_evidence=verdict.verdict != "retry")
 
     async def refuse_file(self, chat_id: int, channel: str, code: str, size: int) -> None:
         """A file refused before it was even fetched (too large): an error record only."""
         await record_error(self._uow_factory, "selfie", code, f"{channel}, {size} bytes", chat_id=chat_id)
 
-    async def _references(self, retiree_id: int) -> ReferenceSet:
-        """Every reference of the retiree (the roster photo, and any enrolled by staff), each
-        weighted by its quality, and the cohort for score normalisation: the newest template
-        of up to `cohort_size` other retirees of the same residence region, same engine."""
-        async with self._uow_factory() as uow:
-            rows = list(await uow.faces.references(retiree_id))
-            templates = [
-                ReferenceTemplate(
-                    self._vault.decrypt(row.template_encrypted),
-                    row.engine,
-                    row.quality.get("engine_version", ""),
-                )
-                for row in rows
-            ]
-            weights = [quality_weight(row.quality or {}) for row in rows]
-            cohort = await self._cohort(uow, retiree_id, rows[-1].engine) if self._cohort_size else None
-        return ReferenceSet(templates, weights, cohort)
+    # --- a video note answering a liveness challenge
 
-    async def _cohort(self, uow: UnitOfWork, retiree_id: int, engine: str) -> np.ndarray | None:
-        region = (await uow.retirees.get(retiree_id)).residence_region
-        query = (
-            select(ReferenceFace.retiree_id, ReferenceFace.template_encrypted)
-            .join(Retiree, Retiree.id == ReferenceFace.retiree_id)
-            .where(
-                Retiree.residence_region == region,
-                ReferenceFace.retiree_id != retiree_id,
-                ReferenceFace.engine == engine,
-            )
-            .order_by(ReferenceFace.id.desc())
-            .limit(self._cohort_size * 3)  # a few retirees have several references
+    async def submit_video(self, note: VideoNote) -> CertificationResult:
+        """Judges a video note against the sender's open challenge. Where the person should
+        film again (a failed try with tries left, a challenge expired, used or never asked
+        for), the result carries a new challenge: stepwise after a failed try."""
+        result = await self._judge_video(note)
+        if result.outcome == "not_passed" or result.reason in NEW_CHALLENGE_REASONS:
+            retiree_id = note.retiree_id or (await self.readiness(note.telegram_user_id)).retiree_id
+            if retiree_id is not None:
+                challenge = await self.challenges.issue(retiree_id, note.telegram_user_id)
+                result = replace(result, challenge=challenge)
+        return result
+
+    async def _judge_video(self, note: VideoNote) -> CertificationResult:
+        earlier = await self._attempts.earlier_answer(note.idempotency_key)
+        if earlier is not None:
+            return earlier
+        readiness = await self.readiness(note.telegram_user_id, note.retiree_id)
+        if readiness.state != "ready":
+            return CertificationResult("refused", readiness.state)
+        retiree_id = readiness.retiree_id
+        capture = Capture(
+            note.idempotency_key,
+            retiree_id,
+            note.telegram_user_id,
+            note.chat_id,
+            "video_note",
+            note.data,
+            note.media_type,
         )
-        seen: set[int] = set()
-        vectors = []
-        for other, encrypted in (await uow.session.execute(query)).all():
-            if other in seen:
-                continue
-            seen.add(other)
-            vectors.append(np.frombuffer(self._vault.decrypt(encrypted), dtype="<f4"))
-            if len(vectors) == self._cohort_size:
-                break
-        if not vectors or len({v.size for v in vectors}) != 1:
-            return None
-        # A region with fewer retirees than the pipeline's minimum cohort is still sent: the
-        # pipeline then decides on the raw score (see VerifyPolicy.min_cohort) and says so.
-        return np.vstack(vectors)
-
-    async def _record(self, selfie: Selfie, verdict: SelfieVerdict) -> CertificationResult:
-        now = self._clock()
+        sha256 = hashlib.sha256(note.data).hexdigest()
         async with self._uow_factory() as uow:
-            retiree = await uow.retirees.get(selfie.retiree_id)
-            helper = next(
-                (
-                    b.id
-                    for b in await uow.bindings.active_for_retiree(retiree.id)
-                    if b.telegram_user_id == selfie.telegram_user_id and b.kind == "helper"
-                ),
-                None,
+            seen = await seen_exactly(uow, sha256)
+            references = await load_reference_set(uow, self._vault, retiree_id, self._cohort_size)
+        challenge = await self.challenges.current(retiree_id, note.telegram_user_id)
+        if seen is not None:
+            return await self._refuse_replay(capture, challenge, seen, sha256)
+        if challenge is None:
+            return CertificationResult("refused", "no_challenge")
+        if challenge.expired(self._clock()):
+            await self._bad_file(note.chat_id, "video_note", note.data, "challenge_expired")
+            return CertificationResult("refused", "challenge_expired")
+        if note.forwarded:
+            return await self._refuse_fraud(capture, challenge, "forwarded", sha256)
+        try:
+            verdict = await self._faces.judge_video(
+                note.data,
+                challenge.asked_now,
+                references.templates,
+                reference_weights=references.weights,
+                cohort=references.cohort,
             )
-            attempt = CertificationAttempt(
-                idempotency_key=selfie.idempotency_key,
-                retiree_id=retiree.id,
-                at=now,
-                channel=selfie.channel,
-                outcome=verdict.verdict,
-                reason=str(verdict.reason),
-                distance=verdict.distance,
-                quality=plain_figures(verdict.quality)
-                | {"timings": verdict.timings, "engine": verdict.engine, "scores": verdict.scores},
-                evidence_sha256=verdict.evidence_sha256,
-                telegram_user_id=selfie.telegram_user_id,
-                helper_binding_id=helper,
-            )
-            uow.attempts.add(attempt)
-            await uow.session.flush()
-            if verdict.verdict != "retry":  # a readable face: keep it for staff, encrypted
-                uow.evidence.add(
-                    Evidence(
-                        attempt_id=attempt.id,
-                        retiree_id=retiree.id,
-                        media_type=selfie.media_type,
-                        data_encrypted=self._vault.encrypt(selfie.data),
-                    )
-                )
-            result = await self._decide(uow, retiree, attempt, now)
-            await uow.commit()
-            return result
+        except FaceWorkError as error:
+            return await self._busy(error)
+        if verdict.verdict == "retry":
+            # Unusable, not suspicious (too short, no face, two people): the challenge stands.
+            await self._bad_file(note.chat_id, "video_note", note.data, verdict.reason, sha256)
+            attempt = self._video_attempt(verdict, outcome="retry")
+            return await self._attempts.settle(capture, attempt, None, keep_evidence=False)
+        async with self._uow_factory() as uow:
+            seen = await seen_similar(uow, "video", verdict.recording)
+        if seen is not None:
+            return await self._refuse_replay(capture, challenge, seen, sha256, verdict.recording)
+        if verdict.verdict == "pass" and not challenge.last_step:
+            outcome = "step"  # stepwise: this action done, the next one still to film
+        else:
+            outcome = verdict.verdict
+        attempt = self._video_attempt(verdict, outcome=outcome)
+        return await self._attempts.settle(
+            capture,
+            attempt,
+            CertifiedBy("self_video"),
+            keep_evidence=True,
+            challenge=challenge,
+            fingerprint=verdict.recording,
+            missing=tuple(Action(f.action) for f in verdict.actions if not f.seen),
+        )
 
-    async def _decide(self, uow: UnitOfWork, retiree, attempt: CertificationAttempt, now: datetime):
-        if attempt.outcome == "retry":
-            return CertificationResult(
-                "retry", attempt.reason, tries_left=await self._tries_left(uow, retiree, now)
-            )
-        if attempt.outcome == "pass":
-            certified_on = now.astimezone(self._zone).date()
-            change = await self._cycle.apply_certification(uow, retiree, certified_on)
-            retiree.last_certified_on = certified_on
-            uow.certifications.add(
-                Certification(
-                    retiree_id=retiree.id,
-                    certified_at=now,
-                    certified_on=certified_on,
-                    valid_until=change.due_on,
-                    method="self_photo",
-                    attempt_id=attempt.id,
-                )
-            )
-            await append_record(
-                uow,
-                region=self._region_code,
-                event="certified",
-                retiree=retiree,
-                method="self_photo",
-                at=now,
-                evidence_hash=attempt.evidence_sha256,
-            )
-            return CertificationResult(
-                "certified",
-                attempt.reason,
-                valid_until=change.due_on,
-                resumed=change.resumed,
-                back_pay_months=list(change.back_pay_months),
-            )
-        tries_left = await self._tries_left(uow, retiree, now)
-        if tries_left > 0:
-            return CertificationResult("not_matched", attempt.reason, tries_left=tries_left)
-        case = ReviewCase(retiree_id=retiree.id, opened_at=now, opened_because="failed_matches")
-        uow.reviews.add(case)
-        await uow.session.flush()
-        for failed in await self._counted_failures(uow, retiree, now):
-            failed.review_case_id = case.id
-        attempt.outcome = "review"
-        return CertificationResult("review_opened", attempt.reason, review_case_id=case.id)
+    def _video_attempt(self, verdict: VideoVerdict, *, outcome: str) -> CertificationAttempt:
+        return CertificationAttempt(
+            outcome=outcome,
+            reason=verdict.reason,
+            distance=verdict.distance,
+            quality=plain_figures(verdict.figures)
+            | {
+                "timings": verdict.timings,
+                "actions": [finding_figures(f) for f in verdict.actions],
+                "match_frames": verdict.match_frames,
+            },
+            evidence_sha256=verdict.evidence_sha256,
+        )
 
-    async def _counted_failures(self, uow: UnitOfWork, retiree, now: datetime) -> list[CertificationAttempt]:
-        """Failed matches since the last certification, not yet put before staff."""
-        since = now - FAILURE_WINDOW
-        latest = await uow.certifications.latest(retiree.id)
-        if latest is not None:
-            since = max(since, _aware(latest.certified_at))
-        attempts = await uow.attempts.since(retiree.id, since)
-        return [a for a in attempts if a.outcome == "fail" and a.review_case_id is None]
+    async def _refuse_replay(
+        self,
+        capture: Capture,
+        challenge: Challenge | None,
+        seen: SeenBefore,
+        sha256: str,
+        recording: Recording = NO_RECORDING,
+    ) -> CertificationResult:
+        # The retiree's own earlier video sent again (a double tap, a confused resend) is
+        # refused without counting against them; anyone else's counts as a failed try.
+        own = seen.retiree_id == capture.retiree_id
+        return await self._refuse_fraud(
+            capture, challenge, "replay", sha256, recording, counted=not own, detail={"how": seen.how}
+        )
 
-    async def _tries_left(self, uow: UnitOfWork, retiree, now: datetime) -> int:
-        return max(0, MAX_FAILED_MATCHES - len(await self._counted_failures(uow, retiree, now)))
+    async def _refuse_fraud(
+        self,
+        capture: Capture,
+        challenge: Challenge | None,
+        reason: str,
+        sha256: str,
+        recording: Recording = NO_RECORDING,
+        *,
+        counted: bool = True,
+        detail: dict | None = None,
+    ) -> CertificationResult:
+        """A refusal on a fraud cue: recorded as an attempt with its reason, and as an error
+        record for staff; the challenge is used up."""
+        await self._bad_file(capture.chat_id, capture.channel, capture.data, reason, sha256)
+        attempt = CertificationAttempt(
+            outcome="fail" if counted else "refused",
+            reason=reason,
+            quality=detail or {},
+            evidence_sha256=sha256,
+        )
+        return await self._attempts.settle(
+            capture,
+            attempt,
+            None,
+            keep_evidence=counted,
+            challenge=challenge if counted else None,  # a resend of one's own: the challenge stands
+            fingerprint=recording,
+        )
 
-    async def _result_of(self, uow: UnitOfWork, attempt: CertificationAttempt) -> CertificationResult:
-        if attempt.outcome == "pass":
-            certification = await uow.certifications.latest(attempt.retiree_id)
-            valid_until = certification.valid_until if certification else None
-            return CertificationResult("certified", attempt.reason, valid_until=valid_until, repeated=True)
-        if attempt.outcome == "review":
-            return CertificationResult(
-                "review_opened", attempt.reason, review_case_id=attempt.review_case_id, repeated=True
-            )
-        outcome = "retry" if attempt.outcome == "retry" else "not_matched"
-        return CertificationResult(outcome, attempt.reason, repeated=True)
+    # --- shared by both media
 
+    async def _busy(self, error: FaceWorkError) -> CertificationResult:
+        # Nothing is recorded as an attempt: the person did nothing wrong and may resend.
+        await record_error(self._uow_factory, "selfie", "face_work_failed", type(error).__name__)
+        return CertificationResult("refused", "busy")
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every time stored here is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def plain_figures(figures: dict) -> dict:
-    """Quality figures as JSON can store them (numpy numbers become floats)."""
-
-    def plain(value):
-        if isinstance(value, bool | str) or value is None:
-            return value
-        return float(value) if isinstance(value, numbers.Real) else str(value)
-
-    return {key: plain(value) for key, value in figures.items()}
+    async def _bad_file(
+        self, chat_id: int, channel: str, data: bytes, code: str, sha256: str | None = None
+    ) -> None:
+        await record_error(
+            self._uow_factory,
+            "selfie",
+            code,
+            f"{channel}, {len(data)} bytes",
+            chat_id=chat_id,
+            context={"evidence_sha256": sha256 or hashlib.sha256(data).hexdigest()},
+        )

@@ -21,15 +21,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from kernel.clock import Clock, utc_now
+from kernel.clock import Clock, as_utc, utc_now
 from kernel.idnumber import mask_id_number
 from storage.certification_models import AuditEntry, Consent, ReviewCase
 from storage.uow import UnitOfWork, UnitOfWorkFactory
-from verification.lockout import aware
 
 # The version of the consent text in the catalogs (consent.text). A consent records the
 # version it was given to; change this together with the text.
-CONSENT_TEXT_VERSION = "2026-11"
+CONSENT_TEXT_VERSION = "2026-12"  # video notes and liveness (issue 5)
 
 DECISIONS = ("agree", "not_now", "no_face")
 ASSISTED_REQUESTED = "assisted_requested"
@@ -204,7 +203,7 @@ class ConsentService:
                         attempts=await uow.attempts.count_for_retiree(retiree.id),
                         certifications=await uow.certifications.count_for_retiree(retiree.id),
                         consent_state=state,
-                        consent_on=aware(at).astimezone(self._zone).date() if at else None,
+                        consent_on=as_utc(at).astimezone(self._zone).date() if at else None,
                         consent_version=version,
                         pension_region=retiree.pension_region,
                         residence_region=retiree.residence_region,

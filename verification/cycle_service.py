@@ -347,9 +347,10 @@ class CycleService:
     # --- suspensions --------------------------------------------------------------------
 
     async def sweep_suspensions(self) -> list[int]:
-        """Suspend payment of every retiree past the due date and the grace; returns their
-        ids. Idempotent: a suspended retiree is not suspended again, and a retiree who
-        certified while the sweep ran (the due date moved) is left alone."""
+        """Suspend payment of every retiree past the due date and the grace, except those with
+        a hospital stay pending review; returns their ids. Idempotent: a suspended retiree is
+        not suspended again, and a retiree who certified while the sweep ran (the due date
+        moved) is left alone."""
         today = self.today()
         # Nobody can be past due + grace unless due before today - shortest grace.
         due_before = today - timedelta(days=self._policies.shortest_grace)
@@ -363,6 +364,10 @@ class CycleService:
                 for retiree_id, region, due_on in rows:
                     policy = self._policies.for_region(region)
                     if not suspension_due(today, due_on, ACTIVE, policy):
+                        continue
+                    # In hospital (reported by a relative, staff not yet decided): a visit is
+                    # due, not a suspension for certifying late.
+                    if await uow.life_events.pending_for_retiree(retiree_id, "hospital") is not None:
                         continue
                     if not await uow.cycle.suspend_if_unchanged(retiree_id, due_on):
                         continue

@@ -17,7 +17,7 @@ from storage.certification_models import AuditEntry, ReferenceFace
 from storage.models import Retiree
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWorkFactory
-from verification.certification import plain_figures
+from verification.attempts import plain_figures
 from verification.faces.pipeline import ReferenceResult
 
 

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from kernel.clock import as_utc
 from storage.models import Retiree
 from storage.records_models import OutboxEntry, ReceivedRecord, SeenNonce, VerificationRecord
 from verification.records import chain_hash, record_body
@@ -389,7 +390,7 @@ class OutboxDispatcher:
         if not rows:
             return True, 0, 0
         head = rows[0][0]
-        if head.next_attempt_at is not None and _aware(head.next_attempt_at) > now:
+        if head.next_attempt_at is not None and as_utc(head.next_attempt_at) > now:
             return True, 0, 0  # backing off: nothing of this region goes before its head
         peer = self._peers.get(region)
         ids = [entry.id for entry, _ in rows]
@@ -453,7 +454,3 @@ class OutboxDispatcher:
                     select(func.count()).select_from(OutboxEntry).where(OutboxEntry.state == "pending")
                 )
             ).scalar_one()
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -9,8 +9,9 @@ i.e. as soon as fewer than five failures remain inside the window.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from kernel.clock import as_utc
 from storage.certification_models import BindingFailure
 from storage.uow import UnitOfWork
 
@@ -34,7 +35,7 @@ async def lock_state(uow: UnitOfWork, telegram_user_id: int, now: datetime) -> L
     if len(recent) < MAX_FAILURES:
         return LockState(None, MAX_FAILURES - len(recent))
     # Newest first: the fifth newest is the oldest of the five that make the lock.
-    return LockState(aware(recent[MAX_FAILURES - 1]) + WINDOW, 0)
+    return LockState(as_utc(recent[MAX_FAILURES - 1]) + WINDOW, 0)
 
 
 async def record_failure(uow: UnitOfWork, telegram_user_id: int, now: datetime) -> LockState:
@@ -42,8 +43,3 @@ async def record_failure(uow: UnitOfWork, telegram_user_id: int, now: datetime) 
     uow.bindings.add(BindingFailure(telegram_user_id=telegram_user_id, at=now))
     await uow.session.flush()
     return await lock_state(uow, telegram_user_id, now)
-
-
-def aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every time stored by this product is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

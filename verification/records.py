@@ -19,10 +19,25 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from kernel.clock import as_utc
 from storage.records_models import ChainHead, OutboxEntry, VerificationRecord
 
 GENESIS = "0" * 64
-EVENTS = frozenset({"certified", "review_approved", "review_rejected", "suspended", "resumed"})
+# "suspended" carries its cause in `detail.reason` (not certified in time, death reported);
+# a staff member's visit that did not end in a certification is an "assisted_visit".
+EVENTS = frozenset(
+    {
+        "certified",
+        "review_approved",
+        "review_rejected",
+        "suspended",
+        "resumed",
+        "assisted_visit",
+        "death_reported",
+        "death_confirmed",
+        "hospital_reported",
+    }
+)
 
 
 def canonical(record: dict) -> bytes:
@@ -88,7 +103,7 @@ async def append_record(
     region = region or retiree.residence_region
     session = uow.session
     head = await _locked_head(session, region)
-    moment = at if at.tzinfo else at.replace(tzinfo=UTC)
+    moment = as_utc(at)
     record = VerificationRecord(
         record_uid=str(uuid.uuid4()),
         region=region,

@@ -1,10 +1,15 @@
 """Staff review of doubtful certifications: the pending cases of their region, the evidence,
-and a decision with a reason. Every look at evidence and every decision is audited."""
+and a decision with a reason. Every look at evidence and every decision is audited.
+
+Reports of a death or a hospital stay (verification/life_events.py) come as cases too, and
+their decisions mean something else: approving a death report confirms it (payment stays
+stopped, the bindings end), rejecting it resumes payment; a hospital stay is acknowledged
+(or found untrue), which ends the hold it put on suspension."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -12,10 +17,13 @@ from kernel.clock import Clock, utc_now
 from kernel.idnumber import mask_id_number
 from kernel.permissions import NotStaff
 from kernel.regions import covers
-from storage.certification_models import AuditEntry, Certification
+from storage.care_models import LifeEventReport
+from storage.certification_models import AuditEntry, Certification, ReviewCase, StaffMember, Suspension
+from storage.models import Retiree
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWorkFactory
 from verification.certification import CycleKeeper
+from verification.cycle import back_pay_months
 from verification.records import append_record
 
 
@@ -30,6 +38,37 @@ class AttemptView:
 
 
 @dataclass(frozen=True)
+class LifeEventSummary:
+    kind: str  # "death" | "hospital"
+    event_date: date
+    reported_at: datetime
+    has_document: bool
+
+
+@dataclass(frozen=True)
+class LifeEventDocument:
+    """What a relative sent with a death report; personal data, shown to staff only."""
+
+    certificate_number: str | None
+    document: bytes | None
+    media_type: str | None
+
+    def __repr__(self) -> str:
+        return f"LifeEventDocument(document={self.document is not None})"
+
+
+@dataclass(frozen=True)
+class CaseEvidence:
+    at: datetime | None  # when the attempt was made
+    data: bytes
+    media_type: str  # "image/jpeg", ... or "video/mp4" (a video note)
+
+    @property
+    def is_video(self) -> bool:
+        return self.media_type.startswith("video/")
+
+
+@dataclass(frozen=True)
 class CaseView:
     case_id: int
     retiree_id: int
@@ -40,6 +79,7 @@ class CaseView:
     opened_because: str
     attempts: list[AttemptView]
     reference_photo_path: str | None
+    life_event: LifeEventSummary | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +89,9 @@ class Decision:
     valid_until: object | None
     notify_chat_ids: list[int]
     retiree_name: str
+    # What the decision did: "certification" (approved or not), "death_confirmed",
+    # "death_rejected", "hospital_acknowledged", "hospital_rejected".
+    outcome: str = "certification"
 
 
 class ReviewService:
@@ -105,43 +148,70 @@ class ReviewService:
                         case.opened_because,
                         attempts,
                         retiree.reference_photo_path,
+                        _summary(await uow.life_events.by_review_case(case.id)),
                     )
                 )
                 if len(views) >= limit:
                     break
             return views
 
-    async def evidence(self, telegram_user_id: int, attempt_id: int) -> bytes | None:
-        """The photo of an attempt, for a staff member of the retiree's region; audited."""
+    async def evidence(self, telegram_user_id: int, attempt_id: int) -> CaseEvidence | None:
+        """The photo or video of an attempt, for a staff member of the retiree's region;
+        audited."""
         async with self._uow_factory() as uow:
             staff = await self._staff(uow, telegram_user_id)
             evidence = await uow.evidence.for_attempt(attempt_id)
             if evidence is None:
                 return None
-            retiree = await uow.retirees.get(evidence.retiree_id)
-            if not covers(staff.region_code, retiree.residence_region):
-                raise NotStaff(telegram_user_id)
-            uow.audit.add(
-                AuditEntry(
-                    actor=f"staff:{staff.id}",
-                    action="evidence_viewed",
-                    retiree_id=retiree.id,
-                    detail={"attempt_id": attempt_id},
-                )
+            await self._audit_look(
+                uow, staff, evidence.retiree_id, "evidence_viewed", {"attempt_id": attempt_id}
             )
-            await uow.commit()
-            return self._vault.decrypt(evidence.data_encrypted)
+            return CaseEvidence(None, self._vault.decrypt(evidence.data_encrypted), evidence.media_type)
 
-    async def case_photos(self, telegram_user_id: int, case_id: int) -> list[tuple[datetime, bytes]]:
-        """Every photo kept for a case's attempts, oldest first; each look is audited."""
+    async def case_evidence(self, telegram_user_id: int, case_id: int) -> list[CaseEvidence]:
+        """Every photo or video kept for a case's attempts, oldest first; each look is audited."""
         async with self._uow_factory() as uow:
             attempts = await uow.attempts.for_case(case_id)
-        photos = []
+        kept = []
         for attempt in attempts:
-            data = await self.evidence(telegram_user_id, attempt.id)
-            if data is not None:
-                photos.append((attempt.at, data))
-        return photos
+            evidence = await self.evidence(telegram_user_id, attempt.id)
+            if evidence is not None:
+                kept.append(replace(evidence, at=attempt.at))
+        return kept
+
+    async def life_event_document(self, telegram_user_id: int, case_id: int) -> LifeEventDocument | None:
+        """The certificate number and photo of a reported death, for staff of the retiree's
+        region; audited like any look at evidence."""
+        async with self._uow_factory() as uow:
+            staff = await self._staff(uow, telegram_user_id)
+            report = await uow.life_events.by_review_case(case_id)
+            if report is None:
+                return None
+            await self._audit_look(
+                uow,
+                staff,
+                report.retiree_id,
+                "life_event_document_viewed",
+                {"case_id": case_id, "report_id": report.id},
+            )
+            number = report.certificate_number_encrypted
+            document = report.document_encrypted
+            return LifeEventDocument(
+                self._vault.decrypt_text(number) if number else None,
+                self._vault.decrypt(document) if document else None,
+                report.document_media_type,
+            )
+
+    async def _audit_look(self, uow, staff: StaffMember, retiree_id: int, action: str, detail: dict) -> None:
+        """Only staff of the retiree's region may look at what was sent about them (NotStaff
+        otherwise); the look is audited and committed before anything is shown."""
+        retiree = await uow.retirees.get(retiree_id)
+        if not covers(staff.region_code, retiree.residence_region):
+            raise NotStaff(staff.telegram_user_id)
+        uow.audit.add(
+            AuditEntry(actor=f"staff:{staff.id}", action=action, retiree_id=retiree.id, detail=detail)
+        )
+        await uow.commit()
 
     async def reference_photo(self, telegram_user_id: int, case_id: int) -> bytes | None:
         async with self._uow_factory() as uow:
@@ -173,6 +243,11 @@ class ReviewService:
                 raise NotStaff(telegram_user_id)
             case.status = "approved" if approve else "rejected"
             case.decided_by, case.decided_at, case.decision_reason = staff.id, now, reason[:1000]
+            report = await uow.life_events.by_review_case(case.id)
+            if report is not None:
+                decision = await self._decide_life_event(uow, staff, case, report, retiree, approve, now)
+                await uow.commit()
+                return decision
             valid_until = None
             if approve:
                 certified_on = now.astimezone(self._zone).date()
@@ -197,15 +272,107 @@ class ReviewService:
                     detail={"case_id": case.id, "reason": reason[:1000]},
                 )
             )
-            await append_record(
-                uow,
-                region=self._region_code,
-                retiree=retiree,
-                method="review",
-                at=now,
-                event="review_approved" if approve else "review_rejected",
-                staff_id=staff.id,
-            )
+            await self._record(uow, retiree, staff, now, "review_approved" if approve else "review_rejected")
             chats = [binding.chat_id for binding in await uow.bindings.active_for_retiree(retiree.id)]
             await uow.commit()
             return Decision(case.id, approve, valid_until, chats, retiree.name)
+
+    async def _record(
+        self, uow, retiree: Retiree, staff: StaffMember, now: datetime, event: str, detail: dict | None = None
+    ) -> None:
+        """A verification record of what a staff member's decision did."""
+        await append_record(
+            uow,
+            region=self._region_code,
+            retiree=retiree,
+            method="review",
+            at=now,
+            event=event,
+            staff_id=staff.id,
+            detail=detail,
+        )
+
+    async def _decide_life_event(
+        self,
+        uow,
+        staff: StaffMember,
+        case: ReviewCase,
+        report: LifeEventReport,
+        retiree: Retiree,
+        approve: bool,
+        now: datetime,
+    ) -> Decision:
+        """A decision on a reported death or hospital stay, in the caller's unit of work."""
+        report.state = "confirmed" if approve else "rejected"
+        report.decided_by, report.decided_at, report.decision_note = staff.id, now, case.decision_reason
+        outcome = f"{report.kind}_{'confirmed' if approve else 'rejected'}"
+        if report.kind == "hospital" and approve:
+            outcome = "hospital_acknowledged"
+        # The retiree's chats hear of a death report found untrue; for the rest, the reporter.
+        notify = [report.reporter_user_id]
+        if outcome == "death_confirmed":
+            await self._confirm_death(uow, staff, retiree, now)
+        elif outcome == "death_rejected":
+            notify = [binding.chat_id for binding in await uow.bindings.active_for_retiree(retiree.id)]
+            await self._resume_after_rejected_report(uow, staff, retiree, now)
+        uow.audit.add(
+            AuditEntry(
+                actor=f"staff:{staff.id}",
+                action=outcome,
+                retiree_id=retiree.id,
+                detail={"case_id": case.id, "report_id": report.id, "reason": case.decision_reason},
+            )
+        )
+        return Decision(case.id, approve, None, notify, retiree.name, outcome)
+
+    async def _confirm_death(self, uow, staff: StaffMember, retiree: Retiree, now: datetime) -> None:
+        """Payment stays stopped; nobody certifies for the retiree any more, and no one visits."""
+        if retiree.payment_state != "suspended":
+            # Resumed meanwhile (an in-person certification after the report): stop it again.
+            retiree.payment_state = "suspended"
+            today = now.astimezone(self._zone).date()
+            uow.suspensions.add(
+                Suspension(retiree_id=retiree.id, suspended_on=today, reason="death_confirmed")
+            )
+            await self._record(uow, retiree, staff, now, "suspended", {"reason": "death_confirmed"})
+        for binding in await uow.bindings.active_for_retiree(retiree.id):
+            binding.revoked_at = now
+            uow.audit.add(
+                AuditEntry(
+                    actor=f"staff:{staff.id}",
+                    action="binding_revoked",
+                    retiree_id=retiree.id,
+                    detail={"binding_id": binding.id, "kind": binding.kind, "because": "death_confirmed"},
+                )
+            )
+        visit = await uow.home_visits.open_for_retiree(retiree.id)
+        if visit is not None:
+            visit.state, visit.done_at, visit.staff_id = "cancelled", now, staff.id
+        await self._record(uow, retiree, staff, now, "death_confirmed")
+
+    async def _resume_after_rejected_report(self, uow, staff: StaffMember, retiree: Retiree, now) -> None:
+        """Lift the suspension the report caused, paying back the months it stopped. A
+        suspension for not certifying in time is not this report's to lift."""
+        suspension = await uow.suspensions.open_for_retiree(retiree.id)
+        if suspension is None or suspension.reason != "death_reported":
+            return
+        resumed_on = max(now.astimezone(self._zone).date(), suspension.suspended_on)
+        months = back_pay_months(suspension.suspended_on, resumed_on)
+        suspension.resumed_on, suspension.back_pay_months = resumed_on, months
+        retiree.payment_state = "active"
+        await self._record(
+            uow,
+            retiree,
+            staff,
+            now,
+            "resumed",
+            {"reason": "death_report_rejected", "back_pay_months": months},
+        )
+
+
+def _summary(report: LifeEventReport | None) -> LifeEventSummary | None:
+    if report is None:
+        return None
+    return LifeEventSummary(
+        report.kind, report.event_date, report.reported_at, report.document_encrypted is not None
+    )

@@ -1,11 +1,37 @@
 """Handlers per audience. Each module has `register(application)`; the application factory
 registers them in this order, then the fallbacks of `common` last."""
 
-from bot.handlers import binding, certification, common, employer, privacy, review, status
+from bot.handlers import (
+    assistance,
+    assisted,
+    binding,
+    certification,
+    common,
+    employer,
+    home_visits,
+    life_events,
+    privacy,
+    review,
+    status,
+)
 
 # employer comes before certification: a spreadsheet sent as a file is a payroll to check,
-# any other file still goes to certification.
-FEATURES = (common, binding, privacy, employer, certification, status, review)
+# any other file still goes to certification. The care conversations (home visits, in-person
+# certification, life events) come before it too: a photo sent while one of them waits for
+# it is theirs (a conversation takes it only in that state, so any other photo still goes on).
+FEATURES = (
+    common,
+    binding,
+    privacy,
+    employer,
+    home_visits,
+    assisted,
+    life_events,
+    certification,
+    status,
+    review,
+    assistance,
+)
 
 from bot.handlers import publicity  # noqa: E402
 

@@ -10,28 +10,30 @@ kept in memory only while the conversation lasts, and never logged.
 from __future__ import annotations
 
 import math
-import warnings
 from datetime import UTC, datetime, timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
     ConversationHandler,
-    MessageHandler,
-    TypeHandler,
-    filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from accounts.profiles import Role
 from bot.handlers.common import menu_or_roles, profile_of, user_and_chat
-from bot.menu import answer_step, main_menu, menu_action
+from bot.handlers.conversation import (
+    cancel_step,
+    conversation,
+    drop_buttons,
+    remove_buttons,
+    started_by,
+    typed,
+)
+from bot.keyboards import buttons
+from bot.menu import main_menu, menu_action
 from bot.services import services
-from content.i18n import Translator, all_translations
+from content.i18n import Translator
 from verification.binding import BindOutcome, BindResult
 from verification.staff import SignInLocked
 
@@ -41,19 +43,8 @@ TIMEOUT = timedelta(minutes=5)
 _PENDING = "binding"  # user_data: {"kind", "id_number", "code"} while the conversation lasts
 
 
-def _buttons(*rows: tuple[str, str]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)] for label, data in rows])
-
-
 def _cancel_only(t: Translator, data: str = "bind:cancel") -> InlineKeyboardMarkup:
-    return _buttons((t("bind.button.cancel"), data))
-
-
-async def _drop_buttons(update: Update) -> None:
-    try:
-        await update.callback_query.edit_message_reply_markup(reply_markup=None)
-    except BadRequest:
-        pass
+    return buttons((t("bind.button.cancel"), data))
 
 
 def _wait_text(t: Translator, until: datetime | None) -> str:
@@ -73,7 +64,7 @@ async def start_binding(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     context.user_data.pop(_PENDING, None)
     await update.effective_message.reply_text(
         t("bind.ask_kind"),
-        reply_markup=_buttons(
+        reply_markup=buttons(
             (t("bind.button.self"), "bind:self"),
             (t("bind.button.helper"), "bind:helper"),
             (t("bind.button.cancel"), "bind:cancel"),
@@ -86,8 +77,7 @@ async def kind_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     query = update.callback_query
     _, t = await profile_of(update, context)
     kind = query.data.removeprefix("bind:")
-    await query.answer()
-    await _drop_buttons(update)
+    await drop_buttons(update)
     context.user_data[_PENDING] = {"kind": kind}
     text = t("bind.ask_id_self") if kind == "self" else t("bind.ask_id_helper")
     await query.message.reply_text(text, reply_markup=_cancel_only(t))
@@ -118,8 +108,7 @@ async def code_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 
 async def bind_as_helper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    await update.callback_query.answer()
-    await _drop_buttons(update)
+    await drop_buttons(update)
     pending = context.user_data.get(_PENDING) or {}
     if "code" not in pending:
         return await start_binding(update, context)
@@ -150,7 +139,7 @@ async def _bind(update: Update, context: ContextTypes.DEFAULT_TYPE, pending: dic
     if outcome is BindOutcome.SELF_TAKEN:
         await message.reply_text(
             t("bind.self_taken", name=result.name),
-            reply_markup=_buttons(
+            reply_markup=buttons(
                 (t("bind.button.as_helper"), "bind:as_helper"), (t("bind.button.cancel"), "bind:cancel")
             ),
         )
@@ -184,18 +173,11 @@ def _bound_text(t: Translator, result: BindResult) -> str:
     return t("bind.bound_self", name=result.name)
 
 
-async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    if update.callback_query:
-        await update.callback_query.answer()
-        await _drop_buttons(update)
-    context.user_data.pop(_PENDING, None)
-    profile, t = await profile_of(update, context)
-    await update.effective_message.reply_text(t("bind.cancelled"), reply_markup=menu_or_roles(t, profile))
-    return ConversationHandler.END
+cancel = cancel_step(_PENDING, "bind.cancelled")
 
 
-async def timed_out(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    context.user_data.pop(_PENDING, None)
+async def say_timed_out(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Binding says that it has ended (the ID number typed is forgotten by then)."""
     profile, t = await profile_of(update, context)
     await context.bot.send_message(
         update.effective_chat.id, t("bind.timeout"), reply_markup=menu_or_roles(t, profile)
@@ -206,7 +188,7 @@ async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """A button of a conversation that has ended (timed out, or the bot restarted)."""
     _, t = await profile_of(update, context)
     await update.callback_query.answer(t("bind.stale_button"), show_alert=True)
-    await _drop_buttons(update)
+    await remove_buttons(update)
 
 
 # ------------------------------------------------------------------ staff sign-in
@@ -245,40 +227,27 @@ async def staff_code_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 # ------------------------------------------------------------------ registration
 
 
-def _label_filter(action: str) -> filters.BaseFilter:
-    return filters.Text(list(all_translations(f"menu.{action}").values()))
-
-
 def register(application: Application) -> None:
-    text = filters.TEXT & ~filters.COMMAND
-    with warnings.catch_warnings():
-        # The buttons belong to the conversation of this chat and user, not to one message:
-        # PTB's hint about per_message tracking does not apply.
-        warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
-        # One conversation for both flows, so that starting one in the middle of the other
-        # (allow_reentry) switches cleanly instead of leaving two half-open.
-        conversation = ConversationHandler(
-            entry_points=[
-                CommandHandler("bind", start_binding),
-                MessageHandler(_label_filter("bind"), start_binding),
-                CommandHandler("staff", start_staff_login),
-                MessageHandler(_label_filter("staff_login"), start_staff_login),
-            ],
-            states={
-                ASK_KIND: [CallbackQueryHandler(kind_chosen, pattern=r"^bind:(self|helper)$")],
-                ASK_ID: [MessageHandler(text, answer_step(id_typed, cancel, _PENDING))],
-                ASK_CODE: [MessageHandler(text, answer_step(code_typed, cancel, _PENDING))],
-                OFFER_HELPER: [CallbackQueryHandler(bind_as_helper, pattern=r"^bind:as_helper$")],
-                STAFF_ASK_CODE: [MessageHandler(text, answer_step(staff_code_typed, cancel, _PENDING))],
-                ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
-            },
-            fallbacks=[
-                CommandHandler("cancel", cancel),
-                CallbackQueryHandler(cancel, pattern=r"^(bind|staff):cancel$"),
-            ],
-            allow_reentry=True,
-            conversation_timeout=TIMEOUT,
-            name="binding",
-        )
-    application.add_handler(conversation)
+    # One conversation for both flows, so that starting one in the middle of the other
+    # (allow_reentry) switches cleanly instead of leaving two half-open.
+    binding = conversation(
+        "binding",
+        entry_points=[
+            *started_by("bind", "bind", start_binding),
+            *started_by("staff_login", "staff", start_staff_login),
+        ],
+        states={
+            ASK_KIND: [CallbackQueryHandler(kind_chosen, pattern=r"^bind:(self|helper)$")],
+            ASK_ID: [typed(id_typed, cancel, _PENDING)],
+            ASK_CODE: [typed(code_typed, cancel, _PENDING)],
+            OFFER_HELPER: [CallbackQueryHandler(bind_as_helper, pattern=r"^bind:as_helper$")],
+            STAFF_ASK_CODE: [typed(staff_code_typed, cancel, _PENDING)],
+        },
+        cancel=cancel,
+        cancel_pattern=r"^(bind|staff):cancel$",
+        pending=_PENDING,
+        timeout=TIMEOUT,
+        on_timeout=say_timed_out,
+    )
+    application.add_handler(binding)
     application.add_handler(CallbackQueryHandler(stale_button, pattern=r"^(bind|staff):"))

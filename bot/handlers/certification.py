@@ -1,4 +1,8 @@
-"""Certifying by photo: the ✅ button, the choice of elder, and the selfie itself."""
+"""Certifying: the ✅ button, the choice of elder, the challenge, and the video note itself.
+
+A retiree on their own certifies with a round video note doing the actions asked (liveness);
+a photo sent here is answered with how to film one. Staff certify by photo in person
+(bot/handlers/assisted.py)."""
 
 from __future__ import annotations
 
@@ -18,28 +22,37 @@ from bot.handlers.privacy import ask_consent
 from bot.menu import menu_action
 from bot.services import services
 from content.i18n import Translator
-from verification.certification import CertificationResult, Readiness, Selfie
+from verification.certification import CertificationResult, Readiness, Selfie, VideoNote
+from verification.challenges import Challenge
 from verification.faces.media import MediaLimits
+from verification.liveness.video import VideoLimits
 
 MAX_SELFIE_BYTES = MediaLimits().max_bytes
+MAX_VIDEO_BYTES = VideoLimits().max_bytes
+# Refusals with their own words in the liveness catalog.
+LIVENESS_REFUSALS = frozenset(
+    {"challenge_expired", "no_challenge", "challenge_used", "replay", "forwarded", "busy"}
+)
 _CERTIFYING = "certifying_retiree_id"  # user_data: whom the next picture is for
 
 
 @menu_action("certify")
 async def certify(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    readiness = await services(context).certification.readiness(update.effective_user.id)
-    await _answer_readiness(update, context, readiness)
+    readiness, challenge = await services(context).certification.start(update.effective_user.id)
+    await _answer_readiness(update, context, readiness, challenge)
 
 
 async def elder_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     await query.answer()
     retiree_id = int(query.data.removeprefix("cert:for:"))
-    readiness = await services(context).certification.readiness(update.effective_user.id, retiree_id)
-    await _answer_readiness(update, context, readiness)
+    readiness, challenge = await services(context).certification.start(update.effective_user.id, retiree_id)
+    await _answer_readiness(update, context, readiness, challenge)
 
 
-async def _answer_readiness(update: Update, context: ContextTypes.DEFAULT_TYPE, readiness: Readiness) -> None:
+async def _answer_readiness(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, readiness: Readiness, challenge: Challenge | None
+) -> None:
     profile, t = await profile_of(update, context)
     message = update.effective_message
     if readiness.state == "no_consent":
@@ -53,10 +66,35 @@ async def _answer_readiness(update: Update, context: ContextTypes.DEFAULT_TYPE, 
         return
     if readiness.state == "ready":
         context.user_data[_CERTIFYING] = readiness.retiree_id
-        text = t("cert.send_selfie", name=readiness.retiree_name)
+        text = challenge_text(t, challenge, readiness.retiree_name)
     else:
         text = t(f"cert.{readiness.state}")
     await message.reply_text(text, reply_markup=menu_or_roles(t, profile))
+
+
+async def video_note_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    profile, t = await profile_of(update, context)
+    video = message.video_note or message.video
+    if video.file_size and video.file_size > MAX_VIDEO_BYTES:
+        await services(context).certification.refuse_file(
+            update.effective_chat.id, "video_note", "too_large", video.file_size
+        )
+        await message.reply_text(t("live.retry.too_large"), reply_markup=menu_or_roles(t, profile))
+        return
+    await message.reply_chat_action(ChatAction.TYPING)
+    data = bytes(await (await video.get_file()).download_as_bytearray())
+    result = await services(context).certification.submit_video(
+        VideoNote(
+            idempotency_key=f"tg:{update.effective_chat.id}:{message.message_id}",
+            retiree_id=context.user_data.get(_CERTIFYING),
+            telegram_user_id=update.effective_user.id,
+            chat_id=update.effective_chat.id,
+            data=data,
+            forwarded=message.forward_origin is not None,
+        )
+    )
+    await message.reply_text(video_result_text(t, result), reply_markup=menu_or_roles(t, profile))
 
 
 async def selfie_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -104,10 +142,44 @@ def _result_text(t: Translator, result: CertificationResult) -> str:
         return t("cert.review_opened")
     if result.reason == "choose":
         return t("cert.pick_first")
+    if result.reason == "video_needed":
+        return t("live.video_needed") + "\n\n" + t("live.help_offer")
     return t(f"cert.{result.reason}")
+
+
+def challenge_text(t: Translator, challenge: Challenge, name: str | None = None) -> str:
+    """What to film, one numbered line per action; stepwise challenges ask for one action."""
+    steps = "\n".join(
+        f"{n}. {t(f'live.action.{action}')}" for n, action in enumerate(challenge.asked_now, start=1)
+    )
+    if challenge.mode == "stepwise":
+        return t("live.challenge.stepwise", action=steps.removeprefix("1. "))
+    intro = t("live.challenge", name=name) if name else t("live.challenge.again")
+    return intro + "\n\n" + steps + "\n\n" + t("live.challenge.pace") + "\n\n" + t("live.how_to_record")
+
+
+def video_result_text(t: Translator, result: CertificationResult) -> str:
+    if result.outcome == "next_step":
+        text = t("live.next_step", action=t(f"live.action.{result.next_actions[0]}"))
+    elif result.outcome == "not_passed":
+        text = t(f"live.fail.{result.reason}", tries=result.tries_left)
+        if result.missing_actions:
+            missing = "、".join(t(f"live.short.{action}") for action in result.missing_actions)
+            text += "\n" + t("live.not_seen", actions=missing)
+        text += "\n\n" + t("live.help_offer")
+    elif result.outcome == "retry":
+        text = t(f"live.retry.{result.reason}")
+    elif result.outcome == "refused" and result.reason in LIVENESS_REFUSALS:
+        text = t(f"live.refused.{result.reason}")
+    else:
+        text = _result_text(t, result)
+    if result.challenge is not None:
+        text += "\n\n" + challenge_text(t, result.challenge)
+    return text
 
 
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("certify", certify))
     application.add_handler(CallbackQueryHandler(elder_chosen, pattern=r"^cert:for:\d+$"))
+    application.add_handler(MessageHandler(filters.VIDEO_NOTE | filters.VIDEO, video_note_received))
     application.add_handler(MessageHandler(filters.PHOTO | filters.Document.ALL, selfie_received))

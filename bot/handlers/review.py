@@ -1,5 +1,7 @@
 """Staff review in the bot (until there is a web console): /review lists the pending cases
-of the staff member's region; each can be looked at and decided with a reason."""
+of the staff member's region; each can be looked at and decided with a reason. A reported
+death or hospital stay is a case too, with its own words on the buttons (confirm the death or
+find the report untrue; acknowledge the stay) and the certificate to look at."""
 
 from __future__ import annotations
 
@@ -28,7 +30,29 @@ _ASK_REASON = 1
 _DECISION = "review_decision"  # user_data: (case id, approve?) awaiting its reason
 
 
+_LIFE_EVENTS = {"death_reported": "death", "hospital_reported": "hospital"}
+
+
+def _verdict_key(opened_because: str, approve: bool, what: str) -> str:
+    """The catalog key of a verdict's button or its word in the reason question (`what`):
+    approving a reported death confirms it, approving a hospital stay acknowledges it."""
+    verdict = "approve" if approve else "reject"
+    if opened_because in _LIFE_EVENTS:
+        return f"care.review.{_LIFE_EVENTS[opened_because]}.{what}.{verdict}"
+    return f"review.{what}.{verdict}"
+
+
 def _case_text(t: Translator, case: CaseView) -> str:
+    if case.life_event is not None:
+        return t(
+            f"care.review.case.{case.life_event.kind}",
+            case_id=case.case_id,
+            name=case.retiree_name,
+            masked_id=case.masked_id_number,
+            region=case.residence_region,
+            day=t.date(case.life_event.event_date),
+            reported=case.life_event.reported_at.strftime("%Y-%m-%d %H:%M"),
+        )
     lines = "\n".join(
         t(
             "review.attempt_line",
@@ -51,13 +75,28 @@ def _case_text(t: Translator, case: CaseView) -> str:
     )
 
 
-def _case_buttons(t: Translator, case_id: int) -> InlineKeyboardMarkup:
+def _case_buttons(t: Translator, case: CaseView) -> InlineKeyboardMarkup:
+    case_id = case.case_id
+    if case.life_event is None:
+        see = [[InlineKeyboardButton(t("review.button.evidence"), callback_data=f"review:see:{case_id}")]]
+    elif case.life_event.kind == "death":
+        see = [
+            [InlineKeyboardButton(t("care.review.button.document"), callback_data=f"review:doc:{case_id}")]
+        ]
+    else:
+        see = []
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(t("review.button.evidence"), callback_data=f"review:see:{case_id}")],
+            *see,
             [
-                InlineKeyboardButton(t("review.button.approve"), callback_data=f"review:ok:{case_id}"),
-                InlineKeyboardButton(t("review.button.reject"), callback_data=f"review:no:{case_id}"),
+                InlineKeyboardButton(
+                    t(_verdict_key(case.opened_because, True, "button")),
+                    callback_data=f"review:ok:{case_id}:{case.opened_because}",
+                ),
+                InlineKeyboardButton(
+                    t(_verdict_key(case.opened_because, False, "button")),
+                    callback_data=f"review:no:{case_id}:{case.opened_because}",
+                ),
             ],
         ]
     )
@@ -76,9 +115,7 @@ async def list_cases(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if not cases:
         await update.effective_message.reply_text(t("review.none"), reply_markup=menu_or_roles(t, profile))
     for case in cases:
-        await update.effective_message.reply_text(
-            _case_text(t, case), reply_markup=_case_buttons(t, case.case_id)
-        )
+        await update.effective_message.reply_text(_case_text(t, case), reply_markup=_case_buttons(t, case))
 
 
 async def show_evidence(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -89,28 +126,48 @@ async def show_evidence(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     review = services(context).review
     try:
         reference = await review.reference_photo(update.effective_user.id, case_id)
-        photos = await review.case_photos(update.effective_user.id, case_id)
+        kept = await review.case_evidence(update.effective_user.id, case_id)
     except NotStaff:
         await query.message.reply_text(t("review.not_staff"))
         return
     if reference:
         await query.message.reply_photo(reference, caption=t("review.reference_caption", case_id=case_id))
-    for at, photo in photos:
-        await query.message.reply_photo(
-            photo, caption=t("review.evidence_caption", at=at.strftime("%Y-%m-%d %H:%M"))
-        )
-    if not photos:
+    for evidence in kept:
+        caption = t("review.evidence_caption", at=evidence.at.strftime("%Y-%m-%d %H:%M"))
+        if evidence.is_video:
+            await query.message.reply_video(evidence.data, caption=caption)
+        else:
+            await query.message.reply_photo(evidence.data, caption=caption)
+    if not kept:
         await query.message.reply_text(t("review.no_evidence"))
+
+
+async def show_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The certificate number and photo a relative sent with a death report (audited)."""
+    query = update.callback_query
+    await query.answer()
+    _, t = await profile_of(update, context)
+    case_id = int(query.data.rsplit(":", 1)[1])
+    try:
+        sent = await services(context).review.life_event_document(update.effective_user.id, case_id)
+    except NotStaff:
+        await query.message.reply_text(t("review.not_staff"))
+        return
+    caption = t("care.review.certificate", number=(sent and sent.certificate_number) or "—")
+    if sent and sent.document:
+        await query.message.reply_photo(sent.document, caption=caption)
+    else:
+        await query.message.reply_text(caption + "\n" + t("care.review.no_document"))
 
 
 async def ask_reason(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     query = update.callback_query
     await query.answer()
     _, t = await profile_of(update, context)
-    _, verb, case_id = query.data.split(":")
+    _, verb, case_id, *because = query.data.split(":")
     approve = verb == "ok"
     context.user_data[_DECISION] = (int(case_id), approve)
-    decision = t("review.decision.approve" if approve else "review.decision.reject")
+    decision = t(_verdict_key(because[0] if because else "", approve, "decision"))
     await query.message.reply_text(t("review.ask_reason", decision=decision), reply_markup=ForceReply())
     return _ASK_REASON
 
@@ -130,7 +187,10 @@ async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
             t("review.already_decided"), reply_markup=menu_or_roles(t, profile)
         )
         return ConversationHandler.END
-    verb = t("review.decision.approve" if approve else "review.decision.reject")
+    if decision.outcome == "certification":
+        verb = t("review.decision.approve" if approve else "review.decision.reject")
+    else:
+        verb = t(f"care.review.decided.{decision.outcome}")
     await update.effective_message.reply_text(
         t("review.decided", case_id=case_id, decision=verb), reply_markup=menu_or_roles(t, profile)
     )
@@ -142,7 +202,9 @@ async def _tell_the_retiree(context: ContextTypes.DEFAULT_TYPE, decision) -> Non
     for chat_id in decision.notify_chat_ids:
         recipient = await services(context).profiles.profile(chat_id)
         t = Translator(recipient.language)
-        if decision.approved:
+        if decision.outcome != "certification":
+            text = t(f"care.notify.{decision.outcome}", name=decision.retiree_name)
+        elif decision.approved:
             text = t(
                 "review.notify.approved", name=decision.retiree_name, valid_until=t.date(decision.valid_until)
             )
@@ -161,12 +223,13 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("review", list_cases))
     application.add_handler(CallbackQueryHandler(show_evidence, pattern=r"^review:see:\d+$"))
+    application.add_handler(CallbackQueryHandler(show_document, pattern=r"^review:doc:\d+$"))
     with warnings.catch_warnings():
         # PTB notes that per_message=False does not track callback queries per message; the
         # reason is asked per staff member, so that is what is wanted here.
         warnings.filterwarnings("ignore", message=".*per_message=False.*", category=PTBUserWarning)
         conversation = ConversationHandler(
-            entry_points=[CallbackQueryHandler(ask_reason, pattern=r"^review:(ok|no):\d+$")],
+            entry_points=[CallbackQueryHandler(ask_reason, pattern=r"^review:(ok|no):\d+(:\w+)?$")],
             states={_ASK_REASON: [MessageHandler(filters.TEXT & ~filters.COMMAND, decide)]},
             fallbacks=[CommandHandler("cancel", cancel)],
             conversation_timeout=600,

@@ -9,8 +9,10 @@ import os
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import storage.care_models  # noqa: F401  (registers its tables)
 import storage.certification_models  # noqa: F401  (registers its tables)
 import storage.employer_models  # noqa: F401  (registers its tables)
+import storage.liveness_models  # noqa: F401  (registers its tables)
 import storage.publicity_models  # noqa: F401  (registers its tables)
 import storage.records_models  # noqa: F401  (registers its tables)
 from storage.models import Base

@@ -147,7 +147,7 @@ async def test_consent_buttons_record_the_choice_only_for_a_bound_account(stack)
     assert "预约工作人员" in booked["text"]
     await stack.client.press_button(820004, bound["message_id"], f"consent:agree:{retiree_id}")
     [agreed] = await stack.client.wait_for_bot_messages(820004, booked["message_id"], timeout=15)
-    assert "自拍" in agreed["text"] and "✅ 开始认证" in await user.keyboard_labels()
+    assert "视频" in agreed["text"] and "✅ 开始认证" in await user.keyboard_labels()
     assert await stack.runtime.bot_services.consent.has_consent(retiree_id)
 
 

@@ -1,4 +1,8 @@
-"""Certification by photo with the real face models, on SQLite and PostgreSQL."""
+"""Certification by photo with the real face models, on SQLite and PostgreSQL.
+
+A photo certifies only when staff took it in person (a retiree on their own films a video
+note: tests/liveness); these tests go through the assisted path, staff in the retiree's
+region sending the photo."""
 
 from __future__ import annotations
 
@@ -22,8 +26,8 @@ from verification.certification import MEDIA_REASONS, CertificationService, Self
 from verification.review import ReviewService
 
 
-def _selfie(key: str, data: bytes, retiree_id=None) -> Selfie:
-    return Selfie(key, retiree_id, RETIREE_USER, RETIREE_USER, "photo", data)
+def _selfie(key: str, data: bytes, retiree_id: int) -> Selfie:
+    return Selfie(key, retiree_id, STAFF_USER, STAFF_USER, "photo", data, assisted=True, place="社区服务站")
 
 
 async def test_the_right_person_is_certified_for_twelve_months(
@@ -33,7 +37,9 @@ async def test_the_right_person_is_certified_for_twelve_months(
     service = CertificationService(uow_factory, vault, face_pool, cycle, clock=clock)
     assert (await service.readiness(RETIREE_USER)).state == "ready"
 
-    result = await service.submit_selfie(_selfie("tg:1:10", (faces / SAME_PERSON).read_bytes()))
+    result = await service.submit_selfie(
+        _selfie("tg:1:10", (faces / SAME_PERSON).read_bytes(), enrolled.retiree_id)
+    )
 
     assert result.outcome == "certified"
     assert result.valid_until.isoformat() == "2027-11-27"
@@ -50,7 +56,8 @@ async def test_the_same_message_twice_is_counted_once(uow_factory, vault, face_p
     service = CertificationService(uow_factory, vault, face_pool, cycle, clock=clock)
     photo = (faces / SOMEONE_ELSE).read_bytes()
     first, again = await asyncio.gather(
-        service.submit_selfie(_selfie("tg:1:11", photo)), service.submit_selfie(_selfie("tg:1:11", photo))
+        service.submit_selfie(_selfie("tg:1:11", photo, enrolled.retiree_id)),
+        service.submit_selfie(_selfie("tg:1:11", photo, enrolled.retiree_id)),
     )
     assert {first.outcome, again.outcome} == {"not_matched"}
     assert first.repeated or again.repeated or first == again
@@ -65,7 +72,9 @@ async def test_three_failed_matches_open_a_review_that_staff_decide(
     service = CertificationService(uow_factory, vault, face_pool, cycle, clock=clock)
     impostor = (faces / SOMEONE_ELSE).read_bytes()
 
-    results = [await service.submit_selfie(_selfie(f"tg:1:{n}", impostor)) for n in (20, 21, 22)]
+    results = [
+        await service.submit_selfie(_selfie(f"tg:1:{n}", impostor, enrolled.retiree_id)) for n in (20, 21, 22)
+    ]
 
     assert [r.outcome for r in results] == ["not_matched", "not_matched", "review_opened"]
     assert [r.tries_left for r in results[:2]] == [2, 1]
@@ -74,8 +83,8 @@ async def test_three_failed_matches_open_a_review_that_staff_decide(
     [case] = await review.pending(STAFF_USER)
     assert case.retiree_id == enrolled.retiree_id and len(case.attempts) == 3
     assert case.masked_id_number.startswith(enrolled.id_number[:4]) and "*" in case.masked_id_number
-    photos = await review.case_photos(STAFF_USER, case.case_id)
-    assert [photo for _, photo in photos] == [impostor] * 3
+    photos = await review.case_evidence(STAFF_USER, case.case_id)
+    assert [photo.data for photo in photos] == [impostor] * 3 and not photos[0].is_video
 
     decision = await review.decide(STAFF_USER, case.case_id, approve=False, reason="不是本人")
     assert decision.approved is False and decision.notify_chat_ids == [RETIREE_USER]
@@ -132,7 +141,7 @@ async def test_each_bad_input_gets_its_reason_and_the_bad_files_an_error_record(
     service = CertificationService(uow_factory, vault, face_pool, cycle, clock=clock)
     data, outcome, reason = _bad_inputs(faces)[name]
 
-    result = await service.submit_selfie(_selfie("tg:1:40", data))
+    result = await service.submit_selfie(_selfie("tg:1:40", data, enrolled.retiree_id))
 
     assert (result.outcome, result.reason) == (outcome, reason)
     async with uow_factory() as uow:
@@ -142,13 +151,15 @@ async def test_each_bad_input_gets_its_reason_and_the_bad_files_an_error_record(
     assert errors == ([reason] if reason in MEDIA_REASONS else [])
 
 
-async def test_nobody_unbound_or_without_consent_can_certify(
+async def test_nobody_but_staff_certifies_by_photo_and_nobody_without_consent_by_video(
     uow_factory, vault, face_pool, faces, cycle, clock
 ):
     enrolled = await enrol_retiree(uow_factory, vault, face_pool, faces)
     service = CertificationService(uow_factory, vault, face_pool, cycle, clock=clock)
-    stranger = replace(_selfie("tg:2:1", b"x"), telegram_user_id=424242)
-    assert (await service.submit_selfie(stranger)).reason == "not_bound"
+    stranger = replace(_selfie("tg:2:1", b"x", enrolled.retiree_id), telegram_user_id=424242)
+    assert (await service.submit_selfie(stranger)).reason == "not_staff"
+    own_photo = Selfie("tg:2:2", None, RETIREE_USER, RETIREE_USER, "photo", b"x")
+    assert (await service.submit_selfie(own_photo)).reason == "video_needed"  # a photo alone is not enough
     async with uow_factory() as uow:
         (await uow.consents.current(enrolled.retiree_id)).decision = "not_now"
         await uow.commit()

@@ -1,12 +1,14 @@
-"""Remote certification end to end: a retiree of an imported roster binds, consents and
-certifies with a real photo through the real bot; someone else's face is refused three times
-and becomes a review case that a staff member decides in the bot."""
+"""Remote certification end to end, through the real bot and the stand-in Bot API: a retiree
+of an imported roster binds, consents, gets a liveness challenge and certifies with a video
+note doing the actions asked (rendered from a real photo of the same person: see
+verification/liveness/synthesis/); a filmed still photo is refused; someone else's face
+is refused three times and becomes a review case that a staff member decides in the bot."""
 
 from __future__ import annotations
 
 import csv
 import shutil
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -15,6 +17,13 @@ from tests.binding.helpers import unused_code
 from tests.certification.conftest import REFERENCE, SAME_PERSON, SOMEONE_ELSE
 from tests.conftest import faces_dir
 from tests.e2e.harness import inline_labels, running_bot
+from verification.liveness.actions import Action
+from verification.liveness.synthesis import (
+    encode_mp4,
+    load_face_photo,
+    render_genuine,
+    render_still_photo_attack,
+)
 from verification.roster import RosterSource, import_roster
 from verification.roster_synthetic import synthetic_id_number
 
@@ -61,40 +70,94 @@ async def _bind_and_consent(stack, chat_id: int) -> None:
     [consent] = await user.tap("✅ 开始认证")
     assert inline_labels(consent)[0] == "✅ 同意"
     [agreed] = await user.tap("✅ 同意")
-    assert "自拍" in agreed["text"]
-    [instructions] = await user.tap("✅ 开始认证")
-    assert f"请为{name}拍一张照片" in instructions["text"]
+    assert "视频" in agreed["text"]
+    [challenge] = await user.tap("✅ 开始认证")
+    assert f"请为{name}录一段圆形小视频" in challenge["text"] and "1. " in challenge["text"]
 
 
-async def _send_photo(stack, chat_id: int, data: bytes, **kwargs) -> str:
-    sent = await stack.client.send_photo(chat_id, data, **kwargs)
-    [reply] = await stack.client.wait_for_bot_messages(chat_id, sent["message"]["message_id"], timeout=60)
-    return reply["text"]
+async def _asked(stack, chat_id: int) -> list[Action]:
+    """The actions of the chat's open challenge, as the bot listed them."""
+    async with stack.runtime.uow_factory() as uow:
+        retiree = await uow.retirees.by_id_hash(stack.runtime.vault.lookup_hash(PEOPLE[chat_id][1]))
+        challenge = await uow.challenges.open_for(retiree.id, chat_id)
+    step = challenge.step if challenge.mode == "stepwise" else None
+    actions = [Action(a) for a in challenge.actions]
+    return actions if step is None else [actions[step]]
 
 
-async def test_a_retiree_certifies_with_a_photo_of_themself(stack):
+def _performing(photo_path, actions, seed: int) -> bytes:
+    photo = load_face_photo(photo_path, size=480)
+    return encode_mp4(render_genuine(photo, actions, size=480, fps=24, seed=seed), fps=24)
+
+
+async def _send(
+    stack, chat_id: int, *, photo: bytes | None = None, video: bytes | None = None, **kwargs
+) -> str:
+    if photo is not None:
+        sent = await stack.client.send_photo(chat_id, photo, **kwargs)
+    else:
+        sent = await stack.client.send_video_note(chat_id, video, **kwargs)
+    after = sent["message"]["message_id"]
+    while True:
+        [reply] = await stack.client.wait_for_bot_messages(chat_id, after, timeout=90)
+        if not reply.get("text", "").startswith("⏰"):  # the cycle's reminder may come in between
+            return reply["text"]
+        after = reply["message_id"]
+
+
+async def test_a_retiree_certifies_with_a_video_note_doing_the_actions_asked(stack):
     faces = faces_dir()
     await _bind_and_consent(stack, RETIREE_CHAT)
 
-    not_a_photo = await _send_photo(
-        stack, RETIREE_CHAT, b"%PDF-1.4 not a photo", filename="x.pdf", as_document=True
-    )
-    assert "不是照片" in not_a_photo
-    certified = await _send_photo(stack, RETIREE_CHAT, (faces / SAME_PERSON).read_bytes())
+    photo_only = await _send(stack, RETIREE_CHAT, photo=(faces / SAME_PERSON).read_bytes())
+    assert "只发照片不能完成自助认证" in photo_only
+    corrupt = await _send(stack, RETIREE_CHAT, video=b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 500)
+    assert "打不开" in corrupt
+    take = _performing(faces / SAME_PERSON, await _asked(stack, RETIREE_CHAT), seed=1)
+    certified = await _send(stack, RETIREE_CHAT, video=take)
     assert "认证成功" in certified and "2027年11月" in certified
+    again = await _send(stack, RETIREE_CHAT, video=take)
+    assert "已经发过" in again  # the same video twice is refused (not counted: it is their own)
 
     [status] = await stack.user(RETIREE_CHAT).tap("📅 我的认证状态")
     assert "2027年11月" in status["text"]
     async with stack.runtime.uow_factory() as uow:
-        errors = await uow.errors.list(source="selfie")
-    assert [e.code for e in errors] == ["not_an_image"]
+        certification = await uow.certifications.latest(
+            (await uow.retirees.by_id_hash(stack.runtime.vault.lookup_hash(PEOPLE[RETIREE_CHAT][1]))).id
+        )
+        errors = [e.code for e in await uow.errors.list(source="selfie")]
+    assert certification.method == "self_video"
+    assert sorted(errors) == ["corrupt", "replay"]
+
+
+async def test_a_video_of_a_still_photo_is_refused_and_the_next_try_is_one_action(stack):
+    faces = faces_dir()
+    await _bind_and_consent(stack, RETIREE_CHAT)
+    photo = load_face_photo(faces / SAME_PERSON, size=480)
+    held_up = encode_mp4(render_still_photo_attack(photo, seconds=5.0, size=480, fps=24, seed=3), fps=24)
+
+    refused = await _send(stack, RETIREE_CHAT, video=held_up)
+
+    assert "没有通过" in refused or "拍的是一张照片" in refused
+    assert "还可以再试 2 次" in refused and "这次只做一个动作" in refused  # stepwise after a failure
+    assert "请工作人员上门" in refused  # and an offer of help
+    someone_elses = _performing(faces / SAME_PERSON, await _asked(stack, RETIREE_CHAT), seed=4)
+    forwarded = await _send(stack, RETIREE_CHAT, video=someone_elses, forwarded_from="某人")
+    assert "转发" in forwarded
+    async with stack.runtime.uow_factory() as uow:
+        retiree = await uow.retirees.by_id_hash(stack.runtime.vault.lookup_hash(PEOPLE[RETIREE_CHAT][1]))
+        assert await uow.certifications.latest(retiree.id) is None
+        reasons = [a.reason for a in await uow.attempts.since(retiree.id, datetime(2000, 1, 1, tzinfo=UTC))]
+    assert reasons[0] in ("still_image", "action_missing") and reasons[1] == "forwarded"
 
 
 async def test_someone_else_is_refused_and_staff_decide_the_case(stack):
     faces = faces_dir()
     await _bind_and_consent(stack, IMPOSTOR_CHAT)
-    impostor = (faces / SOMEONE_ELSE).read_bytes()
-    replies = [await _send_photo(stack, IMPOSTOR_CHAT, impostor) for _ in range(3)]
+    replies = []
+    for seed in range(3):
+        take = _performing(faces / SOMEONE_ELSE, await _asked(stack, IMPOSTOR_CHAT), seed=seed)
+        replies.append(await _send(stack, IMPOSTOR_CHAT, video=take))
     assert "还可以再试 2 次" in replies[0] and "还可以再试 1 次" in replies[1]
     assert "工作人员人工核对" in replies[2]
     [waiting] = await stack.user(IMPOSTOR_CHAT).tap("✅ 开始认证")
@@ -107,8 +170,9 @@ async def test_someone_else_is_refused_and_staff_decide_the_case(stack):
     [case] = await staff.tap("🗂 待审核")
     assert "蔡强" in case["text"] and "自助认证三次未通过" in case["text"]
     assert PEOPLE[IMPOSTOR_CHAT][1] not in case["text"]  # the ID number is masked
-    photos = await staff.tap("🖼 查看照片", expect=4)
-    assert sum(1 for m in photos if m.get("photo")) == 4  # the reference and three attempts
+    evidence = await staff.tap("🖼 查看照片", expect=4)
+    assert sum(1 for m in evidence if m.get("photo")) == 1  # the reference ...
+    assert sum(1 for m in evidence if m.get("video") or m.get("document")) == 3  # ... and three videos
     [ask] = await staff.tap("✅ 通过")
     assert "理由" in ask["text"]
     decided = await staff.say("电话视频核实为本人", expect=1)

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pytest
 
-from storage.certification_models import Binding, Consent, ReferenceFace
+from storage.certification_models import Binding, Consent, ReferenceFace, StaffMember
 from storage.db import create_engine, create_session_factory
 from storage.models import Retiree
 from storage.schema import upgrade
@@ -20,10 +20,12 @@ from verification.cycle_service import CycleService
 from verification.faces.pipeline import SelfieVerdict
 from verification.faces.reasons import Reason
 from verification.faces.scoring import quality_weight
+from verification.reference_sets import load_reference_set
 from verification.roster_synthetic import synthetic_id_number
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 USER = 700001
+STAFF = 700900  # staff certify by photo in person (a retiree alone films a video note)
 
 
 @pytest.fixture
@@ -96,13 +98,23 @@ async def test_every_reference_and_the_regional_cohort_go_to_the_check(uow_facto
         uow.faces.add(face(vault, elsewhere.id, 400))
         uow.bindings.add(Binding(telegram_user_id=USER, chat_id=USER, retiree_id=me.id, kind="self"))
         uow.consents.add(Consent(retiree_id=me.id, telegram_user_id=USER, decision="agree", text_version="t"))
+        uow.staff.add(
+            StaffMember(
+                staff_number="S1",
+                name="赵",
+                region_code="110105",
+                staff_code_hash="x",
+                telegram_user_id=STAFF,
+            )
+        )
         await uow.commit()
         my_id = me.id
 
     checker = RecordingChecker()
     cycle = CycleService(uow_factory, load_cycle_policies(), "Asia/Shanghai", lambda: NOW)
     service = CertificationService(uow_factory, vault, checker, cycle, clock=lambda: NOW, cohort_size=200)
-    result = await service.submit_selfie(Selfie("tg:1:1", None, USER, USER, "photo", b"selfie"))
+    photo = Selfie("tg:1:1", my_id, STAFF, STAFF, "photo", b"selfie", assisted=True)
+    result = await service.submit_selfie(photo)
 
     assert result.outcome == "certified"
     [call] = checker.calls
@@ -121,7 +133,6 @@ async def test_every_reference_and_the_regional_cohort_go_to_the_check(uow_facto
         assert scores["snorm"] == -2.6 and scores["decided_on"] == "snorm"
 
     # a smaller bound keeps the newest; 0 sends no cohort at all
-    bounded = CertificationService(uow_factory, vault, checker, cycle, clock=lambda: NOW, cohort_size=2)
-    assert (await bounded._references(my_id)).cohort.shape == (2, 128)
-    none = CertificationService(uow_factory, vault, checker, cycle, clock=lambda: NOW, cohort_size=0)
-    assert (await none._references(my_id)).cohort is None
+    async with uow_factory() as uow:
+        assert (await load_reference_set(uow, vault, my_id, 2)).cohort.shape == (2, 128)
+        assert (await load_reference_set(uow, vault, my_id, 0)).cohort is None

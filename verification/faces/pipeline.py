@@ -184,25 +184,12 @@ def verify(
     """
     policy = policy or VerifyPolicy()
     engine = engine or default_engine()
-    if not references or not frames:
+    if not frames:
         raise ValueError("verify needs at least one reference and one frame")
-    if policy.engine is not None and policy.engine != engine.name:
-        raise IncompatibleTemplate(f"policy calibrated for {policy.engine!r}, engine is {engine.name!r}")
-    if reference_weights is not None and len(reference_weights) != len(references):
-        raise ValueError("one weight per reference")
-    # References of another engine (left from before a change of engine, until staff
-    # re-enrol them) are skipped; with none of this engine, nothing can be compared.
-    usable = [n for n, template in enumerate(references) if template.engine == engine.name]
-    if not usable:
-        raise IncompatibleTemplate(f"template from {references[0].engine!r}, engine is {engine.name!r}")
-    reference_vectors = [references[n].to_array() for n in usable]
-    if reference_weights is not None:
-        reference_weights = [reference_weights[n] for n in usable]
+    usable = usable_references(references, engine, policy, reference_weights)
     clock = _Clock()
     sha = evidence_sha256 or hashlib.sha256(frames[0]).hexdigest()
-    scores: dict[str, Any] = {"references": len(usable), "frames": 0}
-    if len(usable) < len(references):
-        scores["references_skipped"] = len(references) - len(usable)
+    scores: dict[str, Any] = usable.scores()
 
     def verdict(
         kind: Verdict,
@@ -243,9 +230,77 @@ def verify(
 
     vectors = [engine.embed(image.pixels, face) for image, face, _ in good]
     clock.lap("embed_s")
-    probe = vectors[0] if len(vectors) == 1 else fuse_vectors(vectors, [quality_weight(f) for *_, f in good])
+    decision = match_vectors(usable, vectors, [quality_weight(f) for *_, f in good], policy, engine, cohort)
+    scores |= decision.scores
+    clock.lap("compare_s")
     figures = good[0][2]
-    scores["frames"] = len(good)
+    if decision.matched:
+        return verdict("pass", Reason.MATCH, round(decision.raw, 4), figures, threshold=decision.threshold)
+    return verdict("fail", Reason.NO_MATCH, round(decision.raw, 4), figures, threshold=decision.threshold)
+
+
+@dataclass(frozen=True)
+class UsableReferences:
+    """The references of one claim that the engine can compare with, and their weights."""
+
+    vectors: list[np.ndarray]
+    weights: list[float] | None
+    skipped: int  # references of another engine, left out
+
+    def scores(self) -> dict[str, Any]:
+        """The start of a verdict's `scores` record."""
+        scores: dict[str, Any] = {"references": len(self.vectors), "frames": 0}
+        if self.skipped:
+            scores["references_skipped"] = self.skipped
+        return scores
+
+
+def usable_references(
+    references: Sequence[ReferenceTemplate],
+    engine: FaceEngine,
+    policy: VerifyPolicy,
+    reference_weights: Sequence[float] | None = None,
+) -> UsableReferences:
+    """The references `engine` can compare with; IncompatibleTemplate when there are none, or
+    when the policy was calibrated for another engine."""
+    if not references:
+        raise ValueError("verify needs at least one reference and one frame")
+    if policy.engine is not None and policy.engine != engine.name:
+        raise IncompatibleTemplate(f"policy calibrated for {policy.engine!r}, engine is {engine.name!r}")
+    if reference_weights is not None and len(reference_weights) != len(references):
+        raise ValueError("one weight per reference")
+    # References of another engine (left from before a change of engine, until staff
+    # re-enrol them) are skipped; with none of this engine, nothing can be compared.
+    usable = [n for n, template in enumerate(references) if template.engine == engine.name]
+    if not usable:
+        raise IncompatibleTemplate(f"template from {references[0].engine!r}, engine is {engine.name!r}")
+    weights = None if reference_weights is None else [reference_weights[n] for n in usable]
+    vectors = [references[n].to_array() for n in usable]
+    return UsableReferences(vectors, weights, len(references) - len(usable))
+
+
+@dataclass(frozen=True)
+class VectorMatch:
+    matched: bool
+    raw: float  # the fused raw score against the references
+    threshold: float  # the threshold the decision was made on (raw or S-norm)
+    scores: dict[str, Any]  # "frames", "raw", "snorm", "decided_on", ... for the verdict record
+
+
+def match_vectors(
+    references: UsableReferences,
+    vectors: Sequence[np.ndarray],
+    weights: Sequence[float],
+    policy: VerifyPolicy,
+    engine: FaceEngine,
+    cohort: np.ndarray | Sequence[ReferenceTemplate] | None = None,
+) -> VectorMatch:
+    """The decision on probe vectors of one capture (photo or video frames): their vectors
+    fused by `weights`, scored raw against every reference, S-norm against the cohort when
+    the policy has a threshold for it, and the match decided on the policy's threshold."""
+    probe = vectors[0] if len(vectors) == 1 else fuse_vectors(list(vectors), list(weights))
+    reference_vectors, reference_weights = references.vectors, references.weights
+    scores: dict[str, Any] = {"frames": len(vectors)}
     for reference in reference_vectors:
         if reference.shape != probe.shape:
             raise IncompatibleTemplate(
@@ -276,10 +331,7 @@ def verify(
             # scoring.MIN_COHORT): the raw score against its own calibrated threshold decides.
             scores["snorm_skipped"] = "small_cohort"
     scores["decided_on"] = decided_on
-    clock.lap("compare_s")
-    if is_match(score, threshold, engine.higher_is_closer):
-        return verdict("pass", Reason.MATCH, round(raw, 4), figures, threshold=threshold)
-    return verdict("fail", Reason.NO_MATCH, round(raw, 4), figures, threshold=threshold)
+    return VectorMatch(bool(is_match(score, threshold, engine.higher_is_closer)), raw, threshold, scores)
 
 
 def _cohort_matrix(

@@ -1,0 +1,240 @@
+"""🧑‍💼 Certification in person: staff (or a community worker with their own phone) certify a
+retiree they are with.
+
+One question per message: the retiree's ID number (or the "certify now" button of a home-visit
+request), where they are (typed, or one tap), that the retiree agrees to the face check, then
+the photo taken there. The photo certifies as staff's own (`Selfie(assisted=True)`): the
+certification service records the method, the staff member and the place. The ID number is
+never echoed back, only masked.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from telegram import Update
+from telegram.constants import ChatAction
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ContextTypes,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.handlers.certification import MAX_SELFIE_BYTES
+from bot.handlers.common import menu_or_roles, profile_of
+from bot.handlers.conversation import (
+    cancel_step,
+    conversation,
+    drop_buttons,
+    stale_button,
+    started_by,
+    typed,
+)
+from bot.keyboards import buttons
+from bot.menu import menu_action
+from bot.services import services
+from content.i18n import Translator
+from verification.certification import CertificationResult, Selfie
+from verification.home_visits import RetireeFound
+
+ASK_ID, ASK_PLACE, CONFIRM, ASK_PHOTO = range(30, 34)
+TIMEOUT = timedelta(minutes=15)
+PLACES = ("home_visit", "service_point")  # the one-tap places, stored as these codes
+_PENDING = "assisted"  # user_data: {"retiree_id", "name", "place"} while the conversation lasts
+
+
+def _cancel(t: Translator) -> tuple[str, str]:
+    return t("care.button.cancel"), "assist:cancel"
+
+
+@menu_action("assisted_certify")
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    context.user_data.pop(_PENDING, None)
+    profile, t = await profile_of(update, context)
+    if await services(context).staff.staff_for(update.effective_user.id) is None:
+        await update.effective_message.reply_text(
+            t("review.not_staff"), reply_markup=menu_or_roles(t, profile)
+        )
+        return ConversationHandler.END
+    await update.effective_message.reply_text(t("care.assist.ask_id"), reply_markup=buttons(_cancel(t)))
+    return ASK_ID
+
+
+async def from_visit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    """The "certify now" button of a home-visit request."""
+    await drop_buttons(update)
+    request_id = int(update.callback_query.data.removeprefix("assist:visit:"))
+    found = await services(context).home_visits.retiree_to_visit(update.effective_user.id, request_id)
+    return await _found(update, context, found)
+
+
+async def id_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    found = await services(context).home_visits.retiree_by_id_number(
+        update.effective_user.id, update.effective_message.text
+    )
+    return await _found(update, context, found)
+
+
+async def _found(update: Update, context: ContextTypes.DEFAULT_TYPE, found: RetireeFound) -> int:
+    profile, t = await profile_of(update, context)
+    message = update.effective_message
+    if found.state == "found":
+        context.user_data[_PENDING] = {"retiree_id": found.retiree_id, "name": found.retiree_name}
+        rows = [(t(f"care.assist.place.{place}"), f"assist:place:{place}") for place in PLACES]
+        await message.reply_text(
+            t("care.assist.ask_place", name=found.retiree_name, masked_id=found.masked_id_number),
+            reply_markup=buttons(*rows, _cancel(t)),
+        )
+        return ASK_PLACE
+    if found.state in ("malformed", "not_found"):
+        problem = (
+            t(f"bind.id_problem.{found.id_problem.value}") if found.id_problem else t("care.assist.not_found")
+        )
+        await message.reply_text(
+            problem + "\n\n" + t("care.assist.type_again"), reply_markup=buttons(_cancel(t))
+        )
+        return ASK_ID
+    key = "review.not_staff" if found.state == "not_staff" else "care.assist.visit_closed"
+    await message.reply_text(t(key), reply_markup=menu_or_roles(t, profile))
+    return ConversationHandler.END
+
+
+async def place_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    await drop_buttons(update)
+    return await _ask_agreement(update, context, update.callback_query.data.removeprefix("assist:place:"))
+
+
+async def place_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    return await _ask_agreement(update, context, update.effective_message.text.strip()[:200])
+
+
+async def _ask_agreement(update: Update, context: ContextTypes.DEFAULT_TYPE, place: str) -> int:
+    pending = context.user_data.get(_PENDING)
+    if not pending:  # lost (a restart): begin again
+        return await start(update, context)
+    pending["place"] = place
+    _, t = await profile_of(update, context)
+    await update.effective_message.reply_text(
+        t("care.assist.ask_agreement", name=pending["name"]),
+        reply_markup=buttons(
+            (t("care.assist.button.agrees"), "assist:agrees"),
+            (t("care.assist.button.declines"), "assist:declines"),
+        ),
+    )
+    return CONFIRM
+
+
+async def agreed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    await drop_buttons(update)
+    pending = context.user_data.get(_PENDING)
+    if not pending or "place" not in pending:
+        return await start(update, context)
+    _, t = await profile_of(update, context)
+    await update.effective_message.reply_text(
+        t("care.assist.send_photo", name=pending["name"]), reply_markup=buttons(_cancel(t))
+    )
+    return ASK_PHOTO
+
+
+async def declined(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    await drop_buttons(update)
+    context.user_data.pop(_PENDING, None)
+    profile, t = await profile_of(update, context)
+    await update.effective_message.reply_text(
+        t("care.assist.declined"), reply_markup=menu_or_roles(t, profile)
+    )
+    return ConversationHandler.END
+
+
+async def photo_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    pending = context.user_data.get(_PENDING)
+    if not pending or "place" not in pending:
+        return await start(update, context)
+    message = update.effective_message
+    profile, t = await profile_of(update, context)
+    if message.photo:
+        media, channel, media_type = message.photo[-1], "photo", "image/jpeg"
+    else:
+        media, channel, media_type = message.document, "document", message.document.mime_type or "image/jpeg"
+    if media.file_size and media.file_size > MAX_SELFIE_BYTES:
+        await message.reply_text(t("cert.too_big", limit_mb=MAX_SELFIE_BYTES // 2**20))
+        return ASK_PHOTO
+    await message.reply_chat_action(ChatAction.TYPING)
+    data = bytes(await (await media.get_file()).download_as_bytearray())
+    result = await services(context).home_visits.certify_in_person(
+        Selfie(
+            idempotency_key=f"tg:{update.effective_chat.id}:{message.message_id}",
+            retiree_id=pending["retiree_id"],
+            telegram_user_id=update.effective_user.id,
+            chat_id=update.effective_chat.id,
+            channel=channel,
+            data=data,
+            media_type=media_type,
+            assisted=True,
+            place=pending["place"],
+        )
+    )
+    again = result.outcome in ("retry", "not_matched")
+    if not again:
+        context.user_data.pop(_PENDING, None)
+    markup = buttons(_cancel(t)) if again else menu_or_roles(t, profile)
+    await message.reply_text(_result_text(t, result, pending["name"]), reply_markup=markup)
+    return ASK_PHOTO if again else ConversationHandler.END
+
+
+def _result_text(t: Translator, result: CertificationResult, name: str) -> str:
+    if result.outcome == "certified":
+        return t("care.assist.certified", name=name, valid_until=t.date(result.valid_until))
+    if result.outcome == "retry":
+        return t(f"cert.retry.{result.reason}") + "\n\n" + t("care.assist.again")
+    if result.outcome == "not_matched":
+        return t("care.assist.not_matched", tries=result.tries_left)
+    if result.outcome == "review_opened":
+        return t("care.assist.review_opened", name=name)
+    known = {"not_staff", "no_reference", "unknown_retiree", "busy", "death_reported"}
+    return t(f"care.assist.refused.{result.reason if result.reason in known else 'other'}")
+
+
+async def photo_expected(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    _, t = await profile_of(update, context)
+    await update.effective_message.reply_text(t("care.assist.photo_please"), reply_markup=buttons(_cancel(t)))
+    return ASK_PHOTO
+
+
+cancel = cancel_step(_PENDING, "care.cancelled")
+
+
+def register(application: Application) -> None:
+    # Buttons are entry points too: the menu button may have been tapped in the middle of
+    # another conversation (bot.menu.leave_for_menu), which starts this one outside it.
+    taps = [
+        CallbackQueryHandler(place_chosen, pattern=rf"^assist:place:({'|'.join(PLACES)})$"),
+        CallbackQueryHandler(agreed, pattern=r"^assist:agrees$"),
+        CallbackQueryHandler(declined, pattern=r"^assist:declines$"),
+    ]
+    assisted = conversation(
+        "assisted",
+        entry_points=[
+            *started_by("assisted_certify", "assist", start),
+            CallbackQueryHandler(from_visit, pattern=r"^assist:visit:\d+$"),
+            *taps,
+        ],
+        states={
+            ASK_ID: [typed(id_typed, cancel, _PENDING)],
+            ASK_PLACE: [typed(place_typed, cancel, _PENDING), *taps],
+            CONFIRM: taps,
+            ASK_PHOTO: [
+                MessageHandler(filters.PHOTO | filters.Document.IMAGE, photo_received),
+                typed(photo_expected, cancel, _PENDING),
+            ],
+        },
+        cancel=cancel,
+        cancel_pattern=r"^assist:cancel$",
+        pending=_PENDING,
+        timeout=TIMEOUT,
+    )
+    application.add_handler(assisted)
+    application.add_handler(CallbackQueryHandler(stale_button("care.stale_button"), pattern=r"^assist:"))

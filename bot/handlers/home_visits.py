@@ -1,0 +1,211 @@
+"""🏠 Home visits: a retiree (or a helper) asks staff to come; staff see the open requests of
+their region and close each one — by certifying in person (bot/handlers/assisted.py, the
+"certify now" button) or by saying what the visit found.
+
+Asking is a short conversation: for whom (a helper of several), why (four big buttons), and an
+optional note with address hints; Cancel, /cancel or any main-menu button leaves it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ContextTypes,
+    ConversationHandler,
+)
+
+from bot.handlers.common import menu_or_roles, profile_of
+from bot.handlers.conversation import (
+    cancel_step,
+    conversation,
+    drop_buttons,
+    stale_button,
+    started_by,
+    typed,
+)
+from bot.keyboards import buttons
+from bot.menu import menu_action
+from bot.services import services
+from content.i18n import Translator
+from kernel.permissions import NotStaff
+from verification.home_visits import OUTCOMES, REASONS, VisitAsked, VisitView
+
+CHOOSE, ASK_REASON, ASK_NOTE = range(20, 23)
+TIMEOUT = timedelta(minutes=10)
+_PENDING = "home_visit"  # user_data: {"retiree_id", "reason"} while the conversation lasts
+
+
+# ------------------------------------------------------------------ asking for a visit
+
+
+@menu_action("home_visit")
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    context.user_data.pop(_PENDING, None)
+    whom = await services(context).home_visits.can_ask(update.effective_user.id)
+    return await _answer_whom(update, context, whom)
+
+
+async def elder_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    await drop_buttons(update)
+    retiree_id = int(update.callback_query.data.removeprefix("visit:for:"))
+    whom = await services(context).home_visits.can_ask(update.effective_user.id, retiree_id)
+    return await _answer_whom(update, context, whom)
+
+
+async def _answer_whom(update: Update, context: ContextTypes.DEFAULT_TYPE, whom: VisitAsked) -> int:
+    profile, t = await profile_of(update, context)
+    message = update.effective_message
+    if whom.state == "choose":
+        rows = [(name, f"visit:for:{retiree_id}") for retiree_id, name in whom.choices]
+        await message.reply_text(t("care.visit.choose"), reply_markup=buttons(*rows, _cancel(t)))
+        return CHOOSE
+    if whom.state == "can_ask":
+        context.user_data[_PENDING] = {"retiree_id": whom.retiree_id}
+        rows = [(t(f"care.visit.reason.{reason}"), f"visit:reason:{reason}") for reason in REASONS]
+        await message.reply_text(
+            t("care.visit.ask_reason", name=whom.retiree_name), reply_markup=buttons(*rows, _cancel(t))
+        )
+        return ASK_REASON
+    await message.reply_text(
+        t(f"care.visit.{whom.state}", name=whom.retiree_name), reply_markup=menu_or_roles(t, profile)
+    )
+    return ConversationHandler.END
+
+
+def _cancel(t: Translator) -> tuple[str, str]:
+    return t("care.button.cancel"), "visit:cancel"
+
+
+async def reason_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    await drop_buttons(update)
+    pending = context.user_data.get(_PENDING)
+    if not pending:  # lost (a restart): begin again
+        return await start(update, context)
+    pending["reason"] = update.callback_query.data.removeprefix("visit:reason:")
+    _, t = await profile_of(update, context)
+    await update.effective_message.reply_text(
+        t("care.visit.ask_note"),
+        reply_markup=buttons((t("care.visit.button.no_note"), "visit:skip"), _cancel(t)),
+    )
+    return ASK_NOTE
+
+
+async def note_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    return await _ask(update, context, update.effective_message.text)
+
+
+async def note_skipped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    await drop_buttons(update)
+    return await _ask(update, context, None)
+
+
+async def _ask(update: Update, context: ContextTypes.DEFAULT_TYPE, note: str | None) -> int:
+    pending = context.user_data.pop(_PENDING, None) or {}
+    if "reason" not in pending:
+        return await start(update, context)
+    asked = await services(context).home_visits.ask(
+        update.effective_user.id, pending["retiree_id"], pending["reason"], note
+    )
+    profile, t = await profile_of(update, context)
+    await update.effective_message.reply_text(
+        t(f"care.visit.{asked.state}", name=asked.retiree_name), reply_markup=menu_or_roles(t, profile)
+    )
+    return ConversationHandler.END
+
+
+cancel = cancel_step(_PENDING, "care.cancelled")
+
+
+# ------------------------------------------------------------------ staff
+
+
+def _visit_text(t: Translator, visit: VisitView) -> str:
+    return t(
+        "care.visits.item",
+        name=visit.retiree_name,
+        masked_id=visit.masked_id_number,
+        region=visit.residence_region,
+        reason=t(f"care.visit.reason.{visit.reason}"),
+        asked=visit.requested_at.strftime("%Y-%m-%d %H:%M"),
+        note=visit.note or "—",
+    )
+
+
+@menu_action("home_visits")
+async def list_visits(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    profile, t = await profile_of(update, context)
+    message = update.effective_message
+    try:
+        visits = await services(context).home_visits.open_visits(update.effective_user.id)
+    except NotStaff:
+        await message.reply_text(t("review.not_staff"), reply_markup=menu_or_roles(t, profile))
+        return
+    if not visits:
+        await message.reply_text(t("care.visits.none"), reply_markup=menu_or_roles(t, profile))
+    for visit in visits:
+        await message.reply_text(
+            _visit_text(t, visit),
+            reply_markup=buttons(
+                (t("care.visits.button.certify"), f"assist:visit:{visit.request_id}"),
+                (t("care.visits.button.not_certified"), f"hv:missed:{visit.request_id}"),
+            ),
+        )
+
+
+async def ask_outcome(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await drop_buttons(update)
+    _, t = await profile_of(update, context)
+    request_id = update.callback_query.data.removeprefix("hv:missed:")
+    rows = [(t(f"care.visits.outcome.{outcome}"), f"hv:done:{request_id}:{outcome}") for outcome in OUTCOMES]
+    await update.effective_message.reply_text(t("care.visits.ask_outcome"), reply_markup=buttons(*rows))
+
+
+async def outcome_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await drop_buttons(update)
+    profile, t = await profile_of(update, context)
+    _, _, request_id, outcome = update.callback_query.data.split(":")
+    try:
+        closed = await services(context).home_visits.visited_not_certified(
+            update.effective_user.id, int(request_id), outcome
+        )
+    except NotStaff:
+        closed = None
+    key = {True: "care.visits.closed", False: "care.visits.already_closed", None: "review.not_staff"}[closed]
+    await update.effective_message.reply_text(t(key), reply_markup=menu_or_roles(t, profile))
+
+
+# ------------------------------------------------------------------ registration
+
+
+def register(application: Application) -> None:
+    outcomes = "|".join(OUTCOMES)
+    application.add_handler(CallbackQueryHandler(ask_outcome, pattern=r"^hv:missed:\d+$"))
+    application.add_handler(CallbackQueryHandler(outcome_chosen, pattern=rf"^hv:done:\d+:({outcomes})$"))
+    # The buttons are entry points too: the menu button may have been tapped in the middle
+    # of another conversation (bot.menu.leave_for_menu), which starts this one outside it.
+    taps = [
+        CallbackQueryHandler(elder_chosen, pattern=r"^visit:for:\d+$"),
+        CallbackQueryHandler(reason_chosen, pattern=rf"^visit:reason:({'|'.join(REASONS)})$"),
+    ]
+    visit = conversation(
+        "home_visit",
+        entry_points=[*started_by("home_visit", "visit", start), *taps],
+        states={
+            CHOOSE: taps,
+            ASK_REASON: taps,
+            ASK_NOTE: [
+                typed(note_typed, cancel, _PENDING),
+                CallbackQueryHandler(note_skipped, pattern=r"^visit:skip$"),
+            ],
+        },
+        cancel=cancel,
+        cancel_pattern=r"^visit:cancel$",
+        pending=_PENDING,
+        timeout=TIMEOUT,
+    )
+    application.add_handler(visit)
+    application.add_handler(CallbackQueryHandler(stale_button("care.stale_button"), pattern=r"^visit:"))

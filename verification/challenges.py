@@ -1,0 +1,98 @@
+"""Liveness challenges: which actions a retiree is asked to perform, for how long the request
+stands, and that it is answered once.
+
+Elder-friendly by design: the request stands for half an hour and no countdown is shown (a
+person who needs their glasses or a relative's help must not be rushed); after a failed try
+the next challenge asks for one action per video note ("stepwise"), which is easier to follow
+than a sequence.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from kernel.clock import Clock, as_utc, utc_now
+from storage.liveness_models import LivenessChallenge
+from storage.uow import UnitOfWork, UnitOfWorkFactory
+from verification.liveness.actions import Action
+
+CHALLENGE_LIFETIME = timedelta(minutes=30)
+# Looking back this far for a failed try decides whether the next challenge is stepwise.
+FAILED_TRY_MEMORY = timedelta(hours=24)
+STEPWISE_ACTIONS = 2
+
+
+@dataclass(frozen=True)
+class Challenge:
+    id: int
+    retiree_id: int
+    actions: tuple[Action, ...]
+    mode: str  # "together" | "stepwise"
+    step: int  # stepwise: video notes already accepted
+    expires_at: datetime
+
+    @property
+    def asked_now(self) -> tuple[Action, ...]:
+        """What the next video note must show."""
+        return self.actions if self.mode == "together" else (self.actions[self.step],)
+
+    @property
+    def last_step(self) -> bool:
+        return self.mode == "together" or self.step == len(self.actions) - 1
+
+    def expired(self, now: datetime) -> bool:
+        return now >= as_utc(self.expires_at)
+
+
+def choose_actions(rng: random.Random, count: int) -> tuple[Action, ...]:
+    """`count` different actions in a random order. Turning left and right may both be asked;
+    their order then matters as much as any other."""
+    return tuple(rng.sample(list(Action), count))
+
+
+class ChallengeService:
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, *, clock: Clock = utc_now, rng: random.Random | None = None
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+        # SystemRandom: the order must not be predictable from earlier challenges.
+        self._rng = rng or random.SystemRandom()
+
+    async def issue(self, retiree_id: int, telegram_user_id: int) -> Challenge:
+        """A new challenge for the retiree (voiding any still open)."""
+        now = self._clock()
+        async with self._uow_factory() as uow:
+            stepwise = await self._failed_recently(uow, retiree_id, now)
+            count = STEPWISE_ACTIONS if stepwise else self._rng.choice((2, 3))
+            await uow.challenges.replace_open(retiree_id, now)
+            row = LivenessChallenge(
+                retiree_id=retiree_id,
+                telegram_user_id=telegram_user_id,
+                actions=[a.value for a in choose_actions(self._rng, count)],
+                mode="stepwise" if stepwise else "together",
+                step=0,
+                issued_at=now,
+                expires_at=now + CHALLENGE_LIFETIME,
+            )
+            uow.challenges.add(row)
+            await uow.commit()
+            return as_challenge(row)
+
+    async def current(self, retiree_id: int, telegram_user_id: int) -> Challenge | None:
+        """The open challenge of this sender for this retiree (possibly expired), or None."""
+        async with self._uow_factory() as uow:
+            row = await uow.challenges.open_for(retiree_id, telegram_user_id)
+            return as_challenge(row) if row is not None else None
+
+    async def _failed_recently(self, uow: UnitOfWork, retiree_id: int, now: datetime) -> bool:
+        attempts = await uow.attempts.since(retiree_id, now - FAILED_TRY_MEMORY)
+        return any(a.outcome == "fail" and a.challenge_id is not None for a in attempts)
+
+
+def as_challenge(row: LivenessChallenge) -> Challenge:
+    return Challenge(
+        row.id, row.retiree_id, tuple(Action(a) for a in row.actions), row.mode, row.step, row.expires_at
+    )

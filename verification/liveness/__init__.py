@@ -1,0 +1,8 @@
+"""Liveness: proof that a live person is in front of the camera now, not a photo or a recording.
+
+A challenge asks for a few actions in a random order (`actions`); the person films a round
+video note doing them; `judge` decodes it, follows the face, and checks the actions, the
+order, the identity on several frames, and cues of a screen or a print. `fingerprints`
+catch a video (or photo) that was sent before. `synthesis` makes the generated videos the
+evaluation and the tests use.
+"""

@@ -1,0 +1,71 @@
+"""What one face check compares with: the retiree's references, and the region's cohort."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import select
+
+from storage.certification_models import ReferenceFace
+from storage.models import Retiree
+from storage.protection import PersonalDataVault
+from storage.uow import UnitOfWork
+from verification.faces.pipeline import ReferenceTemplate
+from verification.faces.scoring import quality_weight
+
+
+@dataclass(frozen=True)
+class ReferenceSet:
+    templates: list[ReferenceTemplate]
+    weights: list[float]  # quality weight of each reference (verification.faces.scoring)
+    cohort: np.ndarray | None  # other retirees' templates of the same region and engine
+
+
+async def load_reference_set(
+    uow: UnitOfWork, vault: PersonalDataVault, retiree_id: int, cohort_size: int
+) -> ReferenceSet:
+    """Every reference of the retiree (the roster photo, and any enrolled by staff), each
+    weighted by its quality, and the cohort for score normalisation: the newest template of up
+    to `cohort_size` other retirees of the same residence region, same engine (0: none)."""
+    rows = list(await uow.faces.references(retiree_id))
+    templates = [
+        ReferenceTemplate(
+            vault.decrypt(row.template_encrypted), row.engine, row.quality.get("engine_version", "")
+        )
+        for row in rows
+    ]
+    weights = [quality_weight(row.quality or {}) for row in rows]
+    cohort = await _cohort(uow, vault, retiree_id, rows[-1].engine, cohort_size) if cohort_size else None
+    return ReferenceSet(templates, weights, cohort)
+
+
+async def _cohort(
+    uow: UnitOfWork, vault: PersonalDataVault, retiree_id: int, engine: str, size: int
+) -> np.ndarray | None:
+    region = (await uow.retirees.get(retiree_id)).residence_region
+    query = (
+        select(ReferenceFace.retiree_id, ReferenceFace.template_encrypted)
+        .join(Retiree, Retiree.id == ReferenceFace.retiree_id)
+        .where(
+            Retiree.residence_region == region,
+            ReferenceFace.retiree_id != retiree_id,
+            ReferenceFace.engine == engine,
+        )
+        .order_by(ReferenceFace.id.desc())
+        .limit(size * 3)  # a few retirees have several references
+    )
+    seen: set[int] = set()
+    vectors = []
+    for other, encrypted in (await uow.session.execute(query)).all():
+        if other in seen:
+            continue
+        seen.add(other)
+        vectors.append(np.frombuffer(vault.decrypt(encrypted), dtype="<f4"))
+        if len(vectors) == size:
+            break
+    if not vectors or len({v.size for v in vectors}) != 1:
+        return None
+    # A region with fewer retirees than the pipeline's minimum cohort is still sent: the
+    # pipeline then decides on the raw score (see VerifyPolicy.min_cohort) and says so.
+    return np.vstack(vectors)
