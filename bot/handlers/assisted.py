@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from telegram import Update
-from telegram.constants import ChatAction
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -23,12 +22,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers.certification import MAX_SELFIE_BYTES
 from bot.handlers.common import menu_or_roles, profile_of
 from bot.handlers.conversation import (
     cancel_step,
     conversation,
     drop_buttons,
+    receive_photo,
     stale_button,
     started_by,
     typed,
@@ -154,25 +153,19 @@ async def photo_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if not pending or "place" not in pending:
         return await start(update, context)
     message = update.effective_message
-    profile, t = await profile_of(update, context)
-    if message.photo:
-        media, channel, media_type = message.photo[-1], "photo", "image/jpeg"
-    else:
-        media, channel, media_type = message.document, "document", message.document.mime_type or "image/jpeg"
-    if media.file_size and media.file_size > MAX_SELFIE_BYTES:
-        await message.reply_text(t("cert.too_big", limit_mb=MAX_SELFIE_BYTES // 2**20))
+    photo = await receive_photo(update, context)
+    if photo is None:
         return ASK_PHOTO
-    await message.reply_chat_action(ChatAction.TYPING)
-    data = bytes(await (await media.get_file()).download_as_bytearray())
+    profile, t = await profile_of(update, context)
     result = await services(context).home_visits.certify_in_person(
         Selfie(
             idempotency_key=f"tg:{update.effective_chat.id}:{message.message_id}",
             retiree_id=pending["retiree_id"],
             telegram_user_id=update.effective_user.id,
             chat_id=update.effective_chat.id,
-            channel=channel,
-            data=data,
-            media_type=media_type,
+            channel=photo.channel,
+            data=photo.data,
+            media_type=photo.media_type,
             assisted=True,
             place=pending["place"],
         )

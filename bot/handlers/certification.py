@@ -22,12 +22,10 @@ from bot.handlers.privacy import ask_consent
 from bot.menu import menu_action
 from bot.services import services
 from content.i18n import Translator
-from verification.certification import CertificationResult, Readiness, Selfie, VideoNote
+from verification.certification import CertificationResult, Readiness, VideoNote
 from verification.challenges import Challenge
-from verification.faces.media import MediaLimits
 from verification.liveness.video import VideoLimits
 
-MAX_SELFIE_BYTES = MediaLimits().max_bytes
 MAX_VIDEO_BYTES = VideoLimits().max_bytes
 # Refusals with their own words in the liveness catalog.
 LIVENESS_REFUSALS = frozenset(
@@ -97,35 +95,13 @@ async def video_note_received(update: Update, context: ContextTypes.DEFAULT_TYPE
     await message.reply_text(video_result_text(t, result), reply_markup=menu_or_roles(t, profile))
 
 
-async def selfie_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
+async def photo_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A photo or file sent outside any conversation. On their own, retirees certify by video
+    note (a photo alone passes only when staff take it in person: bot/handlers/assisted.py),
+    so it is not even downloaded: the person is told how to film one."""
     profile, t = await profile_of(update, context)
-    if message.photo:
-        media, channel, media_type = message.photo[-1], "photo", "image/jpeg"
-    else:
-        media, channel = message.document, "document"
-        media_type = message.document.mime_type or "application/octet-stream"
-    if media.file_size and media.file_size > MAX_SELFIE_BYTES:
-        # Refused before downloading: a huge file costs us nothing.
-        await services(context).certification.refuse_file(
-            update.effective_chat.id, channel, "too_large_bytes", media.file_size
-        )
-        await message.reply_text(t("cert.too_big", limit_mb=MAX_SELFIE_BYTES // 2**20))
-        return
-    await message.reply_chat_action(ChatAction.TYPING)
-    data = bytes(await (await media.get_file()).download_as_bytearray())
-    result = await services(context).certification.submit_selfie(
-        Selfie(
-            idempotency_key=f"tg:{update.effective_chat.id}:{message.message_id}",
-            retiree_id=context.user_data.get(_CERTIFYING),
-            telegram_user_id=update.effective_user.id,
-            chat_id=update.effective_chat.id,
-            channel=channel,
-            data=data,
-            media_type=media_type,
-        )
-    )
-    await message.reply_text(_result_text(t, result), reply_markup=menu_or_roles(t, profile))
+    text = t("live.video_needed") + "\n\n" + t("live.help_offer")
+    await update.effective_message.reply_text(text, reply_markup=menu_or_roles(t, profile))
 
 
 def _result_text(t: Translator, result: CertificationResult) -> str:
@@ -134,16 +110,10 @@ def _result_text(t: Translator, result: CertificationResult) -> str:
         if result.resumed and result.back_pay_months:
             text += "\n\n" + t("cert.resumed", months="、".join(result.back_pay_months))
         return text
-    if result.outcome == "retry":
-        return t(f"cert.retry.{result.reason}") + "\n\n" + t("cert.help_offer")
-    if result.outcome == "not_matched":
-        return t("cert.not_matched", tries=result.tries_left)
     if result.outcome == "review_opened":
         return t("cert.review_opened")
     if result.reason == "choose":
         return t("cert.pick_first")
-    if result.reason == "video_needed":
-        return t("live.video_needed") + "\n\n" + t("live.help_offer")
     return t(f"cert.{result.reason}")
 
 
@@ -182,4 +152,4 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("certify", certify))
     application.add_handler(CallbackQueryHandler(elder_chosen, pattern=r"^cert:for:\d+$"))
     application.add_handler(MessageHandler(filters.VIDEO_NOTE | filters.VIDEO, video_note_received))
-    application.add_handler(MessageHandler(filters.PHOTO | filters.Document.ALL, selfie_received))
+    application.add_handler(MessageHandler(filters.PHOTO | filters.Document.ALL, photo_received))

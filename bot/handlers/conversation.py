@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from telegram import Update
+from telegram.constants import ChatAction
 from telegram.error import BadRequest
 from telegram.ext import (
     BaseHandler,
@@ -25,9 +27,39 @@ from telegram.warnings import PTBUserWarning
 
 from bot.handlers.common import menu_or_roles, profile_of
 from bot.menu import ConversationStep, answer_step
+from bot.services import services
 from content.i18n import all_translations
+from verification.faces.media import MediaLimits
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+MAX_PHOTO_BYTES = MediaLimits().max_bytes
+
+
+@dataclass(frozen=True)
+class ReceivedPhoto:
+    data: bytes
+    channel: str  # "photo" | "document"
+    media_type: str
+
+
+async def receive_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ReceivedPhoto | None:
+    """The photo (or picture sent as a file) of this message, downloaded. None for one too
+    large to fetch: the person is told, and an error record is written; nothing is fetched."""
+    message = update.effective_message
+    if message.photo:
+        media, channel, media_type = message.photo[-1], "photo", "image/jpeg"
+    else:
+        media, channel = message.document, "document"
+        media_type = message.document.mime_type or "application/octet-stream"
+    if media.file_size and media.file_size > MAX_PHOTO_BYTES:
+        await services(context).certification.refuse_file(
+            update.effective_chat.id, channel, "too_large_bytes", media.file_size
+        )
+        _, t = await profile_of(update, context)
+        await message.reply_text(t("cert.too_big", limit_mb=MAX_PHOTO_BYTES // 2**20))
+        return None
+    await message.reply_chat_action(ChatAction.TYPING)
+    return ReceivedPhoto(bytes(await (await media.get_file()).download_as_bytearray()), channel, media_type)
 
 
 def started_by(action: str, command: str, start: ConversationStep) -> list[BaseHandler]:

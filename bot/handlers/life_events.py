@@ -24,12 +24,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers.certification import MAX_SELFIE_BYTES
 from bot.handlers.common import menu_or_roles, profile_of
 from bot.handlers.conversation import (
     cancel_step,
     conversation,
     drop_buttons,
+    receive_photo,
     stale_button,
     started_by,
     typed,
@@ -202,14 +202,10 @@ async def document_received(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     pending = context.user_data.get(_PENDING) or {}
     if "certificate" not in pending:
         return await start(update, context)
-    message = update.effective_message
-    media = message.photo[-1] if message.photo else message.document
-    if media.file_size and media.file_size > MAX_SELFIE_BYTES:
-        _, t = await profile_of(update, context)
-        await message.reply_text(t("cert.too_big", limit_mb=MAX_SELFIE_BYTES // 2**20))
+    photo = await receive_photo(update, context)
+    if photo is None:
         return ASK_DOCUMENT
-    pending["document"] = bytes(await (await media.get_file()).download_as_bytearray())
-    pending["media_type"] = "image/jpeg" if message.photo else message.document.mime_type
+    pending["document"], pending["media_type"] = photo.data, photo.media_type
     return await _confirm(update, context, pending)
 
 
