@@ -11,7 +11,6 @@ twice.
 
 from __future__ import annotations
 
-import hashlib
 import numbers
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -166,7 +165,7 @@ class AttemptBook:
                 await remember(
                     uow,
                     kind="video",
-                    sha256=hashlib.sha256(capture.data).hexdigest(),
+                    sha256=attempt.evidence_sha256,  # of the bytes, as the caller hashed them
                     recording=fingerprint,
                     retiree_id=retiree.id,
                     attempt_id=attempt.id,

@@ -280,22 +280,27 @@ class CertificationService:
         """Judges a video note against the sender's open challenge. Where the person should
         film again (a failed try with tries left, a challenge expired, used or never asked
         for), the result carries a new challenge: stepwise after a failed try."""
-        result = await self._judge_video(note)
+        result, retiree_id = await self._judge_video(note)
         if result.outcome == "not_passed" or result.reason in NEW_CHALLENGE_REASONS:
-            retiree_id = note.retiree_id or (await self.readiness(note.telegram_user_id)).retiree_id
+            # Known once readiness was checked; a repeated answer names nobody: look again.
+            retiree_id = retiree_id or (await self.readiness(note.telegram_user_id)).retiree_id
             if retiree_id is not None:
                 challenge = await self.challenges.issue(retiree_id, note.telegram_user_id)
                 result = replace(result, challenge=challenge)
         return result
 
-    async def _judge_video(self, note: VideoNote) -> CertificationResult:
+    async def _judge_video(self, note: VideoNote) -> tuple[CertificationResult, int | None]:
+        """The result, and for whom (None when nobody was found ready)."""
         earlier = await self._attempts.earlier_answer(note.idempotency_key)
         if earlier is not None:
-            return earlier
+            return earlier, note.retiree_id
         readiness = await self.readiness(note.telegram_user_id, note.retiree_id)
         if readiness.state != "ready":
-            return CertificationResult("refused", readiness.state)
+            return CertificationResult("refused", readiness.state), None
         retiree_id = readiness.retiree_id
+        return await self._judge_for(note, retiree_id), retiree_id
+
+    async def _judge_for(self, note: VideoNote, retiree_id: int) -> CertificationResult:
         capture = Capture(
             note.idempotency_key,
             retiree_id,
@@ -308,7 +313,6 @@ class CertificationService:
         sha256 = hashlib.sha256(note.data).hexdigest()
         async with self._uow_factory() as uow:
             seen = await seen_exactly(uow, sha256)
-            references = await load_reference_set(uow, self._vault, retiree_id, self._cohort_size)
         challenge = await self.challenges.current(retiree_id, note.telegram_user_id)
         if seen is not None:
             return await self._refuse_replay(capture, challenge, seen, sha256)
@@ -319,6 +323,9 @@ class CertificationService:
             return CertificationResult("refused", "challenge_expired")
         if note.forwarded:
             return await self._refuse_fraud(capture, challenge, "forwarded", sha256)
+        # Loaded only for a note that will be judged: the cohort is up to 200 decryptions.
+        async with self._uow_factory() as uow:
+            references = await load_reference_set(uow, self._vault, retiree_id, self._cohort_size)
         try:
             verdict = await self._faces.judge_video(
                 note.data,
