@@ -35,5 +35,8 @@ class EmployerQuestion(Base):
     answer: Mapped[str | None] = mapped_column(Text)
     answered_by: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id", ondelete="SET NULL"))
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The message that asked it ("tg:<chat id>:<message id>"): a re-delivered update
+    # (after a crash or an outage) finds its question instead of asking it twice.
+    source_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     # Set when the question and its answer were exported as a draft entry for an editor.
     exported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

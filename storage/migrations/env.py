@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import storage.care_models  # noqa: F401  (registers its tables)
 import storage.certification_models  # noqa: F401  (registers its tables)
+import storage.durability_models  # noqa: F401  (registers its tables)
 import storage.employer_models  # noqa: F401  (registers its tables)
 import storage.liveness_models  # noqa: F401  (registers its tables)
 import storage.publicity_models  # noqa: F401  (registers its tables)
