@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,39 @@ from storage.uow import unit_of_work_factory
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FACES_DIR = Path(os.environ.get("PENSION_BOT_FACES_DIR", REPO_ROOT.parent / "shared" / "faces"))
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--clock",
+        default=os.environ.get("PENSION_BOT_TEST_CLOCK"),
+        metavar="ISO_INSTANT",
+        help="run the whole session with the wall clock starting at this instant (it ticks on); "
+        "CI uses a late evening in UTC at a month and year end, where UTC and Shanghai dates differ",
+    )
+
+
+def pytest_configure(config):
+    instant = config.getoption("--clock")
+    if instant:
+        # Started here, not in a fixture, so that fixtures of every scope see the same clock.
+        import time_machine
+
+        config.stash[_TRAVEL] = traveller = time_machine.travel(datetime.fromisoformat(instant), tick=True)
+        traveller.start()
+
+
+def pytest_unconfigure(config):
+    if traveller := config.stash.get(_TRAVEL, None):
+        traveller.stop()
+
+
+def pytest_report_header(config):
+    instant = config.getoption("--clock")
+    return f"wall clock from {instant} (ticking)" if instant else None
+
+
+_TRAVEL = pytest.StashKey[object]()
 
 
 def faces_dir() -> Path:

@@ -25,7 +25,7 @@ NAME, NUMBER = "蔡刚", synthetic_id_number("110105", date(1950, 3, 4), 21)
 
 
 @pytest.fixture
-async def stack(database_url, tmp_path):
+async def stack(e2e_morning, database_url, tmp_path):
     """The bot, and a staff member of the prefecture the retiree lives in."""
     async with running_bot(database_url, tmp_path / "var") as stack:
         stack.roster_dir = tmp_path / "roster"

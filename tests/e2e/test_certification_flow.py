@@ -35,7 +35,7 @@ PEOPLE = {
 
 
 @pytest.fixture
-async def stack(database_url, tmp_path):
+async def stack(e2e_morning, database_url, tmp_path):
     faces = faces_dir()
     roster = tmp_path / "roster" / "roster.csv"
     roster.parent.mkdir()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -22,6 +23,8 @@ from verification.assistance import QUESTIONS, AssistanceService, ExchangeLink, 
 from verification.records import verify_chain
 from verification.roster_synthetic import synthetic_id_number
 from verification.staff import StaffService
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 HERE, ASKER = "110000", "440300"  # this region (residence) and the region paying the pensions
 NEAR, FAR, ALL = 9001, 9002, 9003  # staff of 110105, of 110108, of all of 110000
@@ -200,7 +203,7 @@ async def test_a_request_asked_in_the_bot_travels_and_its_answer_comes_back(regi
 
     [answered] = await paying.outgoing(NEAR)
     assert (answered.state, answered.finding, answered.note) == ("answered", "died", "已上门")
-    assert answered.answered_on == bj.clock().date()
+    assert answered.answered_on == bj.clock().astimezone(SHANGHAI).date()
     bj.clock.now += timedelta(days=20)
     assert (await paying.sweep()).overdue == 0  # answered: never overdue
 
