@@ -5,7 +5,7 @@ UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 PORT ?= 8080
 
-.PHONY: setup demo test lint browser
+.PHONY: setup demo test test-late-clock lint browser
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install -q "uv==$(UV_VERSION)"
@@ -25,3 +25,9 @@ lint: setup
 
 test: setup browser lint
 	$(UV) run --frozen pytest -q
+
+# The suite again from a late evening in UTC at a month and year end (already the next day,
+# month and year in Shanghai), so a date bug fails in CI rather than in production.
+LATE_CLOCK ?= 2026-12-31T23:30:00+00:00
+test-late-clock: setup
+	$(UV) run --frozen pytest -q --clock=$(LATE_CLOCK)
