@@ -62,8 +62,11 @@ class OutboxEntry(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending|delivered|refused
+    # pending|delivered|deferred (refused as not the receiver's retiree, retried with back-off)
+    # |refused (final: listed for staff by `records refused`)
+    state: Mapped[str] = mapped_column(String(10), default="pending")
     last_error: Mapped[str] = mapped_column(Text, default="")
+    refused_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # first refusal
 
 
 class ReceivedRecord(Base):
@@ -110,3 +113,35 @@ class AssistanceRequest(Base):
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     answer: Mapped[str] = mapped_column(Text, default="")
     staff_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class ChainCheckpoint(Base):
+    """A signed anchor of this region's chain head: (region, seq, hash, made_at), signed with
+    the region's exchange key (Ed25519), which is kept outside the database. Rewriting or
+    removing records up to `seq` no longer matches a checkpoint an attacker cannot re-sign."""
+
+    __tablename__ = "record_checkpoints"
+    __table_args__ = (Index("ix_record_checkpoints_region_seq", "region", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region: Mapped[str] = mapped_column(String(6))
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    made_at: Mapped[str] = mapped_column(String(40))  # ISO 8601 UTC, exactly as signed
+    signature: Mapped[str] = mapped_column(String(100))  # base64 Ed25519
+
+
+class PeerChainHead(Base):
+    """The latest signed head of another region's chain seen with its exchange requests.
+    A head that goes backwards (lower seq, or the same seq with another hash) is not taken:
+    it is kept in `conflict` for staff, since the sender's chain was cut or rewritten."""
+
+    __tablename__ = "peer_chain_heads"
+
+    origin_region: Mapped[str] = mapped_column(String(6), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    made_at: Mapped[str] = mapped_column(String(40))
+    signature: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    conflict: Mapped[str] = mapped_column(Text, default="")

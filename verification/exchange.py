@@ -24,12 +24,13 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kernel.clock import as_utc
 from storage.models import Retiree
 from storage.records_models import OutboxEntry, ReceivedRecord, SeenNonce, VerificationRecord
+from verification.checkpoints import SignedHead, advance_checkpoint, store_peer_head
 from verification.records import chain_hash, record_body
 
 logger = logging.getLogger(__name__)
@@ -208,7 +209,18 @@ class ExchangeReceiver:
 
     async def take_in(self, method: str, path: str, headers, body: bytes) -> IntakeResult:
         origin = await self.admit(method, path, headers, body)
-        records = parse_records(body, origin)
+        data = load_body(body)
+        records = parse_records(data, origin)
+        head = parse_head(data, origin, self._peers.get(origin))
+        if head is not None:  # kept even when the records are refused: it is signed all the same
+            try:
+                async with self._uow_factory() as uow:
+                    await store_peer_head(uow, head, self._clock())
+                    await uow.commit()
+            except IntegrityError:  # the region's first head, arriving twice at once: keep one
+                async with self._uow_factory() as uow:
+                    await store_peer_head(uow, head, self._clock())
+                    await uow.commit()
         for attempt in range(3):
             try:
                 return await self._store(origin, records)
@@ -279,12 +291,34 @@ def _chunks(items: list, size: int):
         yield items[start : start + size]
 
 
-def parse_records(body: bytes, origin: str) -> list[dict]:
-    """The records of a request body, checked field by field (ExchangeError 400 if not)."""
+def load_body(body: bytes):
     try:
-        data = json.loads(body)
+        return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise ExchangeError(400, "malformed_body", "the body is not JSON") from None
+
+
+def parse_head(data, origin: str, peer: Peer | None) -> SignedHead | None:
+    """The sender's signed chain head, when the body carries one (`head`; older senders
+    send none). It must be the sender's and signed with its key (ExchangeError 400 if not)."""
+    value = data.get("head") if isinstance(data, dict) else None
+    if value is None:
+        return None
+    try:
+        head = SignedHead.parse(value)
+    except ValueError as error:
+        raise ExchangeError(400, "malformed_body", str(error)) from None
+    if head.region != origin or peer is None or not head.signed_by(peer.public_key):
+        raise ExchangeError(
+            400, "bad_head", "the chain head is not the sending region's, signed with its key"
+        )
+    return head
+
+
+def parse_records(body, origin: str) -> list[dict]:
+    """The records of a request body (bytes, or already parsed), checked field by field
+    (ExchangeError 400 if not)."""
+    data = load_body(body) if isinstance(body, bytes | str) else body
     records = data.get("records") if isinstance(data, dict) else None
     if not isinstance(records, list) or not records or len(records) > MAX_RECORDS:
         raise ExchangeError(
@@ -317,8 +351,26 @@ Transport = Callable[[str, bytes, dict], Awaitable[tuple[int, dict | None]]]
 @dataclass(frozen=True)
 class DeliveryReport:
     delivered: int = 0
-    refused: int = 0
+    refused: int = 0  # given up: refused for longer than the retry period (`records refused`)
     failed_regions: tuple[str, ...] = ()
+    deferred: int = 0  # refused as not (yet) the receiver's retiree: tried again later
+
+
+# Refusals that another try can cure: the paying region has not imported its roster yet.
+RETRIED_REFUSALS = frozenset({"not_our_retiree"})
+
+
+def problem_code(answer: dict | None) -> str:
+    """The short code of an RFC 9457 answer ("not_our_retiree"), or "" when it has none."""
+    if not answer:
+        return ""
+    kind = answer.get("type")
+    return str(kind).rsplit(":", 1)[-1][:40] if kind else str(answer.get("title") or "")[:40]
+
+
+def _reason(status: int, answer: dict | None) -> str:
+    code, detail = problem_code(answer), str((answer or {}).get("detail") or "")
+    return " ".join(part for part in (f"HTTP {status}", code, detail and f"- {detail}") if part)[:500]
 
 
 class OutboxDispatcher:
@@ -326,6 +378,11 @@ class OutboxDispatcher:
 
     Order per retiree holds because each region's queue goes strictly in outbox order: a
     batch that fails is retried (exponential backoff) before anything after it is sent.
+    Records the receiver refuses as not its retiree (its roster not imported yet) step out
+    of the queue as "deferred" and are tried again with a back-off of their own for
+    `refusal_period`, with every later record about the same retiree held back behind them;
+    after that period they are "refused" and listed for staff (`records refused`).
+    Every round also signs a checkpoint of this region's chain head and sends it along.
     """
 
     def __init__(
@@ -340,29 +397,48 @@ class OutboxDispatcher:
         batch_size: int = 1000,
         base_delay: float = 1.0,
         max_delay: float = 300.0,
+        refusal_period: timedelta = timedelta(days=7),
+        refusal_delay: float = 300.0,
+        refusal_max_delay: float = 6 * 3600.0,
     ) -> None:
         self._uow_factory, self._region, self._peers, self._key = uow_factory, own_region, peers, key
         self._transport, self._clock = transport, clock
         self._batch, self._base, self._max = batch_size, base_delay, max_delay
+        self._refusal_period, self._refusal_max = refusal_period, refusal_max_delay
+        self._refusal_delay = max(1.0, refusal_delay)  # never "due again at once": drain() ends
+
+    async def checkpoint(self) -> SignedHead | None:
+        """Sign this region's chain head (when the records since the last checkpoint check
+        out) and return the latest good checkpoint, which travels with every batch."""
+        async with self._uow_factory() as uow:
+            advance = await advance_checkpoint(uow, self._region, self._key, self._clock())
+            if advance.made:
+                await uow.commit()
+        if advance.problem:
+            logger.error("chain of region %s not checkpointed: %s", self._region, advance.problem)
+        return advance.head
 
     async def deliver_once(self) -> DeliveryReport:
         """One batch per region with records due; call again while it delivers anything."""
-        delivered = refused = 0
+        delivered = refused = deferred = 0
         failed: list[str] = []
+        head = await self.checkpoint()
         async with self._uow_factory() as uow:
             regions = list(
                 (
                     await uow.session.execute(
-                        select(OutboxEntry.dest_region).where(OutboxEntry.state == "pending").distinct()
+                        select(OutboxEntry.dest_region)
+                        .where(OutboxEntry.state.in_(("pending", "deferred")))
+                        .distinct()
                     )
                 ).scalars()
             )
-        for region in regions:
-            ok, sent, refused_here = await self._deliver_region(region)
-            delivered, refused = delivered + sent, refused + refused_here
+        for region in sorted(regions):
+            ok, sent, refused_here, deferred_here = await self._deliver_region(region, head)
+            delivered, refused, deferred = delivered + sent, refused + refused_here, deferred + deferred_here
             if not ok:
                 failed.append(region)
-        return DeliveryReport(delivered, refused, tuple(failed))
+        return DeliveryReport(delivered, refused, tuple(failed), deferred)
 
     async def drain(self) -> DeliveryReport:
         """Deliver until nothing more goes (all sent, or the rest waiting for a retry)."""
@@ -370,39 +446,98 @@ class OutboxDispatcher:
         while True:
             report = await self.deliver_once()
             total = DeliveryReport(
-                total.delivered + report.delivered, total.refused + report.refused, report.failed_regions
+                total.delivered + report.delivered,
+                total.refused + report.refused,
+                report.failed_regions,
+                total.deferred + report.deferred,
             )
-            if not report.delivered and not report.refused:
+            if not report.delivered and not report.refused and not report.deferred:
                 return total
 
-    async def _deliver_region(self, region: str) -> tuple[bool, int, int]:
+    async def _deliver_region(self, region: str, head: SignedHead | None) -> tuple[bool, int, int, int]:
         now = self._clock()
         async with self._uow_factory() as uow:
-            rows = (
+            deferred_hashes = (
+                select(VerificationRecord.retiree_hash)
+                .join(OutboxEntry, OutboxEntry.record_id == VerificationRecord.id)
+                .where(OutboxEntry.dest_region == region, OutboxEntry.state == "deferred")
+            )
+            # Later records about a retiree whose earlier ones wait for a retry wait with them.
+            await uow.session.execute(
+                update(OutboxEntry)
+                .where(
+                    OutboxEntry.dest_region == region,
+                    OutboxEntry.state == "pending",
+                    OutboxEntry.record_id.in_(
+                        select(VerificationRecord.id).where(
+                            VerificationRecord.retiree_hash.in_(deferred_hashes)
+                        )
+                    ),
+                )
+                .values(state="deferred", next_attempt_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            await uow.commit()
+            # A retiree's waiting records go when the first of them is due (its back-off rules).
+            firsts = (
+                select(func.min(OutboxEntry.id))
+                .join(VerificationRecord, VerificationRecord.id == OutboxEntry.record_id)
+                .where(OutboxEntry.dest_region == region, OutboxEntry.state == "deferred")
+                .group_by(VerificationRecord.retiree_hash)
+            )
+            due_hashes = deferred_hashes.where(
+                OutboxEntry.id.in_(firsts),
+                or_(OutboxEntry.next_attempt_at.is_(None), OutboxEntry.next_attempt_at <= now),
+            )
+            retry = (
                 await uow.session.execute(
                     select(OutboxEntry, VerificationRecord)
                     .join(VerificationRecord, VerificationRecord.id == OutboxEntry.record_id)
-                    .where(OutboxEntry.dest_region == region, OutboxEntry.state == "pending")
+                    .where(
+                        OutboxEntry.dest_region == region,
+                        OutboxEntry.state == "deferred",
+                        VerificationRecord.retiree_hash.in_(due_hashes),
+                    )
                     .order_by(OutboxEntry.id)
                     .limit(self._batch)
                 )
             ).all()
+            if not retry:
+                rows = (
+                    await uow.session.execute(
+                        select(OutboxEntry, VerificationRecord)
+                        .join(VerificationRecord, VerificationRecord.id == OutboxEntry.record_id)
+                        .where(OutboxEntry.dest_region == region, OutboxEntry.state == "pending")
+                        .order_by(OutboxEntry.id)
+                        .limit(self._batch)
+                    )
+                ).all()
+        if retry:  # a retiree's waiting records go together, in order
+            return await self._send(region, retry, head, now, retrying=True)
         if not rows:
-            return True, 0, 0
-        head = rows[0][0]
-        if head.next_attempt_at is not None and as_utc(head.next_attempt_at) > now:
-            return True, 0, 0  # backing off: nothing of this region goes before its head
+            return True, 0, 0, 0
+        first = rows[0][0]
+        if first.next_attempt_at is not None and as_utc(first.next_attempt_at) > now:
+            return True, 0, 0, 0  # backing off: nothing of this region goes before its head
+        return await self._send(region, rows, head, now, retrying=False)
+
+    async def _send(
+        self, region: str, rows: list, head: SignedHead | None, now: datetime, *, retrying: bool
+    ) -> tuple[bool, int, int, int]:
         peer = self._peers.get(region)
         ids = [entry.id for entry, _ in rows]
         if peer is None:
-            await self._failed(ids, head.attempts, now, f"no peer configured for region {region}")
-            return False, 0, 0
+            await self._failed(rows, now, f"no peer configured for region {region}", retrying)
+            return False, 0, 0, 0
         payload = []
         for _, record in rows:
             body = record_body(record)
             body["prev_hash"], body["hash"] = record.prev_hash, record.hash
             payload.append(body)
-        body = json.dumps({"records": payload}, separators=(",", ":"), ensure_ascii=False).encode()
+        document: dict = {"records": payload}
+        if head is not None:
+            document["head"] = head.as_dict()
+        body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
         headers = sign_headers(self._key, self._region, "POST", RECORDS_PATH, body, now)
         try:
             status, answer = await self._transport(peer.url + RECORDS_PATH, body, headers)
@@ -410,20 +545,48 @@ class OutboxDispatcher:
             status, answer = 0, {"detail": type(error).__name__}
         if status == 200:
             await self._mark(ids, state="delivered", delivered_at=now, last_error="")
-            return True, len(ids), 0
-        if status == 422 and answer and answer.get("refused"):
-            refused_uids = set(answer["refused"])
-            refused_ids = [entry.id for entry, record in rows if record.record_uid in refused_uids]
-            if refused_ids:
-                await self._mark(refused_ids, state="refused", last_error=str(answer.get("detail", ""))[:500])
+            return True, len(ids), 0, 0
+        reason = _reason(status, answer)
+        if status == 422 and answer and isinstance(answer.get("refused"), list):
+            refused_uids = {uid for uid in answer["refused"] if isinstance(uid, str)}
+            refused = [(entry, record) for entry, record in rows if record.record_uid in refused_uids]
+            if refused:
+                retried = problem_code(answer) in RETRIED_REFUSALS
+                given_up, deferred = await self._refused(refused, now, reason, retried)
                 logger.warning(
-                    "region %s refused %d record(s): %s", region, len(refused_ids), answer.get("code")
+                    "region %s refused %d record(s): %s; %d to be tried again, %d given up (records refused)",
+                    region,
+                    len(refused),
+                    problem_code(answer) or f"HTTP {status}",
+                    deferred,
+                    given_up,
                 )
-                return True, 0, len(refused_ids)
-        await self._failed(
-            ids, head.attempts, now, f"HTTP {status}: {(answer or {}).get('detail', '')}"[:500]
-        )
-        return False, 0, 0
+                return True, 0, given_up, deferred
+        logger.warning("delivery to region %s failed: %s", region, reason[:200])
+        await self._failed(rows, now, reason, retrying)
+        return False, 0, 0, 0
+
+    async def _refused(self, rows: list, now: datetime, reason: str, retried: bool) -> tuple[int, int]:
+        """Defer each refused record for another try, or give it up: (given up, deferred)."""
+        given_up = deferred = 0
+        async with self._uow_factory() as uow:
+            for entry, _ in rows:
+                since = as_utc(entry.refused_since) if entry.refused_since else now
+                tries = entry.attempts + 1 if entry.refused_since else 1
+                values: dict = {"refused_since": since, "attempts": tries, "last_error": reason}
+                deadline = since + self._refusal_period
+                if not retried or now >= deadline:
+                    values.update(state="refused", next_attempt_at=None)
+                    given_up += 1
+                else:
+                    delay = timedelta(seconds=min(self._refusal_max, self._refusal_delay * 2 ** (tries - 1)))
+                    values.update(state="deferred", next_attempt_at=min(now + delay, deadline))
+                    deferred += 1
+                await uow.session.execute(
+                    update(OutboxEntry).where(OutboxEntry.id == entry.id).values(**values)
+                )
+            await uow.commit()
+        return given_up, deferred
 
     async def _mark(self, ids: list[int], **values) -> None:
         async with self._uow_factory() as uow:
@@ -433,24 +596,87 @@ class OutboxDispatcher:
                 )
             await uow.commit()
 
-    async def _failed(self, ids: list[int], attempts: int, now: datetime, error: str) -> None:
-        delay = min(self._max, self._base * (2**attempts))
+    async def _failed(self, rows: list, now: datetime, error: str, retrying: bool) -> None:
+        """Not delivered (transport failure, or refused in a way another try may cure): the
+        queue's first row backs off; records waiting for a retry wait again, as they are."""
+        if retrying:
+            later = now + timedelta(seconds=self._refusal_delay)
+            await self._mark([entry.id for entry, _ in rows], next_attempt_at=later, last_error=error)
+            return
+        first = rows[0][0]
+        delay = min(self._max, self._base * (2**first.attempts))
         async with self._uow_factory() as uow:
             await uow.session.execute(
                 update(OutboxEntry)
-                .where(OutboxEntry.id == ids[0])
+                .where(OutboxEntry.id == first.id)
                 .values(
-                    attempts=attempts + 1, next_attempt_at=now + timedelta(seconds=delay), last_error=error
+                    attempts=first.attempts + 1,
+                    next_attempt_at=now + timedelta(seconds=delay),
+                    last_error=error,
                 )
             )
             await uow.commit()
 
     async def pending(self) -> int:
-        from sqlalchemy import func
-
         async with self._uow_factory() as uow:
             return (
                 await uow.session.execute(
                     select(func.count()).select_from(OutboxEntry).where(OutboxEntry.state == "pending")
                 )
             ).scalar_one()
+
+
+# --- refusals, for staff ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefusedEntry:
+    outbox_id: int
+    dest_region: str
+    state: str  # "refused" (given up) or "deferred" (to be tried again)
+    seq: int
+    event: str
+    occurred_at: str
+    retiree_id: int | None  # this region's roster row, when the retiree is on it
+    refused_since: datetime | None
+    attempts: int
+    next_attempt_at: datetime | None
+    reason: str
+
+
+async def refused_entries(uow, *, waiting_too: bool = False) -> list[RefusedEntry]:
+    """Records a paying region refused: given up, and (waiting_too) those still retried."""
+    states = ("refused", "deferred") if waiting_too else ("refused",)
+    statement = (
+        select(OutboxEntry, VerificationRecord, Retiree.id)
+        .join(VerificationRecord, VerificationRecord.id == OutboxEntry.record_id)
+        .outerjoin(Retiree, Retiree.id_number_hash == VerificationRecord.retiree_hash)
+        .where(OutboxEntry.state.in_(states))
+        .order_by(OutboxEntry.dest_region, OutboxEntry.id)
+    )
+    return [
+        RefusedEntry(
+            entry.id,
+            entry.dest_region,
+            entry.state,
+            record.seq,
+            record.event,
+            record.occurred_at,
+            retiree_id,
+            entry.refused_since,
+            entry.attempts,
+            entry.next_attempt_at,
+            entry.last_error,
+        )
+        for entry, record, retiree_id in (await uow.session.execute(statement)).all()
+    ]
+
+
+async def requeue_refused(uow, outbox_ids: list[int]) -> int:
+    """Send given-up records again (after the regions have sorted it out); a new retry period."""
+    result = await uow.session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.id.in_(outbox_ids), OutboxEntry.state == "refused")
+        .values(state="deferred", refused_since=None, next_attempt_at=None, attempts=0)
+    )
+    return result.rowcount or 0

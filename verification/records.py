@@ -137,6 +137,11 @@ class ChainReport:
     first_bad_seq: int | None = None
     first_bad_record_id: str | None = None
     problem: str = ""
+    # Filled in by verification.checkpoints.check_checkpoints: the latest signed checkpoint,
+    # whether its signature was checked, and how many records it says were cut or changed.
+    checkpoint_seq: int | None = None
+    anchored: bool = False
+    records_lost: int = 0
 
 
 async def verify_chain(uow, region: str, *, batch: int = 5000) -> ChainReport:

@@ -1,4 +1,4 @@
-"""`pension-bot records verify|keygen|serve|export` and `pension-bot bench exchange`."""
+"""`pension-bot records verify|refused|heads|keygen|serve|export` and `pension-bot bench exchange`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import logging
 import sys
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 
 from app.commands._database import DatabaseUnavailable, command_runtime
@@ -18,9 +19,25 @@ logger = logging.getLogger(__name__)
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     records = group(subparsers, "records", "verification records: chain check, exchange, exports")
-    verify = records.add_parser("verify", help="prove the hash chain intact, or name the first bad record")
+    verify = records.add_parser(
+        "verify",
+        help="prove the hash chain intact and reaching its signed checkpoints (then sign a new one),"
+        " or name the first bad record",
+    )
     verify.add_argument("--region", help="the chain to check (default: every chain in the database)")
     verify.set_defaults(handler=lambda args: asyncio.run(_verify(args)))
+
+    refused = records.add_parser(
+        "refused", help="records a paying region refused: given up after the retry period, or waiting"
+    )
+    refused.add_argument("--waiting", action="store_true", help="also those still being tried again")
+    refused.add_argument(
+        "--requeue", type=int, nargs="+", metavar="ID", help="send these given-up records again"
+    )
+    refused.set_defaults(handler=lambda args: asyncio.run(_refused(args)))
+
+    heads = records.add_parser("heads", help="the latest signed chain head received from each peer region")
+    heads.set_defaults(handler=lambda args: asyncio.run(_heads(args)))
 
     keygen = records.add_parser("keygen", help="create this region's exchange key; prints the public key")
     keygen.add_argument("--force", action="store_true", help="replace an existing key")
@@ -60,14 +77,29 @@ def _peers_path(settings: Settings) -> Path:
 
 
 async def _verify(args: argparse.Namespace) -> int:
+    from kernel.clock import utc_now
+    from verification.checkpoints import advance_checkpoint, check_checkpoints
+    from verification.exchange import load_private_key
     from verification.records import chain_regions, verify_chain
 
     settings = Settings()
+    key_path = _key_path(settings)
+    # The exchange key (a file, not the database) signs the checkpoints that anchor each head.
+    key = load_private_key(key_path) if key_path.exists() else None
     try:
         async with command_runtime(settings) as runtime:
             async with runtime.uow_factory() as uow:
                 regions = [args.region] if args.region else await chain_regions(uow)
-                reports = [await verify_chain(uow, region) for region in regions]
+                reports = []
+                for region in regions:
+                    report = await verify_chain(uow, region)
+                    report = await check_checkpoints(uow, report, key.public_key() if key else None)
+                    if report.intact and key is not None:
+                        advance = await advance_checkpoint(uow, region, key, utc_now())
+                        if advance.head is not None:
+                            report = replace(report, checkpoint_seq=advance.head.seq, anchored=True)
+                    reports.append(report)
+                await uow.commit()
     except DatabaseUnavailable as error:
         print(error, file=sys.stderr)
         return 2
@@ -76,7 +108,13 @@ async def _verify(args: argparse.Namespace) -> int:
     bad = 0
     for report in reports:
         if report.intact:
-            print(f"region {report.region}: {report.records} records, chain intact")
+            if report.anchored:
+                anchor = f"head signed at checkpoint #{report.checkpoint_seq}"
+            elif key is None:
+                anchor = f"not anchored: no exchange key at {key_path}"
+            else:
+                anchor = "not anchored yet"
+            print(f"region {report.region}: {report.records} records, chain intact ({anchor})")
         else:
             bad += 1
             print(
@@ -121,7 +159,13 @@ async def _serve(args: argparse.Namespace) -> int:
             receiver = ExchangeReceiver(runtime.uow_factory, settings.region_code, peers, utc_now)
             transport = HttpTransport()
             dispatcher = OutboxDispatcher(
-                runtime.uow_factory, settings.region_code, peers, key, transport, utc_now
+                runtime.uow_factory,
+                settings.region_code,
+                peers,
+                key,
+                transport,
+                utc_now,
+                refusal_period=timedelta(days=settings.exchange_refusal_retry_days),
             )
             port = args.port if args.port is not None else settings.listen_port
             assistance = AssistanceService(runtime.uow_factory, settings.region_code, utc_now)
@@ -144,6 +188,76 @@ async def _serve(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 2
     return 0
+
+
+async def _refused(args: argparse.Namespace) -> int:
+    from verification.exchange import refused_entries, requeue_refused
+
+    settings = Settings()
+    try:
+        async with command_runtime(settings) as runtime:
+            async with runtime.uow_factory() as uow:
+                if args.requeue:
+                    count = await requeue_refused(uow, args.requeue)
+                    await uow.commit()
+                    print(f"{count} record(s) queued to be sent again")
+                    return 0
+                entries = await refused_entries(uow, waiting_too=args.waiting)
+    except DatabaseUnavailable as error:
+        print(error, file=sys.stderr)
+        return 2
+    if not entries:
+        print("no refused records" + (" and none waiting" if args.waiting else ""))
+        return 0
+    for entry in entries:
+        since = entry.refused_since.date().isoformat() if entry.refused_since else "-"
+        waiting = "given up" if entry.state == "refused" else "waiting"
+        if entry.state == "deferred" and entry.next_attempt_at is not None:
+            waiting += f", next try {entry.next_attempt_at.isoformat(timespec='minutes')}"
+        retiree = f"retiree #{entry.retiree_id}" if entry.retiree_id else "retiree not on this roster"
+        print(
+            f"#{entry.outbox_id} to {entry.dest_region}: record #{entry.seq} {entry.event}"
+            f" ({entry.occurred_at[:10]}), {retiree}; refused since {since}, {entry.attempts} tries,"
+            f" {waiting}: {entry.reason}"
+        )
+    given_up = sum(entry.state == "refused" for entry in entries)
+    print(
+        f"{given_up} given up, {len(entries) - given_up} waiting; `records refused --requeue ID` sends again"
+    )
+    return 0
+
+
+async def _heads(args: argparse.Namespace) -> int:
+    from verification.checkpoints import SignedHead, peer_heads
+    from verification.exchange import PeerRegistry
+
+    settings = Settings()
+    peers_path = _peers_path(settings)
+    peers = PeerRegistry.load(peers_path) if peers_path.exists() else PeerRegistry()
+    try:
+        async with command_runtime(settings) as runtime:
+            async with runtime.uow_factory() as uow:
+                heads = await peer_heads(uow)
+    except DatabaseUnavailable as error:
+        print(error, file=sys.stderr)
+        return 2
+    if not heads:
+        print("no chain heads received yet")
+    conflicts = 0
+    for head in heads:
+        peer = peers.get(head.origin_region)
+        if peer is None:
+            signed = "peer not in the registry"
+        else:
+            signed = "signature good" if SignedHead.of(head).signed_by(peer.public_key) else "BAD SIGNATURE"
+        print(
+            f"region {head.origin_region}: record #{head.seq} {head.hash} (signed {head.made_at},"
+            f" received {head.received_at.isoformat(timespec='seconds')}), {signed}"
+        )
+        if head.conflict:
+            conflicts += 1
+            print(f"  CONFLICT: {head.conflict.splitlines()[0]}")
+    return 1 if conflicts else 0
 
 
 async def _export(args: argparse.Namespace) -> int:
