@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
 import app.commands
+from app.file_modes import private_umask
+from storage.keyring import KeysDoNotMatchDatabase
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,10 +34,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Whatever the product writes (database, -wal/-shm, secrets, exports) is its owner's only.
+    previous_umask = private_umask()
     try:
         return int(args.handler(args) or 0)
+    except KeysDoNotMatchDatabase as error:
+        # One paragraph, no traceback: what was lost and how to restore it (no key material).
+        print(f"pension-bot: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
+    finally:
+        os.umask(previous_umask)  # for a caller in the same process (tests)
 
 
 if __name__ == "__main__":

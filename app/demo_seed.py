@@ -76,7 +76,7 @@ class DemoGuide:
 
 
 async def seed_demo(runtime: Runtime, folder: Path) -> DemoGuide:
-    folder.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, at start-up, before serving
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # noqa: ASYNC240 - once, at start-up
     faces = FACES_DIR if (FACES_DIR / "manifest.csv").exists() else None
     roster = folder / "roster.csv"
     if not roster.exists():
@@ -93,8 +93,10 @@ async def seed_demo(runtime: Runtime, folder: Path) -> DemoGuide:
 
 def _write_roster(roster: Path, faces: Path | None) -> None:
     photos = roster.parent / "photos"
-    photos.mkdir(exist_ok=True)
-    with roster.open("w", newline="", encoding="utf-8") as handle:
+    photos.mkdir(mode=0o700, exist_ok=True)
+    # Full ID numbers (made-up, but shaped like real ones): readable by the owner only.
+    fd = os.open(roster, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(
             ["姓名", "身份证号码", "参保地", "居住地", "退休日期", "上次认证日期", "手机号", "参考照片"]
@@ -104,6 +106,7 @@ def _write_roster(roster: Path, faces: Path | None) -> None:
             if faces is not None:
                 photo = f"photos/{n}.jpg"
                 shutil.copyfile(faces / retiree.reference, photos / f"{n}.jpg")
+                os.chmod(photos / f"{n}.jpg", 0o600)
             writer.writerow(
                 [
                     retiree.name,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from accounts.profiles import ProfileService
+from app.file_modes import secure_storage
 from app.settings import Settings
 from bot.services import BotServices
 from content.calculators.regions import load_regions
@@ -18,6 +19,7 @@ from content.knowledge.answering import default_answerer
 from content.publicity.service import PublicityService
 from kernel.clock import utc_now
 from storage.db import create_engine, create_session_factory
+from storage.keyring import open_vault
 from storage.protection import PersonalDataVault
 from storage.schema import ensure_schema
 from storage.uow import UnitOfWorkFactory, unit_of_work_factory
@@ -54,6 +56,8 @@ async def open_runtime(settings: Settings, *, auto_upgrade: bool = True) -> Asyn
     # a calibrated threshold (an ONNX model nobody ran `calibrate` for) stops the start-up here.
     face_spec = settings.face_engine_spec()
     face_policy = configured_policy(face_spec, settings.face_thresholds_path())
+    # VAR_DIR 0700, its files and the SQLite database 0600, before the first connection.
+    secure_storage(settings.var_dir, settings.database_url)
     engine = create_engine(settings.database_url)
     # Worker processes start on the first face to check, not here: most commands need none.
     faces = FaceWorkerPool(
@@ -63,7 +67,9 @@ async def open_runtime(settings: Settings, *, auto_upgrade: bool = True) -> Asyn
     try:
         await ensure_schema(engine, auto_upgrade=auto_upgrade)
         uow_factory = unit_of_work_factory(create_session_factory(engine))
-        vault = PersonalDataVault(*settings.personal_data_keys())
+        # The keys must be the ones the database was written with (storage/keyring.py): else
+        # KeysDoNotMatchDatabase, and nothing is generated or written.
+        vault = await open_vault(engine, settings)
         cycle = CycleService(
             uow_factory,
             load_cycle_policies(),

@@ -51,7 +51,7 @@ async def _open(tmp_path: Path):
     return (
         engine,
         unit_of_work_factory(create_session_factory(engine)),
-        PersonalDataVault(*settings.personal_data_keys()),
+        PersonalDataVault(*settings.personal_data_keys(create_if_missing=True)),
     )
 
 
