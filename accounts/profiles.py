@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from storage.errors import record_error
 from storage.models import BotUser
 from storage.uow import UnitOfWorkFactory
 
@@ -41,6 +42,13 @@ class ProfileService:
             user = await self._get_or_create(uow, telegram_user_id, chat_id)
             await uow.commit()
             return _profile(user)
+
+    async def record_bot_error(
+        self, code: str, detail: str = "", *, chat_id: int | None = None, context: dict | None = None
+    ) -> None:
+        """An error record of source "bot" (a forged button, a handler that failed); `detail`
+        and `context` never hold personal data."""
+        await record_error(self._uow_factory, "bot", code, detail, chat_id=chat_id, context=context)
 
     async def profile(self, telegram_user_id: int) -> Profile:
         async with self._uow_factory() as uow:

@@ -9,6 +9,7 @@ import logging
 from aiohttp import web
 
 from app.demo_seed import STAFF_REGION, DemoGuide, seed_demo
+from app.inbox_poller import update_inbox
 from app.serve import poll_until, stop_on_signals
 from app.settings import Settings
 from app.wiring import open_runtime
@@ -112,7 +113,9 @@ async def run_demo(settings: Settings, host: str, port: int, ready: asyncio.Even
             ) from error
         try:
             base = f"http://{host}:{port}"
-            application = build_application(DEMO_TOKEN, runtime.bot_services, base_url=f"{base}/bot")
+            application = build_application(
+                DEMO_TOKEN, runtime.bot_services, base_url=f"{base}/bot", inbox=update_inbox(runtime)
+            )
             print(f"\n  Demo ready. Open {base} in a browser (Ctrl-C stops it).\n", flush=True)
             print(guide_text(guide), flush=True)
             if ready is not None:

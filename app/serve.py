@@ -14,6 +14,7 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
+from app.inbox_poller import durable_updates
 from app.wiring import Runtime
 from bot.application import publish_commands
 from storage.errors import record_error
@@ -31,16 +32,25 @@ def stop_on_signals(stop: asyncio.Event) -> None:
 
 @asynccontextmanager
 async def serving(application: Application, *, polling: dict | None = None) -> AsyncIterator[Application]:
-    """The application started (and polling, with those options), stopped on the way out."""
+    """The application started (and polling, with those options), stopped on the way out.
+
+    An application built with an update inbox polls through it (app/inbox_poller.py: an
+    update is stored before it is confirmed to Telegram) and hands over what a crash or an
+    outage left pending; one without polls with PTB's Updater."""
+    inbox = getattr(application, "inbox", None)  # bot/inbox.py: durable updates
     async with application:
-        if polling is not None:
+        if polling is not None and inbox is None:
             await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, **polling)
         await application.start()
         await publish_commands(application)
         try:
-            yield application
+            if inbox is None:
+                yield application
+            else:
+                async with durable_updates(application, inbox, polling=polling):
+                    yield application
         finally:
-            if polling is not None:
+            if polling is not None and inbox is None:
                 await application.updater.stop()
             await application.stop()
 

@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import secrets
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -42,7 +43,9 @@ class Settings(BaseSettings):
     # Keys protecting personal data at rest: a Fernet key for encrypted copies (ID numbers,
     # phone numbers, face templates) and an HMAC key for the lookup hash of ID numbers.
     # Where none is given they are generated once into `var/secrets.json` (mode 0600), so
-    # that the demo works out of the box; production sets them from a secret store.
+    # that the demo works out of the box; production sets them from a secret store. Keys are
+    # generated only for an empty database; the database keeps their fingerprints and refuses
+    # other keys (storage/keyring.py, `pension-bot keys`).
     data_key: SecretStr | None = Field(default=None, validation_alias="DATA_KEY")
     id_hash_key: SecretStr | None = Field(default=None, validation_alias="ID_HASH_KEY")
     var_dir: Path = Field(default=Path("var"), validation_alias="VAR_DIR")
@@ -70,6 +73,16 @@ class Settings(BaseSettings):
     # The region exchange: this region's Ed25519 key and the peers (code -> URL + public key).
     exchange_key_file: Path | None = Field(default=None, validation_alias="EXCHANGE_KEY_FILE")
     exchange_peers_file: Path | None = Field(default=None, validation_alias="EXCHANGE_PEERS_FILE")
+    # Records a paying region refuses as not its retiree (its roster not imported yet) are
+    # tried again with a growing back-off for this many days, then listed by `records refused`.
+    exchange_refusal_retry_days: float = Field(
+        default=7.0, gt=0, validation_alias="EXCHANGE_REFUSAL_RETRY_DAYS"
+    )
+    # The update inbox (durable updates): pending updates are handed over again every
+    # INBOX_SWEEP_SECONDS, at most INBOX_MAX_TRIES times; handled ones are kept this many days.
+    inbox_sweep_seconds: float = Field(default=30.0, gt=0, validation_alias="INBOX_SWEEP_SECONDS")
+    inbox_max_tries: int = Field(default=10, ge=1, validation_alias="INBOX_MAX_TRIES")
+    inbox_retention_days: float = Field(default=7.0, gt=0, validation_alias="INBOX_RETENTION_DAYS")
 
     def face_engine_spec(self):
         """The configured `verification.faces.engines.EngineSpec` (no model is loaded)."""
@@ -86,29 +99,109 @@ class Settings(BaseSettings):
             return self.bot_mode
         return BotMode.POLLING if self.telegram_token else BotMode.STANDIN
 
-    def personal_data_keys(self) -> tuple[bytes, bytes]:
-        """(Fernet key, HMAC key), from the environment or the local secrets file."""
-        if self.data_key and self.id_hash_key:
-            return (
-                self.data_key.get_secret_value().encode(),
-                self.id_hash_key.get_secret_value().encode(),
-            )
-        stored = _load_or_create_local_secrets(self.var_dir / "secrets.json")
-        data_key = self.data_key.get_secret_value() if self.data_key else stored["data_key"]
-        hash_key = self.id_hash_key.get_secret_value() if self.id_hash_key else stored["id_hash_key"]
-        return data_key.encode(), hash_key.encode()
+    def secrets_path(self) -> Path:
+        """The local secrets file (`VAR_DIR/secrets.json`): keys not given in the environment."""
+        return self.var_dir / SECRETS_FILE_NAME
+
+    def load_personal_data_keys(self) -> PersonalDataKeys | None:
+        """The keys from the environment (DATA_KEY, ID_HASH_KEY) or the local secrets file, or
+        None where one is missing. Never creates keys: only `storage.keyring.open_vault` does,
+        and only for an empty database (new keys over existing data would make it unreadable)."""
+        from_env = {
+            name: value.get_secret_value()
+            for name, value in (("data_key", self.data_key), ("id_hash_key", self.id_hash_key))
+            if value is not None
+        }
+        stored: dict[str, str] = {}
+        if len(from_env) < 2:
+            stored = read_local_secrets(self.secrets_path()) or {}
+        values = {**stored, **from_env}
+        if not all(values.get(name) for name in ("data_key", "id_hash_key")):
+            return None
+        return PersonalDataKeys(
+            values["data_key"].encode(),
+            values["id_hash_key"].encode(),
+            data_key_from_env="data_key" in from_env,
+            id_hash_key_from_env="id_hash_key" in from_env,
+        )
+
+    def personal_data_keys(self, *, create_if_missing: bool = False) -> tuple[bytes, bytes]:
+        """(Fernet key, HMAC key). Missing keys are an error unless `create_if_missing` (for a
+        caller that knows the database is empty, e.g. a test setting one up)."""
+        keys = self.load_personal_data_keys()
+        if keys is None:
+            if not create_if_missing:
+                raise FileNotFoundError(
+                    f"no keys: {self.secrets_path()} does not exist and DATA_KEY/ID_HASH_KEY are not set"
+                )
+            create_local_secrets(self.secrets_path())
+            keys = self.load_personal_data_keys()
+            assert keys is not None
+        return keys.data_key, keys.id_hash_key
 
 
-def _load_or_create_local_secrets(path: Path) -> dict[str, str]:
-    if path.exists():
-        return json.loads(path.read_text())
-    path.parent.mkdir(parents=True, exist_ok=True)
+SECRETS_FILE_NAME = "secrets.json"
+
+
+@dataclass(frozen=True)
+class PersonalDataKeys:
+    data_key: bytes  # a Fernet key (urlsafe base64 of 32 bytes)
+    id_hash_key: bytes
+    data_key_from_env: bool
+    id_hash_key_from_env: bool
+
+    def __repr__(self) -> str:  # never show keys
+        return "PersonalDataKeys(<keys hidden>)"
+
+
+def read_local_secrets(path: Path) -> dict[str, str] | None:
+    """The local secrets file's values, or None if there is no file. Never creates it."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    try:
+        values = json.loads(text)
+    except ValueError:
+        # The message names the file only: the text is key material.
+        raise ValueError(f"{path} is not valid JSON (damaged?)") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{path} does not hold the expected keys (damaged?)")
+    return {str(k): str(v) for k, v in values.items()}
+
+
+def create_local_secrets(path: Path) -> dict[str, str]:
+    """New keys in a new secrets file. Fails with FileExistsError where one exists: keys
+    are never replaced. Written whole (temporary file, fsync, hard link), mode 0600."""
     values = {
         "data_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "id_hash_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     }
-    # Created with 0600 from the start, never world-readable even for a moment.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(values, handle)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_private_file(path, json.dumps(values), replace=False)
     return values
+
+
+def write_private_file(path: Path, text: str, *, replace: bool) -> None:
+    """Write `text` to `path` whole or not at all, readable by its owner only (0600): a
+    temporary file beside it, fsync, then rename (replace=True) or hard link (replace=False:
+    FileExistsError where the file exists), then the directory is synced."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    # Created with 0600 from the start, never world-readable even for a moment.
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if replace:
+            os.replace(temporary, path)
+        else:
+            os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

@@ -7,10 +7,11 @@ import logging
 
 from telegram import BotCommand
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.handlers import FEATURES, common
 from bot.handlers.assistance import schedule_sweep
+from bot.inbox import InboxApplication, ReplayTolerantRateLimiter, UpdateInbox
 from bot.publicity_jobs import schedule_publicity_jobs
 from bot.reminders import schedule_cycle_jobs
 from bot.services import SERVICES_KEY, BotServices
@@ -26,12 +27,16 @@ def build_application(
     base_file_url: str | None = None,
     max_retries: int = 3,
     schedule_jobs: bool = True,
+    inbox: UpdateInbox | None = None,
 ) -> Application:
+    """With an `inbox`, every update is marked there once handled (bot/inbox.py) and
+    app/serve.py polls through it; without one, PTB's own Updater polls."""
     builder = (
         ApplicationBuilder()
+        .application_class(InboxApplication, {"inbox": inbox})
         .token(token)
         # Obeys Telegram's flood limits and retries after a 429 with the wait it asks for.
-        .rate_limiter(AIORateLimiter(max_retries=max_retries))
+        .rate_limiter(ReplayTolerantRateLimiter(max_retries=max_retries))
         .concurrent_updates(PerChatUpdateProcessor())
         .connect_timeout(10)
         .read_timeout(30)

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from functools import cache
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
-from telegram.ext import ContextTypes, ConversationHandler
+from telegram.ext import ApplicationHandlerStop, ContextTypes, ConversationHandler
 
 from accounts.profiles import Role
 from content.i18n import Translator, all_translations
@@ -122,5 +122,39 @@ def answer_step(step: ConversationStep, cancel: ConversationStep, forget: str) -
     async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         left = await leave_for_menu(update, context, cancel, forget)
         return left if left is not None else await step(update, context)
+
+    return run
+
+
+# The group of conversations whose typed answer carries weight (a staff decision's reason,
+# the official answer to an employer): ahead of the main group, so that no other handler can
+# take their answer, and so that they see every text while they wait for one.
+FIRST_LOOK_GROUP = -2
+
+
+def first_look_step(step: ConversationStep, cancel: ConversationStep, forget: str) -> ConversationStep:
+    """`answer_step` for a conversation registered ahead of the main group (a group < 0): a
+    cancel word cancels; a main-menu label (in any language) is never the answer: it ends this
+    conversation (forgetting `forget`) and goes on to the main group, where the button does
+    what it says, whichever conversation it starts. Anything else is the answer, and the
+    update stops here (ApplicationHandlerStop), so nothing else answers it too."""
+
+    async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+        text = (update.effective_message.text or "").strip()
+        if text.lower() in CANCEL_WORDS:
+            raise ApplicationHandlerStop(await cancel(update, context))
+        if action_for_label(text) is not None:
+            context.user_data.pop(forget, None)
+            return ConversationHandler.END
+        raise ApplicationHandlerStop(await step(update, context))
+
+    return run
+
+
+def stops_here(step: ConversationStep) -> ConversationStep:
+    """A step of a conversation ahead of the main group that nothing after it should see."""
+
+    async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+        raise ApplicationHandlerStop(await step(update, context))
 
     return run

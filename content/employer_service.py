@@ -120,13 +120,27 @@ class EmployerService:
     def entry(self, entry_id: str) -> Entry | None:
         return self.answerer.entry(entry_id)
 
-    async def ask(self, question: str, *, telegram_user_id: int, chat_id: int, language: str) -> AskResult:
-        """The answer; a question the bot is not sure about also goes to the staff queue."""
+    async def ask(
+        self,
+        question: str,
+        *,
+        telegram_user_id: int,
+        chat_id: int,
+        language: str,
+        source_key: str | None = None,
+    ) -> AskResult:
+        """The answer; a question the bot is not sure about also goes to the staff queue.
+
+        `source_key` names the message that asked ("tg:<chat id>:<message id>"): a message
+        handled again (after a crash or an outage) finds its question instead of queueing
+        it twice."""
         answer = self.answerer.answer(question)
         if answer.status is not AnswerStatus.UNSURE:
             return AskResult(answer)
         text = redact(question.strip())
         async with self._uow_factory() as uow:
+            if source_key is not None and (asked := await uow.employer_questions.by_source_key(source_key)):
+                return AskResult(answer, asked.id)
             waiting = await uow.employer_questions.open_by_user(telegram_user_id, text)
             if waiting is not None:
                 return AskResult(answer, waiting.id)
@@ -138,6 +152,7 @@ class EmployerService:
                 confidence=answer.confidence,
                 closest=[entry.id for entry in answer.related],
                 asked_at=self._clock(),
+                source_key=source_key,
             )
             uow.employer_questions.add(row)
             await uow.commit()

@@ -8,6 +8,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from storage.text_guard import guard, json_dumps
+
 
 def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
     url = make_url(database_url)
@@ -15,10 +17,16 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         # hide_parameters: a failed statement's message must not carry personal data into logs.
-        engine = create_async_engine(url, echo=echo, hide_parameters=True, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            url, echo=echo, hide_parameters=True, connect_args={"timeout": 30}, json_serializer=json_dumps
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_async_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True)
+    else:
+        engine = create_async_engine(
+            url, echo=echo, hide_parameters=True, pool_pre_ping=True, json_serializer=json_dumps
+        )
+    guard(engine.sync_engine)  # no control characters in any text written (storage/text_guard.py)
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -34,6 +34,11 @@ class EmployerQuestionRepository:
         query = select(func.count()).select_from(EmployerQuestion).where(EmployerQuestion.status == "open")
         return (await self._session.execute(query)).scalar_one()
 
+    async def by_source_key(self, source_key: str) -> EmployerQuestion | None:
+        """The question a message asked ("tg:<chat id>:<message id>"), if it was stored."""
+        query = select(EmployerQuestion).where(EmployerQuestion.source_key == source_key)
+        return (await self._session.execute(query)).scalars().first()
+
     async def open_by_user(self, telegram_user_id: int, question: str) -> EmployerQuestion | None:
         """The same question from the same person still waiting: asked twice, queued once."""
         query = select(EmployerQuestion).where(

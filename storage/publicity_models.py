@@ -1,7 +1,7 @@
 """Publicity: subscriptions to topics, broadcast campaigns and their deliveries.
 
 A delivery row is claimed (unique per campaign and chat) before the message goes out and
-marked after, so a sender that crashes resumes without sending anyone a campaign twice.
+marked after, so a sender that crashes resumes where it was (content/publicity/sender.py).
 """
 
 from __future__ import annotations
@@ -59,8 +59,9 @@ class PublicityCampaign(Base):
 class PublicityDelivery(Base):
     """One recipient of one campaign: pending -> sending (claimed) -> sent | failed | blocked.
 
-    A row still `sending` after a crash may or may not have reached the chat: it is marked
-    `uncertain` and never sent again."""
+    A row still `sending` once its lease (from `claimed_at`) has passed may or may not have
+    reached the chat: it goes back to `pending` and is sent again (at least once), or after
+    too many claims (`attempts`) becomes `uncertain`."""
 
     __tablename__ = "publicity_deliveries"
     __table_args__ = (

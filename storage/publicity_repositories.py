@@ -155,15 +155,47 @@ class PublicityRepository:
         )
         await self._session.execute(query)
 
-    async def mark_interrupted(self) -> int:
-        """Rows left `sending` by a sender that died: they may have reached the chat, so they
-        become `uncertain` and are not sent again."""
-        query = (
-            update(PublicityDelivery)
-            .where(PublicityDelivery.status == "sending")
-            .values(status="uncertain", error="interrupted")
+    async def recover_expired(self, claimed_before: datetime, max_claims: int) -> tuple[int, int]:
+        """Rows `sending` since before `claimed_before` (their sender died, was cancelled, or
+        lost the database between claim and mark): back to `pending`, to be sent again (they
+        may have reached the chat: at least once, never silently lost), or `uncertain` once
+        claimed `max_claims` times. A campaign marked done meanwhile runs again.
+        Returns (requeued, given up)."""
+        expired = (PublicityDelivery.status == "sending") & or_(
+            PublicityDelivery.claimed_at.is_(None), PublicityDelivery.claimed_at < claimed_before
         )
-        return (await self._session.execute(query)).rowcount or 0
+        given_up = (
+            await self._session.execute(
+                update(PublicityDelivery)
+                .where(expired, PublicityDelivery.attempts >= max_claims)
+                .values(status="uncertain", error="interrupted")
+            )
+        ).rowcount or 0
+        campaigns = list(
+            (await self._session.execute(select(PublicityDelivery.campaign_id).where(expired).distinct()))
+            .scalars()
+            .all()
+        )
+        if not campaigns:
+            return 0, given_up
+        requeued = (
+            await self._session.execute(
+                update(PublicityDelivery).where(expired).values(status="pending", error="lease expired")
+            )
+        ).rowcount or 0
+        await self._session.execute(
+            update(PublicityCampaign)
+            .where(PublicityCampaign.id.in_(campaigns), PublicityCampaign.status == "done")
+            .values(status="running", finished_at=None)
+        )
+        return requeued, given_up
+
+    async def in_flight(self, campaign_id: int) -> int:
+        """Deliveries of the campaign claimed and not yet marked."""
+        query = select(func.count()).where(
+            PublicityDelivery.campaign_id == campaign_id, PublicityDelivery.status == "sending"
+        )
+        return (await self._session.execute(query)).scalar_one()
 
     async def counts(self, campaign_id: int) -> dict[str, int]:
         query = (

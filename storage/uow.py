@@ -29,6 +29,7 @@ from storage.certification_repositories import (
     SuspensionRepository,
 )
 from storage.employer_repositories import EmployerQuestionRepository
+from storage.inbox_repository import InboxRepository
 from storage.liveness_repositories import ChallengeRepository, FingerprintRepository
 from storage.publicity_repositories import PublicityRepository
 from storage.repositories import (
@@ -67,6 +68,7 @@ class UnitOfWork:
         self.fingerprints = FingerprintRepository(self.session)
         self.home_visits = HomeVisitRepository(self.session)
         self.life_events = LifeEventRepository(self.session)
+        self.inbox = InboxRepository(self.session)
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:

@@ -1,18 +1,30 @@
 """The webhook endpoint: Telegram POSTs updates here with the secret token we gave it.
 
-A request without the right secret is refused and recorded; it never reaches the bot.
+A request without the right secret is refused (403) and counted, a bounded sample of the
+refusals recorded (web/update_guard.py); it never reaches the bot. A body that is not an
+update is refused with 400, one over MAX_UPDATE_BYTES with 413.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from telegram import Update
+from telegram import Bot, Update
 from telegram.ext import Application
+
+from bot.inbox import admit
+from web.update_guard import (
+    MALFORMED_BODY,
+    MISSING_SECRET,
+    TOO_LARGE,
+    WRONG_SECRET,
+    MalformedUpdate,
+    RefusalCounter,
+    parse_update,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -21,22 +33,46 @@ MAX_UPDATE_BYTES = 1024 * 1024  # an update is JSON metadata; files are fetched 
 
 application_key = web.AppKey("application", Application)
 secret_key = web.AppKey("secret", str)
-refusal_recorder_key = web.AppKey("refusal_recorder", Callable[[str, str], Awaitable[None]])
+# Refused requests counted by reason (RefusalCounter.counts / .snapshot()), a sample recorded.
+refusals_key = web.AppKey("webhook_refusals", RefusalCounter)
+
+
+def to_update(payload: dict, bot: Bot) -> Update:
+    """PTB's Update for a payload `parse_update` accepted; MalformedUpdate if PTB refuses it."""
+    try:
+        return Update.de_json(payload, bot)
+    except Exception as error:  # noqa: BLE001 - whatever PTB raises on a bad shape is a 400
+        raise MalformedUpdate(f"refused by PTB ({type(error).__name__})") from None
 
 
 async def receive_update(request: web.Request) -> web.Response:
+    refusals = request.app[refusals_key]
     given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
     if not hmac.compare_digest(given.encode(), request.app[secret_key].encode()):
-        await request.app[refusal_recorder_key]("forged_webhook_request", f"from {request.remote}")
+        reason = WRONG_SECRET if given else MISSING_SECRET
+        await refusals.refuse(reason, "forged_webhook_request", f"{reason} from {request.remote}")
         return web.json_response({"ok": False, "description": "forbidden"}, status=403)
+    application = request.app[application_key]
     try:
-        payload = await request.json()
-        application = request.app[application_key]
-        update = Update.de_json(payload, application.bot)
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError):
-        await request.app[refusal_recorder_key]("malformed_update", "")
+        if (request.content_length or 0) > MAX_UPDATE_BYTES:
+            raise web.HTTPRequestEntityTooLarge(max_size=MAX_UPDATE_BYTES, actual_size=request.content_length)
+        payload = parse_update(await request.read())
+        update = to_update(payload, application.bot)
+    except web.HTTPRequestEntityTooLarge:
+        await refusals.refuse(TOO_LARGE, "oversized_update", f"over {MAX_UPDATE_BYTES} bytes")
+        return web.json_response({"ok": False, "description": "update too large"}, status=413)
+    except MalformedUpdate as error:
+        await refusals.refuse(MALFORMED_BODY, "malformed_update", str(error))
         return web.json_response({"ok": False, "description": "malformed update"}, status=400)
-    await application.update_queue.put(update)
+    inbox = getattr(application, "inbox", None)  # bot/inbox.py: stored before the 200
+    if inbox is None:
+        await application.update_queue.put(update)
+        return web.json_response({"ok": True})
+    try:
+        await admit(application, inbox, [update], [payload])
+    except Exception as error:  # noqa: BLE001 - the database is away: Telegram retries after a 5xx
+        logger.warning("webhook update not stored (%s); answered 503", type(error).__name__)
+        return web.json_response({"ok": False, "description": "try again later"}, status=503)
     return web.json_response({"ok": True})
 
 
@@ -48,6 +84,7 @@ def create_webhook_app(
     app = web.Application(client_max_size=MAX_UPDATE_BYTES)
     app[application_key] = application
     app[secret_key] = secret
-    app[refusal_recorder_key] = record_refusal
+    app[refusals_key] = refusals = RefusalCounter(record_refusal)
+    app.on_cleanup.append(lambda _app: refusals.flush())  # the summary of what was not sampled
     app.router.add_post(WEBHOOK_PATH, receive_update)
     return app

@@ -6,7 +6,8 @@ PTB Bot:
    ((N-1)/rate: the first message at once, then one every 1/rate s), duplicates and losses;
 2. the sender in a subprocess (`python -m app.publicity_worker`), killed with SIGKILL after
    about half the recipients, then started again: duplicates and losses counted per chat in
-   the stand-in, and the deliveries the crash left `uncertain`.
+   the stand-in, and the delivery the crash left claimed (sent again by a later run once
+   its lease has passed: content/publicity/sender.py).
 """
 
 from __future__ import annotations
@@ -206,7 +207,7 @@ async def _killed_run(args, folder: Path) -> None:
         f" blocked {stats.blocked} uncertain {stats.uncertain} pending {stats.pending}"
     )
     if losses:
-        print("  (a loss here is a delivery claimed when the process died: marked uncertain, never re-sent)")
+        print("  (a loss here is a delivery claimed when the process died: sent again after its lease)")
 
 
 async def bench_broadcast(args) -> int:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 
+from telegram.error import InvalidToken
+
+from app.inbox_poller import update_inbox
 from app.logs import configure_logging
 from app.serve import poll_until, stop_on_signals, webhook_until
 from app.settings import BotMode, Settings
@@ -23,13 +27,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     configure_logging()
     settings = Settings()
+    configure_logging(settings=settings)  # now masking the token and keys it names
     if settings.telegram_token is None:
         print("TELEGRAM_TOKEN is not set. To try the bot without Telegram, run: pension-bot demo")
         return 2
     if settings.mode is BotMode.STANDIN:
         print("BOT_MODE=standin is what `pension-bot demo` runs; `run` is polling or webhook.")
         return 2
-    asyncio.run(_serve(settings))
+    try:
+        asyncio.run(_serve(settings))
+    except InvalidToken:
+        # One line, no traceback: PTB's message quotes the token itself.
+        print(
+            "Telegram refused the bot token; check TELEGRAM_TOKEN (the token @BotFather gave) "
+            "and BOT_API_BASE_URL.",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 
@@ -41,6 +55,7 @@ async def _serve(settings: Settings) -> None:
             settings.telegram_token.get_secret_value(),
             runtime.bot_services,
             base_url=settings.bot_api_base_url,
+            inbox=update_inbox(runtime),
         )
         logging.getLogger(__name__).info("bot starting in %s mode", settings.mode.value)
         if settings.mode is BotMode.WEBHOOK:

@@ -319,7 +319,7 @@ def register(application: Application) -> None:
     assistance = conversation(
         "assistance",
         entry_points=[
-            CallbackQueryHandler(ask_finding, pattern=r"^xreq:answer:\d+$"),
+            CallbackQueryHandler(ask_finding, pattern=r"^xreq:answer:[0-9]+$"),
             CallbackQueryHandler(ask_id_number, pattern=r"^xreq:ask$"),
         ],
         states={
@@ -342,6 +342,6 @@ def register(application: Application) -> None:
     )
     application.add_handler(assistance)
     application.add_handler(CommandHandler("assistance", list_requests))
-    application.add_handler(CallbackQueryHandler(start_request, pattern=r"^xreq:start:\d+$"))
+    application.add_handler(CallbackQueryHandler(start_request, pattern=r"^xreq:start:[0-9]+$"))
     application.add_handler(CallbackQueryHandler(list_sent, pattern=r"^xreq:sent$"))
     application.add_handler(CallbackQueryHandler(stale_button("xreq.stale_button"), pattern=r"^xreq:"))

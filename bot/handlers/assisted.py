@@ -212,7 +212,7 @@ def register(application: Application) -> None:
         "assisted",
         entry_points=[
             *started_by("assisted_certify", "assist", start),
-            CallbackQueryHandler(from_visit, pattern=r"^assist:visit:\d+$"),
+            CallbackQueryHandler(from_visit, pattern=r"^assist:visit:[0-9]+$"),
             *taps,
         ],
         states={

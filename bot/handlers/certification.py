@@ -150,6 +150,6 @@ def video_result_text(t: Translator, result: CertificationResult) -> str:
 
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("certify", certify))
-    application.add_handler(CallbackQueryHandler(elder_chosen, pattern=r"^cert:for:\d+$"))
+    application.add_handler(CallbackQueryHandler(elder_chosen, pattern=r"^cert:for:[0-9]+$"))
     application.add_handler(MessageHandler(filters.VIDEO_NOTE | filters.VIDEO, video_note_received))
     application.add_handler(MessageHandler(filters.PHOTO | filters.Document.ALL, photo_received))

@@ -19,6 +19,8 @@ from telegram.ext import (
 
 from accounts.profiles import LANGUAGES, Profile, Role
 from bot import keyboards
+from bot.callbacks import refuse, unknown_button
+from bot.inbox import apology_key
 from bot.menu import action_for_label, free_text_handler, handler_for, main_menu, menu_action
 from bot.services import services
 from content.i18n import Translator
@@ -63,7 +65,7 @@ async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     query = update.callback_query
     language = query.data.removeprefix("lang:")
     if language not in LANGUAGES:
-        await query.answer()
+        await refuse(update, context, "lang")
         return
     profile = await services(context).profiles.set_language(*user_and_chat(update), language)
     t = Translator(profile.language)
@@ -88,7 +90,7 @@ async def role_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     try:
         role = Role(query.data.removeprefix("role:"))
     except ValueError:
-        await query.answer()
+        await refuse(update, context, "role")
         return
     profile = await services(context).profiles.set_role(*user_and_chat(update), role)
     t = Translator(profile.language)
@@ -135,15 +137,25 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     # Log the kind of failure and the update id only: updates carry personal data.
     update_id = update.update_id if isinstance(update, Update) else None
-    logger.error("update %s failed: %s", update_id, type(context.error).__name__, exc_info=context.error)
-    if isinstance(update, Update) and update.effective_chat:
+    kind = type(context.error).__name__
+    logger.error("update %s failed: %s", update_id, kind, exc_info=context.error)
+    chat = update.effective_chat if isinstance(update, Update) else None
+    try:  # the class name only: an exception's text may quote what the person sent
+        await services(context).profiles.record_bot_error(
+            kind[:60], chat_id=chat.id if chat else None, context={"update_id": update_id}
+        )
+    except Exception as failure:  # noqa: BLE001 - the database may be what failed
+        logger.warning("could not record the failure of update %s: %s", update_id, type(failure).__name__)
+    # "kept, handled once we are back" only where that is true (bot/inbox.py); once per update.
+    apology = apology_key(context.application, update, context.error)
+    if apology and isinstance(update, Update) and update.effective_chat:
         language = "zh_Hans"
         if update.effective_user:
             try:
                 language = (await services(context).profiles.profile(update.effective_user.id)).language
             except Exception:  # the database may be what failed
                 pass
-        await context.bot.send_message(update.effective_chat.id, Translator(language)("error.generic"))
+        await context.bot.send_message(update.effective_chat.id, Translator(language)(apology))
 
 
 def register(application: Application) -> None:
@@ -160,3 +172,4 @@ def register_fallbacks(application: Application) -> None:
     """What nothing else understood. Registered last: in a group, the first match wins."""
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, menu_text))
     application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
+    application.add_handler(CallbackQueryHandler(unknown_button))

@@ -32,7 +32,7 @@ from telegram.warnings import PTBUserWarning
 
 from accounts.profiles import Role
 from bot.handlers.common import menu_or_roles, profile_of
-from bot.menu import answer_step, free_text_for, menu_action
+from bot.menu import FIRST_LOOK_GROUP, answer_step, first_look_step, free_text_for, menu_action, stops_here
 from bot.services import services
 from content.i18n import Translator
 from content.knowledge.answering import AnswerStatus
@@ -91,6 +91,7 @@ async def question_asked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         telegram_user_id=update.effective_user.id,
         chat_id=update.effective_chat.id,
         language=profile.language,
+        source_key=f"tg:{update.effective_chat.id}:{update.effective_message.message_id}",
     )
     answer = result.answer
     text = answer_text(answer, t, queued=result.queued_id is not None)
@@ -389,7 +390,7 @@ def register(application: Application) -> None:
             states={
                 CALC_WAGE: [MessageHandler(text, answer_step(wage_typed, cancel_calculator, _CALC))],
                 CALC_REGION: [
-                    CallbackQueryHandler(region_chosen, pattern=r"^calc:region:[\w-]+$"),
+                    CallbackQueryHandler(region_chosen, pattern=r"^calc:region:[A-Za-z0-9_-]+$"),
                     MessageHandler(text, answer_step(region_expected, cancel_calculator, _CALC)),
                 ],
                 CALC_AMOUNT: [MessageHandler(text, answer_step(amount_typed, cancel_calculator, _CALC))],
@@ -404,17 +405,26 @@ def register(application: Application) -> None:
             allow_reentry=True,
         )
         staff_answer = ConversationHandler(
-            entry_points=[CallbackQueryHandler(ask_staff_answer, pattern=r"^empq:reply:\d+$")],
-            states={STAFF_ANSWER: [MessageHandler(text, staff_answer_typed)]},
-            fallbacks=[CommandHandler("cancel", cancel_staff_answer)],
+            entry_points=[CallbackQueryHandler(stops_here(ask_staff_answer), pattern=r"^empq:reply:[0-9]+$")],
+            states={
+                STAFF_ANSWER: [
+                    MessageHandler(text, first_look_step(staff_answer_typed, cancel_staff_answer, _ANSWERING))
+                ]
+            },
+            fallbacks=[CommandHandler("cancel", stops_here(cancel_staff_answer))],
             conversation_timeout=900,
+            allow_reentry=True,  # another case's (or question's) button while one waits
         )
     application.add_handler(calculator)
-    application.add_handler(staff_answer)
+    # Ahead of the main group: the answer goes to the employer as the official one, so no other
+    # conversation may take it, and a main-menu button tapped instead leaves this step.
+    application.add_handler(staff_answer, group=FIRST_LOOK_GROUP)
     application.add_handler(CommandHandler("questions", list_questions))
     application.add_handler(CommandHandler("ask", ask_prompt))
     application.add_handler(CallbackQueryHandler(entry_chosen, pattern=r"^kb:[a-z0-9-]+$"))
-    application.add_handler(CallbackQueryHandler(payroll_region_chosen, pattern=r"^payroll:region:[\w-]+$"))
+    application.add_handler(
+        CallbackQueryHandler(payroll_region_chosen, pattern=r"^payroll:region:[A-Za-z0-9_-]+$")
+    )
     # A calculator button of a conversation that has ended (timed out, cancelled).
     application.add_handler(CallbackQueryHandler(cancel_calculator, pattern=r"^calc:"))
     # Before certification's handler of any document: a spreadsheet is a payroll to check.

@@ -183,12 +183,12 @@ async def outcome_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 def register(application: Application) -> None:
     outcomes = "|".join(OUTCOMES)
-    application.add_handler(CallbackQueryHandler(ask_outcome, pattern=r"^hv:missed:\d+$"))
-    application.add_handler(CallbackQueryHandler(outcome_chosen, pattern=rf"^hv:done:\d+:({outcomes})$"))
+    application.add_handler(CallbackQueryHandler(ask_outcome, pattern=r"^hv:missed:[0-9]+$"))
+    application.add_handler(CallbackQueryHandler(outcome_chosen, pattern=rf"^hv:done:[0-9]+:({outcomes})$"))
     # The buttons are entry points too: the menu button may have been tapped in the middle
     # of another conversation (bot.menu.leave_for_menu), which starts this one outside it.
     taps = [
-        CallbackQueryHandler(elder_chosen, pattern=r"^visit:for:\d+$"),
+        CallbackQueryHandler(elder_chosen, pattern=r"^visit:for:[0-9]+$"),
         CallbackQueryHandler(reason_chosen, pattern=rf"^visit:reason:({'|'.join(REASONS)})$"),
     ]
     visit = conversation(

@@ -293,7 +293,7 @@ def register(application: Application) -> None:
         entry_points=[*started_by("report_life_event", "report", start), kind],
         states={
             KIND: [kind],
-            WHOM: [CallbackQueryHandler(whom_chosen, pattern=r"^life:for:(\d+|other)$")],
+            WHOM: [CallbackQueryHandler(whom_chosen, pattern=r"^life:for:([0-9]+|other)$")],
             ASK_ID: [step(id_typed)],
             ASK_NAME: [step(name_typed)],
             ASK_DAY: [

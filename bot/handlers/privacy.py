@@ -12,6 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
+from bot.callbacks import choice_and_number, number, refuse
 from bot.handlers.common import menu_or_roles, profile_of
 from bot.menu import menu_action
 from bot.services import services
@@ -45,9 +46,9 @@ async def ask_consent(update: Update, context: ContextTypes.DEFAULT_TYPE, retire
 async def consent_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     profile, t = await profile_of(update, context)
-    parsed = _parse(query.data, "consent:", {"agree", "not_now", "no_face"})
+    parsed = choice_and_number(query.data, "consent:", {"agree", "not_now", "no_face"})
     if parsed is None:
-        await query.answer()
+        await refuse(update, context, "consent")
         return
     decision, retiree_id = parsed
     try:
@@ -114,10 +115,11 @@ def _summary_text(t: Translator, s: PrivacySummary) -> str:
 async def withdraw_asked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     _, t = await profile_of(update, context)
-    retiree_id = _retiree_id(query.data, "privacy:withdraw:")
-    await query.answer()
+    retiree_id = number(query.data.removeprefix("privacy:withdraw:"))
     if retiree_id is None:
+        await refuse(update, context, "privacy")
         return
+    await query.answer()
     buttons = InlineKeyboardMarkup(
         [
             [
@@ -134,9 +136,9 @@ async def withdraw_asked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def withdraw_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     profile, t = await profile_of(update, context)
-    retiree_id = _retiree_id(query.data, "privacy:confirm:")
+    retiree_id = number(query.data.removeprefix("privacy:confirm:"))
     if retiree_id is None:
-        await query.answer()
+        await refuse(update, context, "privacy")
         return
     try:
         report = await services(context).consent.withdraw(retiree_id, update.effective_user.id)
@@ -157,18 +159,6 @@ async def withdraw_kept(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await query.answer()
     await _drop_buttons(query)
     await query.message.reply_text(t("privacy.kept"), reply_markup=menu_or_roles(t, profile))
-
-
-def _parse(data: str, prefix: str, choices: set[str]) -> tuple[str, int] | None:
-    choice, _, number = data.removeprefix(prefix).partition(":")
-    if choice not in choices or not number.isdigit():
-        return None
-    return choice, int(number)
-
-
-def _retiree_id(data: str, prefix: str) -> int | None:
-    number = data.removeprefix(prefix)
-    return int(number) if number.isdigit() else None
 
 
 async def _drop_buttons(query) -> None:

@@ -17,11 +17,12 @@ from telegram.ext import (
     filters,
 )
 
+from bot.callbacks import NUMBER, refuse
 from bot.handlers.common import menu_or_roles, profile_of
-from bot.menu import menu_action
+from bot.menu import first_look_step, menu_action
 from bot.services import services
 from content.i18n import Translator
-from content.publicity.articles import article, articles_in, topics_for
+from content.publicity.articles import TOPICS, article, articles_in, topics_for
 from content.publicity.service import CampaignView, Segment
 from kernel.permissions import NotStaff
 
@@ -75,9 +76,12 @@ async def library(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def show_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
-    await query.answer()
     _, t = await profile_of(update, context)
     topic = query.data.removeprefix("pub:topic:")
+    if topic not in TOPICS:
+        await refuse(update, context, "pub")
+        return
+    await query.answer()
     buttons = [
         [InlineKeyboardButton(t(f"publicity.article.{a.id}.title"), callback_data=f"pub:art:{a.id}")]
         for a in articles_in(topic)
@@ -99,11 +103,12 @@ def article_text(t: Translator, article_id: str) -> str:
 
 async def show_article(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
-    await query.answer()
     profile, t = await profile_of(update, context)
     found = article(query.data.removeprefix("pub:art:"))
     if found is None:
+        await refuse(update, context, "pub")
         return
+    await query.answer()
     await query.message.reply_text(article_text(t, found.id), reply_markup=menu_or_roles(t, profile))
 
 
@@ -123,7 +128,7 @@ async def toggle_subscription(update: Update, context: ContextTypes.DEFAULT_TYPE
     profile, t = await profile_of(update, context)
     topic = query.data.removeprefix("pub:sub:")
     if topic not in topics_for(profile.role):
-        await query.answer()
+        await refuse(update, context, "pub")
         return
     publicity = services(context).publicity
     now_on = await publicity.toggle(update.effective_user.id, topic)
@@ -361,11 +366,20 @@ def register(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(show_article, pattern=r"^pub:art:\w+$"))
     application.add_handler(CallbackQueryHandler(show_subscriptions, pattern=r"^pub:subs$"))
     application.add_handler(CallbackQueryHandler(toggle_subscription, pattern=r"^pub:sub:\w+$"))
-    application.add_handler(CallbackQueryHandler(campaign_button, pattern=r"^cmp:\d+:\w+$"))
+    actions = "topic|role|lang|region|due|cert|preview|now|1h|tmr|pause|cancel"
+    application.add_handler(CallbackQueryHandler(campaign_button, pattern=rf"^cmp:{NUMBER}:({actions})$"))
     application.add_handler(CommandHandler("campaigns", list_campaigns))
     conversation = ConversationHandler(
         entry_points=[CommandHandler("campaign", campaign_command)],
-        states={_TEXT: [MessageHandler((filters.TEXT & ~filters.COMMAND) | filters.PHOTO, campaign_text)]},
+        # A main-menu button tapped instead of the text leaves (and does what it says).
+        states={
+            _TEXT: [
+                MessageHandler(
+                    (filters.TEXT & ~filters.COMMAND) | filters.PHOTO,
+                    first_look_step(campaign_text, campaign_cancel, "campaign"),
+                )
+            ]
+        },
         fallbacks=[CommandHandler("cancel", campaign_cancel)],
         conversation_timeout=600,
     )

@@ -20,7 +20,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.handlers.common import menu_or_roles, profile_of
-from bot.menu import menu_action
+from bot.menu import FIRST_LOOK_GROUP, first_look_step, menu_action, stops_here
 from bot.services import services
 from content.i18n import Translator
 from kernel.permissions import NotStaff
@@ -222,16 +222,27 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("review", list_cases))
-    application.add_handler(CallbackQueryHandler(show_evidence, pattern=r"^review:see:\d+$"))
-    application.add_handler(CallbackQueryHandler(show_document, pattern=r"^review:doc:\d+$"))
+    application.add_handler(CallbackQueryHandler(show_evidence, pattern=r"^review:see:[0-9]+$"))
+    application.add_handler(CallbackQueryHandler(show_document, pattern=r"^review:doc:[0-9]+$"))
     with warnings.catch_warnings():
         # PTB notes that per_message=False does not track callback queries per message; the
         # reason is asked per staff member, so that is what is wanted here.
         warnings.filterwarnings("ignore", message=".*per_message=False.*", category=PTBUserWarning)
         conversation = ConversationHandler(
-            entry_points=[CallbackQueryHandler(ask_reason, pattern=r"^review:(ok|no):\d+(:\w+)?$")],
-            states={_ASK_REASON: [MessageHandler(filters.TEXT & ~filters.COMMAND, decide)]},
-            fallbacks=[CommandHandler("cancel", cancel)],
+            entry_points=[
+                CallbackQueryHandler(stops_here(ask_reason), pattern=r"^review:(ok|no):[0-9]+(:[a-z_]+)?$")
+            ],
+            states={
+                _ASK_REASON: [
+                    MessageHandler(
+                        filters.TEXT & ~filters.COMMAND, first_look_step(decide, cancel, _DECISION)
+                    )
+                ]
+            },
+            fallbacks=[CommandHandler("cancel", stops_here(cancel))],
             conversation_timeout=600,
+            allow_reentry=True,  # another case's (or question's) button while one waits
         )
-    application.add_handler(conversation)
+    # Ahead of the main group: the reason decides a case, so no other conversation may take
+    # it, and a main-menu button tapped instead leaves this step (bot.menu.first_look_step).
+    application.add_handler(conversation, group=FIRST_LOOK_GROUP)

@@ -1,11 +1,21 @@
 """The campaign sender: delivers running campaigns within Telegram's limits, and resumes
-after a crash without sending anyone a campaign twice.
+after a crash or a database outage without losing anyone.
 
 Each recipient has a delivery row, fixed when the campaign starts. Before a message goes
-out its row is claimed (pending -> sending, committed); after, it is marked sent, failed
-or blocked. A sender that starts finds rows still `sending` (a crash between the claim and
-the mark): those may have reached the chat, so they become `uncertain` (counted, never sent
-again). Everything still `pending` is sent on the next run.
+out its row is claimed (pending -> sending, committed, with the time: a lease); after, it
+is marked sent, failed or blocked.
+
+When the mark cannot be written (the database went away after Telegram answered), the
+sender keeps the outcome in memory and writes it first thing on its next run: a message
+known to have been sent is never sent again. A row still `sending` once its lease has
+expired (`lease`, 5 minutes by default: far longer than one send with its retries) was
+left by a sender that died or was cancelled mid-send, or whose claim was committed without
+it knowing; whether its message reached the chat cannot be known (Telegram has no
+idempotency key), so it goes back to `pending` and is sent again: at least once, since a
+reminder sent twice does far less harm than one never sent. A row that keeps getting
+stuck is given up as `uncertain` after `max_claims` claims. This recovery runs on every
+run of the sender (at most every `recover_every`), not only when it starts, and a
+campaign is only done when none of its rows is pending or sending.
 
 Limits: at most `rate` messages a second overall and one a second per chat; a 429 answer's
 retry_after holds every send for that long, then the same recipient is tried again.
@@ -18,9 +28,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from content.publicity.service import PublicityService
-from kernel.clock import utc_now
 from storage.uow import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -28,6 +38,8 @@ logger = logging.getLogger(__name__)
 TELEGRAM_RATE = 30.0  # messages a second, all chats together
 PER_CHAT_INTERVAL = 1.0  # seconds between two messages to one chat
 BATCH = 30
+LEASE = timedelta(minutes=5)  # a claimed row not marked by then is sent again
+MAX_CLAIMS = 3  # claims of one row before it is given up as uncertain
 
 Send = Callable[[int, str, str | None], Awaitable[None]]
 
@@ -93,7 +105,9 @@ class SenderReport:
     failed: int = 0
     blocked: int = 0
     retried: int = 0  # 429 answers obeyed
-    uncertain: int = 0  # found interrupted at start
+    uncertain: int = 0  # left `sending` past their lease too often: given up
+    requeued: int = 0  # left `sending` past their lease: to be sent again
+    recorded_late: int = 0  # outcomes kept in memory through an outage, now written
     more: bool = False  # stopped by the time budget with work left
 
 
@@ -109,6 +123,10 @@ class CampaignSender:
         max_attempts: int = 5,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], datetime] | None = None,
+        lease: timedelta = LEASE,
+        max_claims: int = MAX_CLAIMS,
+        recover_every: timedelta | None = None,
     ) -> None:
         self._service = service
         self._uow = uow_factory
@@ -117,23 +135,50 @@ class CampaignSender:
         self._max_attempts = max_attempts
         self._monotonic = monotonic
         self._sleep = sleep
-        self._recovered = False
+        self._now = clock or service.now
+        self.lease = lease
+        self._max_claims = max_claims
+        # Recovery scans every claimed row: often enough to notice a lease within a fifth of it.
+        self._recover_every = lease / 5 if recover_every is None else recover_every
+        self._last_recovery: datetime | None = None
+        # delivery id -> (status, error, telegram user id, when): sent, their mark not written.
+        self._unrecorded: dict[int, tuple[str, str | None, int, datetime]] = {}
 
-    async def recover(self) -> int:
-        """Once per sender, before its first send: settle what a dead sender left claimed."""
+    async def recover(self) -> tuple[int, int]:
+        """Rows claimed longer than the lease ago back to pending (or given up): (requeued,
+        given up). Run by `run_once` at most every `recover_every`."""
+        now = self._now()
         async with self._uow() as uow:
-            count = await uow.publicity.mark_interrupted()
+            requeued, given_up = await uow.publicity.recover_expired(now - self.lease, self._max_claims)
             await uow.commit()
-        self._recovered = True
-        if count:
-            logger.warning("publicity: %d deliveries interrupted by a crash marked uncertain", count)
-        return count
+        self._last_recovery = now
+        if requeued or given_up:
+            logger.warning(
+                "publicity: %d deliveries past their lease to be sent again, %d given up as uncertain",
+                requeued,
+                given_up,
+            )
+        return requeued, given_up
+
+    async def _record_unrecorded(self) -> int:
+        """Write the outcomes an outage kept in memory (raises while the database is away)."""
+        written = 0
+        for delivery_id, (status, error, user_id, at) in list(self._unrecorded.items()):
+            async with self._uow() as uow:
+                await uow.publicity.finish(delivery_id, status, at, error)
+                if status == "blocked":
+                    await uow.publicity.unsubscribe(user_id)
+                await uow.commit()
+            del self._unrecorded[delivery_id]
+            written += 1
+        return written
 
     async def run_once(self, budget_seconds: float | None = None) -> SenderReport:
         """Send what is due, until done or the budget is spent (then `report.more`)."""
         report = SenderReport()
-        if not self._recovered:
-            report.uncertain = await self.recover()
+        report.recorded_late = await self._record_unrecorded()
+        if self._last_recovery is None or self._now() - self._last_recovery >= self._recover_every:
+            report.requeued, report.uncertain = await self.recover()
         deadline = None if budget_seconds is None else self._monotonic() + budget_seconds
         for campaign_id in await self._service.start_due():
             if not await self._run_campaign(campaign_id, report, deadline):
@@ -154,8 +199,10 @@ class CampaignSender:
                     for d in await uow.publicity.pending(campaign_id, BATCH)
                 ]
                 if not batch:
+                    if await uow.publicity.in_flight(campaign_id):
+                        return True  # not done: a claimed row is sent, marked or recovered first
                     campaign.status = "done"
-                    campaign.finished_at = utc_now()
+                    campaign.finished_at = self._now()
                     await uow.commit()
                     return True
             for delivery_id, chat_id, user_id in batch:
@@ -163,16 +210,15 @@ class CampaignSender:
                     return False
                 await self.limiter.wait(chat_id)
                 async with self._uow() as uow:
-                    claimed = await uow.publicity.claim(delivery_id, utc_now())
+                    claimed = await uow.publicity.claim(delivery_id, self._now())
                     await uow.commit()
                 if not claimed:
                     continue
                 status, error = await self._deliver(chat_id, text, photo, report)
-                async with self._uow() as uow:
-                    await uow.publicity.finish(delivery_id, status, utc_now(), error)
-                    if status == "blocked":
-                        await uow.publicity.unsubscribe(user_id)
-                    await uow.commit()
+                # Kept until written: if the database is away now, the next run writes it
+                # (and the lease recovery never sees this row, since that runs after).
+                self._unrecorded[delivery_id] = (status, error, user_id, self._now())
+                await self._record_unrecorded()
 
     async def _deliver(self, chat_id: int, text: str, photo: str | None, report: SenderReport):
         attempts = 0

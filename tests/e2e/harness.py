@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.inbox_poller import update_inbox
 from app.serve import serving
 from app.settings import Settings
 from app.wiring import Runtime, open_runtime
@@ -69,7 +70,11 @@ async def running_bot(database_url: str, var_dir: Path, **settings: Any) -> Asyn
     config = Settings(database_url=database_url, var_dir=var_dir, **settings)
     async with open_runtime(config) as runtime, running_standin(tokens=[TOKEN]) as standin:
         application = build_application(
-            TOKEN, runtime.bot_services, base_url=standin.bot_base_url, base_file_url=standin.file_base_url
+            TOKEN,
+            runtime.bot_services,
+            base_url=standin.bot_base_url,
+            base_file_url=standin.file_base_url,
+            inbox=update_inbox(runtime),
         )
         polling = {"poll_interval": 0, "timeout": 5}
         async with serving(application, polling=polling), StandinClient(standin.base_url) as client:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from kernel.parent_death import die_with_parent
 from verification.faces.engine import FaceEngine
 from verification.faces.media import MediaLimits
 from verification.faces.pipeline import (
@@ -54,8 +56,10 @@ class FaceWorkerCrashed(FaceWorkError):
 _engine: FaceEngine | None = None
 
 
-def _init_worker(engine_factory: Callable[[], FaceEngine]) -> None:
+def _init_worker(engine_factory: Callable[[], FaceEngine], parent_pid: int | None = None) -> None:
     global _engine
+    if parent_pid is not None:  # first, before the models load: no orphan if the bot is killed
+        die_with_parent(parent_pid)
     _engine = engine_factory()
 
 
@@ -161,7 +165,7 @@ class FaceWorkerPool:
             max_workers=self.workers,
             mp_context=self._context,
             initializer=_init_worker,
-            initargs=(self._engine_factory,),
+            initargs=(self._engine_factory, os.getpid()),
         )
 
     async def start(self) -> None:

@@ -1,0 +1,54 @@
+"""Control characters never reach the database, on SQLite and PostgreSQL alike.
+
+PostgreSQL refuses a NUL in a text (asyncpg: "invalid byte sequence ... 0x00") where SQLite
+stores it, so the same input would fail on one and pass on the other. Every text written is
+cleaned the same way instead: C0 controls except tab, newline and carriage return, DEL, and
+C1 controls are removed. The guard sits on the engine, under every way of writing (ORM
+flushes, Core inserts and updates, raw SQL), and in the JSON serializer, for the texts inside
+JSON values.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str) -> str:
+    """`text` without control characters (tab, newline and carriage return are kept)."""
+    return CONTROL_CHARACTERS.sub("", text) if CONTROL_CHARACTERS.search(text) else text
+
+
+def clean_value(value: Any) -> Any:
+    """`value` with every text in it cleaned: strings, and the keys and items of JSON-like
+    dicts, lists and tuples (bound parameters of one row or of many); others as they are."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_value(key): clean_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [clean_value(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(clean_value(item) for item in value)
+    return value
+
+
+def json_dumps(value: Any) -> str:
+    """The engine's JSON serializer: JSON text of `value`, its texts cleaned first."""
+    return json.dumps(clean_value(value))
+
+
+def _clean_parameters(_connection, _cursor, statement, parameters, _context, _executemany):
+    return statement, clean_value(parameters)
+
+
+def guard(engine: Engine) -> None:
+    """Clean the parameters of every statement `engine` runs (an AsyncEngine's sync_engine)."""
+    if not event.contains(engine, "before_cursor_execute", _clean_parameters):
+        event.listen(engine, "before_cursor_execute", _clean_parameters, retval=True)
