@@ -4,10 +4,8 @@ subprocess, against a SQLite database named by DATABASE_URL, keys in VAR_DIR."""
 from __future__ import annotations
 
 import csv
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 from app.settings import Settings
@@ -16,6 +14,7 @@ from storage.protection import PersonalDataVault
 from storage.schema import upgrade
 from storage.uow import unit_of_work_factory
 from tests.binding.helpers import add_retiree, id_number
+from tests.cli import cli_env, run_cli
 from verification.binding import BindingService, BindOutcome
 from verification.staff import StaffService
 
@@ -24,24 +23,13 @@ ELDERS = {id_number(31): "王秀英", id_number(32, region="310104"): "李桂兰
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATA_KEY", "ID_HASH_KEY", "DATABASE_URL"}}
-    env.update(
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
-        VAR_DIR=str(tmp_path / "var"),
-        PYTHONPATH=str(REPO),
+    return cli_env(
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", VAR_DIR=str(tmp_path / "var")
     )
-    return env
 
 
 def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        cwd=tmp_path,  # no stray .env of the checkout
-        env=_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(*args, env=_env(tmp_path), cwd=tmp_path)  # no stray .env of the checkout
 
 
 async def _open(tmp_path: Path):

@@ -6,9 +6,6 @@ staff instead of being dropped. Other refusals keep their reason."""
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,6 +20,7 @@ from storage.keyring import ENV_NAMES, fingerprint
 from storage.records_models import OutboxEntry, ReceivedRecord, VerificationRecord
 from storage.schema import upgrade
 from storage.uow import unit_of_work_factory
+from tests.cli import cli_env, run_cli
 from tests.records.regions import (
     BJ,
     BJ_PAID,
@@ -72,17 +70,6 @@ async def _keys_of(region) -> dict[str, str]:
             )
         await uow.commit()
     return keys
-
-
-def _cli(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", "records", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=120,
-    )
 
 
 async def _outbox(region) -> list[tuple[str, str, int]]:
@@ -184,9 +171,9 @@ async def test_after_the_retry_period_the_record_is_listed_for_staff(regions, da
     assert "HTTP 422 not_our_retiree" in listed.reason
     assert await _received(bj) == []
 
-    done = _cli(
-        {**os.environ, **await _keys_of(sz), "DATABASE_URL": database_url, "VAR_DIR": str(tmp_path / "var")},
-        "refused",
+    keys = await _keys_of(sz)
+    done = run_cli(
+        "records", "refused", env=cli_env(**keys, DATABASE_URL=database_url, VAR_DIR=str(tmp_path / "var"))
     )
     assert done.returncode == 0, done.stderr
     assert f"#{listed.outbox_id} to {BJ}: record #1 certified" in done.stdout

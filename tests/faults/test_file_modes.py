@@ -6,8 +6,6 @@ from __future__ import annotations
 import logging
 import os
 import stat
-import subprocess
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,7 +13,7 @@ from app.demo_seed import _write_roster
 from app.file_modes import secure_storage
 from app.settings import Settings, create_local_secrets
 from app.wiring import open_runtime
-from tests.conftest import REPO_ROOT
+from tests.cli import cli_env, run_cli
 from tests.roster.rosters import person, write_csv
 
 
@@ -100,21 +98,12 @@ def test_the_demo_roster_is_written_private(tmp_path):
 
 def test_the_command_creates_everything_private(tmp_path):
     roster = write_csv(tmp_path / "roster.csv", [person(i) for i in range(2)])
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATA_KEY", "ID_HASH_KEY", "TEST_POSTGRES_URL", "DATABASE_URL"}
-    }
     var = tmp_path / "var"
     database = var / "pension_bot.db"
-    env.update(DATABASE_URL=f"sqlite+aiosqlite:///{database}", VAR_DIR=str(var), PYTHONPATH=str(REPO_ROOT))
-    done = subprocess.run(
-        [sys.executable, "-m", "app.cli", "roster", "import", "--no-faces", "--no-progress", str(roster)],
+    done = run_cli(
+        *("roster", "import", "--no-faces", "--no-progress", str(roster)),
+        env=cli_env(DATABASE_URL=f"sqlite+aiosqlite:///{database}", VAR_DIR=str(var)),
         cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
         preexec_fn=lambda: os.umask(0o022),  # noqa: PLW1509 - only the umask, before exec
     )
     assert done.returncode == 0, done.stderr

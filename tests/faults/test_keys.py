@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,7 +38,7 @@ from storage.models import Retiree
 from storage.schema import upgrade
 from storage.uow import unit_of_work_factory
 from tests.binding.helpers import add_retiree, id_number
-from tests.conftest import REPO_ROOT
+from tests.cli import cli_env, run_cli
 from tests.roster.rosters import person, write_csv
 
 NOW = datetime(2026, 11, 30, 15, 30, tzinfo=UTC)
@@ -338,20 +337,8 @@ async def test_rotation_with_the_data_key_in_the_environment(migrated, tmp_path)
 
 
 def _cli(tmp_path: Path, database_url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATA_KEY", "ID_HASH_KEY", "TEST_POSTGRES_URL", "DATABASE_URL"}
-    }
-    env.update(DATABASE_URL=database_url, VAR_DIR=str(tmp_path / "var"), PYTHONPATH=str(REPO_ROOT))
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        cwd=tmp_path,  # no stray .env of the checkout
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    env = cli_env(DATABASE_URL=database_url, VAR_DIR=str(tmp_path / "var"))
+    return run_cli(*args, env=env, cwd=tmp_path)  # no stray .env of the checkout
 
 
 async def test_no_command_opens_the_database_with_lost_keys(database_url, tmp_path):

@@ -5,8 +5,6 @@ intact; the signed checkpoints catch it, and the peer keeps the latest signed he
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from storage.models import Retiree
 from storage.records_models import ChainCheckpoint, ChainHead, PeerChainHead, VerificationRecord
 from storage.schema import upgrade
 from storage.uow import unit_of_work_factory
+from tests.cli import run_cli
 from tests.cycle.factories import add_retiree
 from tests.records.regions import BJ, BJ_PAID, SZ, SZ_PAID, Region, add_retirees, certify_many, open_region
 from verification.checkpoints import SignedHead, advance_checkpoint, check_checkpoints
@@ -198,17 +197,6 @@ async def test_the_peer_receives_and_stores_the_signed_head(tmp_path, database_u
         await bj.close()
 
 
-def _cli(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=120,
-    )
-
-
 async def test_records_verify_reports_a_cut_tail(sqlite_url, tmp_path, vault):
     var = tmp_path / "var"
     settings = Settings(database_url=sqlite_url, var_dir=var)
@@ -218,12 +206,12 @@ async def test_records_verify_reports_a_cut_tail(sqlite_url, tmp_path, vault):
         for n in range(3):
             await _append(runtime.uow_factory, retiree_id, NOW + timedelta(minutes=n))
     env = {**os.environ, "DATABASE_URL": sqlite_url, "VAR_DIR": str(var)}
-    done = _cli(env, "records", "verify")
+    done = run_cli("records", "verify", env=env)
     assert done.returncode == 0, done.stderr
     assert "region 440300: 3 records, chain intact (head signed at checkpoint #3)" in done.stdout
     async with open_runtime(settings) as runtime:
         await _cut_tail(runtime.uow_factory, keep=2)
-    done = _cli(env, "records", "verify")
+    done = run_cli("records", "verify", env=env)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "BROKEN at record #3" in done.stdout
     assert "the last 1 record(s) were removed or changed after checkpoint #3" in done.stdout

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from app.settings import Settings
 from app.wiring import open_runtime
 from storage.certification_models import Certification
 from storage.records_models import VerificationRecord
+from tests.cli import run_cli
 from tests.cycle.factories import FakeClock, add_retiree
 from verification.cycle_policies import load_cycle_policies
 from verification.cycle_service import CycleService
@@ -44,29 +43,18 @@ async def _history(uow_factory, vault) -> int:
     return retiree_id
 
 
-def cli(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=120,
-    )
-
-
 async def test_records_verify_and_export_commands(sqlite_url, tmp_path, vault):
     settings = Settings(database_url=sqlite_url, var_dir=tmp_path / "var")
     async with open_runtime(settings) as runtime:
         retiree_id = await _history(runtime.uow_factory, vault)
     env = {**os.environ, "DATABASE_URL": sqlite_url, "VAR_DIR": str(tmp_path / "var")}
 
-    done = cli(env, "records", "verify")
+    done = run_cli("records", "verify", env=env)
     assert done.returncode == 0 and "region 440300: 2 records, chain intact" in done.stdout, done.stderr
 
     out = tmp_path / "resumed.csv"
-    done = cli(env, "records", "export", "--kind", "resumed", "--from", "2026-08-01", "--to", "2026-08-31",
-               "--format", "csv", "--out", str(out))  # fmt: skip
+    done = run_cli("records", "export", "--kind", "resumed", "--from", "2026-08-01", "--to", "2026-08-31",
+               "--format", "csv", "--out", str(out), env=env)  # fmt: skip
     assert done.returncode == 0, done.stderr
     with out.open(encoding="utf-8-sig") as handle:
         header, row = list(csv.reader(handle))
@@ -75,8 +63,8 @@ async def test_records_verify_and_export_commands(sqlite_url, tmp_path, vault):
     assert row[-1] == "2026-06 2026-07 2026-08"
 
     xlsx = tmp_path / "suspended.xlsx"
-    done = cli(env, "records", "export", "--kind", "suspended", "--from", "2026-06-01", "--to", "2026-06-01",
-               "--format", "xlsx", "--out", str(xlsx))  # fmt: skip
+    done = run_cli("records", "export", "--kind", "suspended", "--from", "2026-06-01", "--to", "2026-06-01",
+               "--format", "xlsx", "--out", str(xlsx), env=env)  # fmt: skip
     assert done.returncode == 0, done.stderr
     values = list(load_workbook(xlsx).active.values)
     assert values[0][-2:] == ("suspended_on", "reason") and values[1][-2:] == ("2026-06-01", "not_certified")
@@ -86,7 +74,7 @@ async def test_records_verify_and_export_commands(sqlite_url, tmp_path, vault):
             update(VerificationRecord).where(VerificationRecord.seq == 1).values(retiree_hash="0" * 64)
         )
         await uow.commit()
-    done = cli(env, "records", "verify")
+    done = run_cli("records", "verify", env=env)
     assert done.returncode == 1 and "BROKEN at record #1" in done.stdout
 
 

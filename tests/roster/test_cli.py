@@ -3,33 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 from app.commands._groups import group
-from tests.conftest import POSTGRES_URL, REPO_ROOT
+from tests.cli import cli_env, run_cli
+from tests.conftest import POSTGRES_URL
 from tests.roster.rosters import HEADER_ZH, STANDARD_ID, make_id, person, write_csv
 
 
 def _run(*args: str, tmp_path: Path, **env_overrides: str) -> subprocess.CompletedProcess:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATA_KEY", "ID_HASH_KEY", "TEST_POSTGRES_URL", "DATABASE_URL"}
+    settings = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        "VAR_DIR": str(tmp_path / "var"),
     }
-    env.update(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", VAR_DIR=str(tmp_path / "var"))
-    env.update(env_overrides)
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_cli(*args, env=cli_env(**{**settings, **env_overrides}), timeout=300)
 
 
 def test_roster_import_end_to_end(tmp_path):
