@@ -30,6 +30,9 @@ class BotStack:
         return ChatUser(self.client, chat_id)
 
 
+REMINDER_MARK = "⏰ 养老金资格认证提醒"  # the first line of a reminder (cycle.po: reminder.*)
+
+
 class ChatUser:
     """A person in one private chat: says things, taps buttons, reads the bot's replies."""
 
@@ -41,16 +44,26 @@ class ChatUser:
         messages = await self.client.messages(self.chat_id)
         return messages[-1]["message_id"] if messages else 0
 
+    async def replies(self, after_id: int, expect: int = 1, wait: float = 15) -> list[dict[str, Any]]:
+        """The bot's `expect` replies after `after_id`. The cycle's reminders, sent by a job
+        on its own schedule, are not replies: on a slow machine one may land in between."""
+        found: list[dict[str, Any]] = []
+        while len(found) < expect:
+            batch = await self.client.wait_for_bot_messages(
+                self.chat_id, after_id, count=expect - len(found), timeout=wait
+            )
+            found += [m for m in batch if not m.get("text", "").startswith(REMINDER_MARK)]
+            after_id = batch[-1]["message_id"]
+        return found
+
     async def say(self, text: str, expect: int = 1, wait: float = 15) -> list[dict[str, Any]]:
         sent = await self.client.send_text(self.chat_id, text)
-        return await self.client.wait_for_bot_messages(
-            self.chat_id, sent["message"]["message_id"], count=expect, timeout=wait
-        )
+        return await self.replies(sent["message"]["message_id"], expect, wait)
 
     async def tap(self, label: str, expect: int = 1, wait: float = 15) -> list[dict[str, Any]]:
         before = await self._last_id()
         await self.client.press(self.chat_id, label)
-        return await self.client.wait_for_bot_messages(self.chat_id, before, count=expect, timeout=wait)
+        return await self.replies(before, expect, wait)
 
     async def keyboard_labels(self) -> list[str]:
         chat = await self.client.chat(self.chat_id)

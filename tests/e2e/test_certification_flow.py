@@ -97,12 +97,8 @@ async def _send(
         sent = await stack.client.send_photo(chat_id, photo, **kwargs)
     else:
         sent = await stack.client.send_video_note(chat_id, video, **kwargs)
-    after = sent["message"]["message_id"]
-    while True:
-        [reply] = await stack.client.wait_for_bot_messages(chat_id, after, timeout=90)
-        if not reply.get("text", "").startswith("⏰"):  # the cycle's reminder may come in between
-            return reply["text"]
-        after = reply["message_id"]
+    [reply] = await stack.user(chat_id).replies(sent["message"]["message_id"], wait=90)
+    return reply["text"]
 
 
 async def test_a_retiree_certifies_with_a_video_note_doing_the_actions_asked(stack):
