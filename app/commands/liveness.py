@@ -36,6 +36,7 @@ _EXPLAIN = {
     "face_changed": "the face is not the same person all through the video",
     "still_image": "the face never moves by itself: a photo held up to the camera?",
     "screen_or_print": "a screen's or a print's fine pattern shows over the face",
+    "animated_photo": "the face never moves against its surroundings: one photo animated into the actions?",
     "action_missing": "an action that was asked for was not seen",
     "wrong_order": "the actions were done, but not in the order asked",
     "no_match": "the person does not match the reference photo",
@@ -71,9 +72,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     evaluate = group(subparsers, "eval", "evaluate components on labelled data")
     liveness = evaluate.add_parser(
-        "liveness", help="APCER/BPCER of the liveness check on generated video notes"
+        "liveness",
+        help="APCER of the liveness check on generated attacks, BPCER on real recordings",
     )
     liveness.add_argument("--faces-dir", type=Path, default=None, help=_FACES_HELP)
+    liveness.add_argument(
+        "--real-dir",
+        type=Path,
+        default=None,
+        help="real recordings, labelled in verification/liveness/data/real_clips.toml "
+        "(default: ../liveness/real beside the faces folder)",
+    )
     liveness.add_argument(
         "--identities", type=int, default=None, help="identities to animate (default: every usable one)"
     )
@@ -176,16 +185,22 @@ def _unusable(args: argparse.Namespace, reason: str, message: str) -> int:
 
 
 def eval_liveness(args: argparse.Namespace) -> int:
+    from itertools import chain
+
     from verification.faces.engines import EngineSpec
     from verification.faces.pipeline import default_engine
     from verification.faces.thresholds import policy_for
-    from verification.liveness.evaluation import ATTACK_TYPES, TUNING_IDENTITIES, cohort_templates, evaluate
+    from verification.liveness import evaluation
     from verification.liveness.synthesis import evaluation_set
 
     root: Path = args.faces_dir or default_faces_dir()
     if not (root / "manifest.csv").is_file():
         print(f"No faces folder with manifest.csv at {root} (use --faces-dir).", file=sys.stderr)
         return 2
+    real_dir: Path = args.real_dir or evaluation.default_real_dir(root)
+    clips = evaluation.real_clips(real_dir)
+    if not clips:
+        print(f"No labelled real recordings at {real_dir}: BPCER is not measured.", file=sys.stderr)
 
     def progress(judged) -> None:
         print(f"{judged.key:<40} {judged.outcome}", file=sys.stderr, flush=True)
@@ -194,47 +209,19 @@ def eval_liveness(args: argparse.Namespace) -> int:
     # Decided as the bot decides: the shipped thresholds, S-norm against the other people.
     match_policy = policy_for(configured_thresholds(EngineSpec()))
     videos = evaluation_set(root, identities=args.identities, size=args.size, fps=args.fps)
-    report = evaluate(
-        videos,
+    report = evaluation.evaluate(
+        chain(videos, evaluation.real_recordings(clips)),
         engine=engine,
         match_policy=match_policy,
-        cohort=cohort_templates(root, engine),
+        cohort=evaluation.cohort_templates(root, engine),
         progress=progress,
     )
-    print(f"Liveness on generated video notes from {root} (judge + replay check against earlier notes)")
-    print(f"{args.size} x {args.size} px at {args.fps} fps; faces scored with S-norm against the others")
-    print(f"{'type':<16} {'videos':>6} {'accepted':>9} {'APCER':>8}   {'by the judge alone':>18}")
-    for name, kinds in ATTACK_TYPES.items():
-        wrong, count = report.rate(kinds)
-        alone, _ = report.rate(kinds, judge_only=True)
-        print(
-            f"{name:<16} {count:>6} {wrong:>9} {_pct(wrong, count):>8}   {alone:>9} {_pct(alone, count):>8}"
-        )
-    wrong, count = report.rate(("genuine",))
-    print(f"{'genuine':<16} {count:>6} {'refused':>9} {'BPCER':>8}")
-    alone, _ = report.rate(("genuine",), judge_only=True)
-    print(f"{'  all':<16} {count:>6} {wrong:>9} {_pct(wrong, count):>8}   {alone:>9} {_pct(alone, count):>8}")
-    for label, held_out in (("  tuning ids", False), ("  held-out ids", True)):
-        wrong, count = report.rate(("genuine",), TUNING_IDENTITIES, held_out)
-        print(f"{label:<16} {count:>6} {wrong:>9} {_pct(wrong, count):>8}")
-    print(f"Tuning identities: {', '.join(sorted(TUNING_IDENTITIES))}; all others are held out.")
-    print(
-        f"New takes flagged as a copy of another take of the same identity: {len(report.takes_flagged)} "
-        f"of {report.take_pairs} pairs" + "".join(f"\n  {a} ~ {b}" for a, b in report.takes_flagged)
-    )
-    unusable = [j for j in report.judged if j.verdict is None]
-    for judged in unusable:
-        print(f"not judged: {judged.key}: {judged.outcome}")
-    failures = report.failures()
-    print(f"Failures ({len(failures)}):" if failures else "Failures: none")
-    for judged in failures:
-        asked = ",".join(judged.asked)
-        print(f"  {judged.key:<40} asked {asked:<32} -> {judged.outcome}")
+    figures = {clip.name: evaluation.animation_figures(clip.path.read_bytes()) for clip in clips}
+    print(f"Liveness on video notes: generated from {root} ({args.size} x {args.size} px at {args.fps} fps)")
+    print(f"and real recordings from {real_dir}; faces scored with S-norm against the others")
+    for line in evaluation.report_lines(report, evaluation.animation_split(), clips, figures):
+        print(line)
     return 0
-
-
-def _pct(wrong: int, count: int) -> str:
-    return "-" if count == 0 else f"{100 * wrong / count:.1f} %"
 
 
 # --- liveness sample ---

@@ -1,4 +1,6 @@
-"""`pension-bot check video`: one JSON object, exit codes 0 / 1 / 2."""
+"""`pension-bot check video`: one JSON object, exit codes 0 / 1 / 2. The generated take is a
+photo animated into the actions, which the judge refuses (animated_photo, exit 1); a real
+recording that passes (exit 0) is in test_animation_detector.py."""
 
 from __future__ import annotations
 
@@ -35,7 +37,8 @@ def test_check_video_json_is_one_object(faces: Path, genuine: Take, tmp_path: Pa
     out = capsys.readouterr().out
     result = json.loads(out)  # exactly one object: anything else fails to parse
     assert out.count("\n") == 1
-    assert code == 0 and result["verdict"] == "pass" and result["reason"] == "live_match"
+    assert code == 1 and result["verdict"] == "fail" and result["reason"] == "animated_photo"
+    assert result["retry"] is False
     assert [a["action"] for a in result["actions"]] == asked.split(",") and "figures" in result
 
 
@@ -47,7 +50,8 @@ def test_check_video_text_fail_exits_1(faces: Path, genuine: Take, tmp_path: Pat
     )
     out = capsys.readouterr().out
     assert code == 1
-    assert "verdict:   fail" in out and "wrong_order" in out
+    assert "verdict:   fail" in out and "animated_photo" in out
+    assert "out_of_order" in out  # the actions were seen, not in the order asked
 
 
 def test_unusable_inputs_exit_2(faces: Path, genuine: Take, tmp_path: Path, capsys) -> None:

@@ -1,4 +1,7 @@
-"""judge_video on generated takes: a genuine take passes, attacks and bad notes do not."""
+"""judge_video on generated takes: a take doing the actions asked passes every check but the
+animated-photo one (it IS a photo animated into the actions, so it is judged here with that
+check off, except where that check is the subject), attacks and bad notes do not. Real
+recordings against the animated-photo check: test_animation_detector.py."""
 
 from __future__ import annotations
 
@@ -13,10 +16,20 @@ from verification.liveness.video import VideoLimits
 
 from .conftest import FPS, OTHER, SIZE, Take
 
+# The other checks, on generated takes: without the animated-photo check, which refuses them all.
+OTHER_CHECKS = LivenessPolicy(animation=None)
+
 
 @pytest.fixture(scope="module")
 def genuine_verdict(genuine: Take, reference) -> VideoVerdict:
-    return judge_video(genuine.data, genuine.asked, [reference])
+    return judge_video(genuine.data, genuine.asked, [reference], policy=OTHER_CHECKS)
+
+
+def test_generated_take_is_refused_as_an_animated_photo(genuine: Take, reference) -> None:
+    verdict = judge_video(genuine.data, genuine.asked, [reference])
+    assert (verdict.verdict, verdict.reason) == ("fail", "animated_photo")
+    assert verdict.figures["surround_shift"] < LivenessPolicy().animation.min_surround_shift
+    assert all(f.seen and f.note == "in_order" for f in verdict.actions)  # it did what was asked
 
 
 def test_genuine_take_passes(genuine_verdict: VideoVerdict, genuine: Take) -> None:
@@ -33,20 +46,22 @@ def test_genuine_take_passes(genuine_verdict: VideoVerdict, genuine: Take) -> No
 
 def test_same_take_asked_in_another_order_is_wrong_order(genuine: Take, reference) -> None:
     asked = tuple(reversed(genuine.asked))
-    verdict = judge_video(genuine.data, asked, [reference])
+    verdict = judge_video(genuine.data, asked, [reference], policy=OTHER_CHECKS)
     assert (verdict.verdict, verdict.reason) == ("fail", "wrong_order")
     assert all(f.seen for f in verdict.actions)
 
 
 def test_action_never_done_is_missing(genuine: Take, reference) -> None:
-    verdict = judge_video(genuine.data, (Action.TURN_LEFT, Action.TURN_RIGHT), [reference])
+    verdict = judge_video(
+        genuine.data, (Action.TURN_LEFT, Action.TURN_RIGHT), [reference], policy=OTHER_CHECKS
+    )
     assert (verdict.verdict, verdict.reason) == ("fail", "action_missing")
     right = verdict.actions[1]
     assert right.action is Action.TURN_RIGHT and not right.seen and right.note == "not_seen"
 
 
 def test_unmirrored_video_swaps_the_turns(genuine: Take, reference) -> None:
-    policy = LivenessPolicy(mirrored=False)
+    policy = LivenessPolicy(mirrored=False, animation=None)
     verdict = judge_video(genuine.data, genuine.asked, [reference], policy=policy)
     assert verdict.reason == "action_missing"  # its turn_left now reads as a right turn
 
@@ -55,7 +70,7 @@ def test_someone_else_is_no_match(genuine: Take, faces: Path) -> None:
     from verification.faces.pipeline import encode_reference
 
     other = encode_reference((faces / OTHER).read_bytes()).template
-    verdict = judge_video(genuine.data, genuine.asked, [other])
+    verdict = judge_video(genuine.data, genuine.asked, [other], policy=OTHER_CHECKS)
     assert (verdict.verdict, verdict.reason) == ("fail", "no_match")
 
 

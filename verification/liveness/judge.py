@@ -5,7 +5,8 @@ worker (`verification.faces.pool.FaceWorkerPool.judge_video`) or a console comma
 
 The checks, in the order their reasons win:
   media (retry) -> no_face / several_faces (retry) -> face_changed / still_image /
-  screen_or_print (fail) -> action_missing / wrong_order (fail) -> no_match (fail) -> pass.
+  screen_or_print / animated_photo (fail) -> action_missing / wrong_order (fail) -> no_match
+  (fail) -> pass.
 A replay of an earlier note is not judged here: the caller compares `recording` and
 `evidence_sha256` with earlier submissions (`fingerprints.same_recording`).
 """
@@ -31,8 +32,9 @@ from verification.faces.pipeline import (
     match_vectors,
     usable_references,
 )
-from verification.liveness import cues, events
+from verification.liveness import animation, cues, events
 from verification.liveness.actions import MIRRORED, Action
+from verification.liveness.animation import AnimationConfig
 from verification.liveness.fingerprints import Recording, recording_of
 from verification.liveness.signals import FrameSignals, TrackerConfig, detected_face, track
 from verification.liveness.video import DecodedVideo, VideoLimits, VideoRejected, decode_video
@@ -45,6 +47,7 @@ class LivenessReason(StrEnum):
     FACE_CHANGED = "face_changed"  # fail: not the same person all through
     STILL_IMAGE = "still_image"  # fail: the face never moves within itself (a photo held up)
     SCREEN_OR_PRINT = "screen_or_print"  # fail: a screen's or print's fine pattern over the face
+    ANIMATED_PHOTO = "animated_photo"  # fail: the face never moves against its surroundings
     ACTION_MISSING = "action_missing"  # fail: an asked action was never done
     WRONG_ORDER = "wrong_order"  # fail: all done, not in the asked order
     NO_MATCH = "no_match"  # fail: a live person, but not the retiree
@@ -71,6 +74,10 @@ class LivenessPolicy:
     # the face crops looked at (about one a second).
     max_periodic_peak: float = 3.0
     pattern_frames: int = 2
+    # animated_photo: see verification.liveness.animation (one photo warped into the actions).
+    # None switches the check off: only for generated takes (which ARE animated photos) used
+    # to test the other checks; never in the bot.
+    animation: AnimationConfig | None = field(default_factory=AnimationConfig)
     # Frames embedded for identity: spread over the note, near-frontal (|yaw - rest| under
     # `frontal_yaw`), eyes open; each must match every other (same person throughout), and
     # at least `min_match_frames` of them (all, if fewer were embedded) must match the
@@ -169,6 +176,11 @@ def judge_video(
     peaks = _periodic_peaks(video, signals)
     run.figures |= {"nonrigid_motion": motion, "periodic_peaks": peaks}
     run.lap("cues_s")
+    animated = None
+    if policy.animation is not None:
+        animated = animation.measure(video.frames, signals, rest, policy.events, policy.animation)
+        run.figures |= animated.as_dict()
+        run.lap("animation_s")
 
     chosen = _identity_frames(signals, rest, policy)
     vectors = [engine.embed(video.frames[n], detected_face(signals[n])) for n in chosen]
@@ -183,6 +195,8 @@ def judge_video(
         return run.verdict("fail", LivenessReason.STILL_IMAGE)
     if sum(peak > policy.max_periodic_peak for peak in peaks) >= policy.pattern_frames:
         return run.verdict("fail", LivenessReason.SCREEN_OR_PRINT)
+    if animated is not None and animation.looks_animated(animated, policy.animation):
+        return run.verdict("fail", LivenessReason.ANIMATED_PHOTO)
     if not match.complete:
         seen_all = all(finding.seen for finding in run.findings)
         return run.verdict("fail", LivenessReason.WRONG_ORDER if seen_all else LivenessReason.ACTION_MISSING)
