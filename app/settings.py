@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     # Cohort for score normalisation: at most this many other retirees' reference templates of
     # the same residence region; 0 turns normalisation off.
     face_cohort_size: int = Field(default=200, ge=0, le=1000, validation_alias="FACE_COHORT_SIZE")
+    # The staff audit of self-service passes (verification/pass_audit.py): the share of passes
+    # drawn at random, and the risk score from which every pass is audited. None: the values
+    # of verification/data/pass_audit.toml (5 %, 4 points).
+    pass_audit_share: float | None = Field(default=None, ge=0, le=1, validation_alias="PASS_AUDIT_SHARE")
+    pass_audit_threshold: int | None = Field(
+        default=None, ge=0, le=1000, validation_alias="PASS_AUDIT_THRESHOLD"
+    )
     webhook_url: str | None = Field(default=None, validation_alias="WEBHOOK_URL")
     webhook_secret: SecretStr | None = Field(default=None, validation_alias="WEBHOOK_SECRET")
     listen_host: str = Field(default="127.0.0.1", validation_alias="LISTEN_HOST")

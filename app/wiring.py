@@ -35,6 +35,7 @@ from verification.faces.pool import FaceWorkerPool
 from verification.faces.thresholds import configured_policy
 from verification.home_visits import HomeVisitService
 from verification.life_events import LifeEventService
+from verification.pass_audit import AuditService, PassAuditor, load_audit_policy
 from verification.review import ReviewService
 from verification.staff import StaffService
 
@@ -77,6 +78,12 @@ async def open_runtime(settings: Settings, *, auto_upgrade: bool = True) -> Asyn
             default_language=settings.default_language,
             region_code=settings.region_code,
         )
+        # Every self-service pass is scored; a share and the risky ones go to staff (🕵 /audits).
+        auditor = PassAuditor(
+            load_audit_policy(share=settings.pass_audit_share, threshold=settings.pass_audit_threshold),
+            vault.keyed_digest,
+            timezone=settings.timezone,
+        )
         certification = CertificationService(
             uow_factory,
             vault,
@@ -85,6 +92,7 @@ async def open_runtime(settings: Settings, *, auto_upgrade: bool = True) -> Asyn
             timezone=settings.timezone,
             cohort_size=settings.face_cohort_size,
             region_code=settings.region_code,
+            auditor=auditor,
         )
         bot_services = BotServices(
             profiles=ProfileService(uow_factory, settings.default_language),
@@ -115,6 +123,9 @@ async def open_runtime(settings: Settings, *, auto_upgrade: bool = True) -> Asyn
                 region_code=settings.region_code,
             ),
             life_events=LifeEventService(
+                uow_factory, vault, timezone=settings.timezone, region_code=settings.region_code
+            ),
+            audits=AuditService(
                 uow_factory, vault, timezone=settings.timezone, region_code=settings.region_code
             ),
         )

@@ -40,7 +40,7 @@ MAIN_MENUS: dict[Role, list[list[str]]] = {
     Role.STAFF: [
         ["review", "questions"],
         ["assisted_certify", "home_visits"],
-        ["assistance_requests"],
+        ["assistance_requests", "audits"],
         ["staff_login"],
         ["how_to_certify", "fraud"],
         ["employer_duties", "help"],

@@ -16,6 +16,7 @@ from verification.consent import ConsentService
 from verification.cycle_service import CycleService
 from verification.home_visits import HomeVisitService
 from verification.life_events import LifeEventService
+from verification.pass_audit import AuditService
 from verification.review import ReviewService
 from verification.staff import StaffService
 
@@ -36,6 +37,7 @@ class BotServices:
     assistance: AssistanceService | None = None
     home_visits: HomeVisitService | None = None
     life_events: LifeEventService | None = None
+    audits: AuditService | None = None
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:

@@ -1,5 +1,6 @@
 """Models of remote certification: bindings, consent, reference faces, attempts,
-certifications, review cases, staff, reminders, suspensions and the audit trail.
+certifications, review cases, audits of passes, staff, reminders, suspensions and the audit
+trail.
 
 Face templates and evidence (the photos a retiree sent) are encrypted, and are deleted
 outright when consent is withdrawn; the attempt rows keep only a hash of the evidence.
@@ -156,6 +157,31 @@ class CertificationAttempt(Base):
     challenge_id: Mapped[int | None] = mapped_column(
         ForeignKey("liveness_challenges.id", ondelete="SET NULL")
     )
+
+
+class PassAudit(Base):
+    """A self-service pass put before staff after the fact (verification/pass_audit.py): drawn
+    for the random share, or scoring over the risk threshold. The certification stands while
+    it waits; staff confirm it or open a review case (`review_case_id`)."""
+
+    __tablename__ = "pass_audits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    retiree_id: Mapped[int] = mapped_column(ForeignKey("retirees.id", ondelete="CASCADE"), index=True)
+    attempt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("certification_attempts.id", ondelete="SET NULL"), unique=True
+    )
+    certification_id: Mapped[int | None] = mapped_column(ForeignKey("certifications.id", ondelete="SET NULL"))
+    region: Mapped[str] = mapped_column(String(6), index=True)  # the retiree's residence region
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open|confirmed|review_opened
+    score: Mapped[int] = mapped_column(Integer)
+    # [{"code": "thin_match", "points": 2, "value": 0.031}, ...] (verification.pass_risk)
+    reasons: Mapped[list] = mapped_column(JSON, default=list)
+    sampled: Mapped[bool] = mapped_column(Boolean, default=False)  # drawn for the random share
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    review_case_id: Mapped[int | None] = mapped_column(ForeignKey("review_cases.id"))
 
 
 class Evidence(Base):

@@ -17,6 +17,7 @@ from storage.certification_models import (
     CertificationAttempt,
     Consent,
     Evidence,
+    PassAudit,
     ReferenceFace,
     Reminder,
     ReviewCase,
@@ -66,6 +67,11 @@ class BindingRepository(_Repository):
             Binding.telegram_user_id == telegram_user_id, Binding.retiree_id == retiree_id
         )
         return (await self._session.execute(query)).scalar_one_or_none()
+
+    async def retirees_of_user(self, telegram_user_id: int) -> set[int]:
+        """Every retiree this account is or was bound to (revoked bindings too)."""
+        query = select(Binding.retiree_id).where(Binding.telegram_user_id == telegram_user_id).distinct()
+        return set((await self._session.execute(query)).scalars().all())
 
     async def active_self(self, retiree_id: int) -> Binding | None:
         query = select(Binding).where(
@@ -220,6 +226,9 @@ class FaceRepository(_Repository):
 
 
 class AttemptRepository(_Repository):
+    async def get(self, attempt_id: int) -> CertificationAttempt | None:
+        return await self._session.get(CertificationAttempt, attempt_id)
+
     async def by_key(self, idempotency_key: str) -> CertificationAttempt | None:
         query = select(CertificationAttempt).where(CertificationAttempt.idempotency_key == idempotency_key)
         return (await self._session.execute(query)).scalar_one_or_none()
@@ -247,6 +256,23 @@ class AttemptRepository(_Repository):
             .where(CertificationAttempt.retiree_id == retiree_id)
         )
         return (await self._session.execute(query)).scalar_one()
+
+    async def for_challenge(self, challenge_id: int) -> Sequence[CertificationAttempt]:
+        query = (
+            select(CertificationAttempt)
+            .where(CertificationAttempt.challenge_id == challenge_id)
+            .order_by(CertificationAttempt.id)
+        )
+        return (await self._session.execute(query)).scalars().all()
+
+    async def retirees_tried_by(self, telegram_user_id: int) -> set[int]:
+        """Every retiree an attempt was made for from this Telegram account."""
+        query = (
+            select(CertificationAttempt.retiree_id)
+            .where(CertificationAttempt.telegram_user_id == telegram_user_id)
+            .distinct()
+        )
+        return set((await self._session.execute(query)).scalars().all())
 
 
 class EvidenceRepository(_Repository):
@@ -277,6 +303,32 @@ class CertificationRepository(_Repository):
         query = select(func.count()).select_from(Certification).where(Certification.retiree_id == retiree_id)
         return (await self._session.execute(query)).scalar_one()
 
+    async def history(self, retiree_id: int) -> list[tuple[date, str]]:
+        """(certified_on, method) of every certification of the retiree, oldest first."""
+        query = (
+            select(Certification.certified_on, Certification.method)
+            .where(Certification.retiree_id == retiree_id)
+            .order_by(Certification.certified_on, Certification.id)
+        )
+        return [(day, method) for day, method in (await self._session.execute(query)).all()]
+
+    async def retirees_certified_by(
+        self, telegram_user_id: int, since: datetime, methods: Collection[str]
+    ) -> set[int]:
+        """The retirees certified (by one of `methods`) since `since` with an attempt sent
+        from this Telegram account."""
+        query = (
+            select(Certification.retiree_id)
+            .join(CertificationAttempt, CertificationAttempt.id == Certification.attempt_id)
+            .where(
+                CertificationAttempt.telegram_user_id == telegram_user_id,
+                Certification.certified_at >= since,
+                Certification.method.in_(list(methods)),
+            )
+            .distinct()
+        )
+        return set((await self._session.execute(query)).scalars().all())
+
 
 class ReviewRepository(_Repository):
     async def get(self, case_id: int) -> ReviewCase | None:
@@ -302,6 +354,42 @@ class ReviewRepository(_Repository):
             ReviewCase.opened_because == opened_because,
         )
         return (await self._session.execute(query.limit(1))).scalar_one_or_none()
+
+
+class PassAuditRepository(_Repository):
+    async def get(self, audit_id: int) -> PassAudit | None:
+        return await self._session.get(PassAudit, audit_id)
+
+    async def open_oldest(self, limit: int = 500) -> Sequence[PassAudit]:
+        """Open audits of every region, oldest first (the caller keeps those it covers)."""
+        query = (
+            select(PassAudit)
+            .where(PassAudit.state == "open")
+            .order_by(PassAudit.created_at, PassAudit.id)
+            .limit(limit)
+        )
+        return (await self._session.execute(query)).scalars().all()
+
+    async def for_attempt(self, attempt_id: int) -> PassAudit | None:
+        query = select(PassAudit).where(PassAudit.attempt_id == attempt_id)
+        return (await self._session.execute(query)).scalar_one_or_none()
+
+    async def by_review_case(self, case_id: int) -> PassAudit | None:
+        query = select(PassAudit).where(PassAudit.review_case_id == case_id)
+        return (await self._session.execute(query.limit(1))).scalar_one_or_none()
+
+    async def decide(
+        self, audit_id: int, state: str, staff_id: int, at: datetime, *, review_case_id: int | None = None
+    ) -> bool:
+        """Moves an open audit to `state`, once: False when it was decided meanwhile (a
+        colleague's tap got there first; compare-and-set on the state)."""
+        result = await self._session.execute(
+            update(PassAudit)
+            .where(PassAudit.id == audit_id, PassAudit.state == "open")
+            .values(state=state, decided_by=staff_id, decided_at=at, review_case_id=review_case_id)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
 
 
 class ReminderRepository(_Repository):

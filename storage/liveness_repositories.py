@@ -43,10 +43,21 @@ class ChallengeRepository:
             .values(used_at=now, outcome="replaced")
         )
 
-    async def claim(self, challenge_id: int, step: int, now: datetime, *, last_step: bool) -> bool:
+    async def claim(
+        self,
+        challenge_id: int,
+        step: int,
+        now: datetime,
+        *,
+        last_step: bool,
+        expires_at: datetime | None = None,
+    ) -> bool:
         """Takes step `step` of the challenge, once: False when another video took it first
-        (compare-and-set, so two video notes racing for one challenge cannot both use it)."""
+        (compare-and-set, so two video notes racing for one challenge cannot both use it).
+        `expires_at`: a new end for the steps still to film (each gets the full lifetime)."""
         values = {"step": step + 1} | ({"used_at": now} if last_step else {})
+        if expires_at is not None and not last_step:
+            values["expires_at"] = expires_at
         result = await self._session.execute(
             update(LivenessChallenge)
             .where(

@@ -23,6 +23,7 @@ from storage.certification_repositories import (
     CycleQueries,
     EvidenceRepository,
     FaceRepository,
+    PassAuditRepository,
     ReminderRepository,
     ReviewRepository,
     StaffRepository,
@@ -58,6 +59,7 @@ class UnitOfWork:
         self.evidence = EvidenceRepository(self.session)
         self.certifications = CertificationRepository(self.session)
         self.reviews = ReviewRepository(self.session)
+        self.pass_audits = PassAuditRepository(self.session)
         self.reminders = ReminderRepository(self.session)
         self.suspensions = SuspensionRepository(self.session)
         self.audit = AuditRepository(self.session)

@@ -1,7 +1,8 @@
 """Attempts and what follows from them: one transaction writes the attempt (with its
 challenge step, encrypted evidence and fingerprint) and its consequence: a certification
-(the cycle moved on, a verification record written), a failed try counted, or, after the
-third, a review case for staff.
+(the cycle moved on, a verification record written; a self-service pass scored, and queued
+for a staff audit when drawn or risky: verification/pass_audit.py), a failed try counted,
+or, after the third, a review case for staff.
 
 Each attempt carries the key of the Telegram message that brought it. When the process dies
 mid-check, Telegram delivers the same update again: if the attempt was written, the same
@@ -23,9 +24,10 @@ from kernel.clock import Clock, as_utc
 from storage.certification_models import Certification, CertificationAttempt, Evidence, ReviewCase
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWork, UnitOfWorkFactory
-from verification.challenges import Challenge
+from verification.challenges import CHALLENGE_LIFETIME, Challenge
 from verification.liveness.actions import Action
 from verification.liveness.fingerprints import Recording
+from verification.pass_risk import PassEvidence
 from verification.records import append_record
 from verification.replay_guard import remember
 
@@ -40,6 +42,19 @@ FAILURE_WINDOW = timedelta(days=30)
 
 class CycleKeeper(Protocol):
     async def apply_certification(self, uow: UnitOfWork, retiree, certified_on: date): ...
+
+
+class Auditor(Protocol):  # verification.pass_audit.PassAuditor
+    async def consider(
+        self,
+        uow: UnitOfWork,
+        retiree,
+        attempt: CertificationAttempt,
+        certification: Certification,
+        challenge: Challenge | None,
+        judged: PassEvidence | None,
+        now: datetime,
+    ): ...
 
 
 @dataclass(frozen=True)
@@ -94,8 +109,10 @@ class AttemptBook:
         timezone: str,
         clock: Clock,
         region_code: str | None,
+        auditor: Auditor | None = None,
     ) -> None:
         self._uow_factory = uow_factory
+        self._auditor = auditor  # scores self-service passes; None: no audit queue
         self._vault = vault
         self._cycle = cycle
         self._zone = ZoneInfo(timezone)
@@ -117,11 +134,15 @@ class AttemptBook:
         challenge: Challenge | None = None,
         fingerprint: Recording | None = None,
         missing: tuple[Action, ...] = (),
+        judged: PassEvidence | None = None,
     ) -> CertificationResult:
         """Writes the attempt and what follows from it in one transaction. A re-delivery of
-        the same message that got there first wins; its answer is given again."""
+        the same message that got there first wins; its answer is given again. `judged`: what
+        the liveness judge measured of a passing video note (for the pass's risk score)."""
         try:
-            return await self._record(capture, attempt, how, keep_evidence, challenge, fingerprint, missing)
+            return await self._record(
+                capture, attempt, how, keep_evidence, challenge, fingerprint, missing, judged
+            )
         except IntegrityError:
             async with self._uow_factory() as uow:
                 return await self._result_of(uow, await uow.attempts.by_key(capture.idempotency_key))
@@ -135,13 +156,18 @@ class AttemptBook:
         challenge: Challenge | None,
         fingerprint: Recording | None,
         missing: tuple[Action, ...],
+        judged: PassEvidence | None = None,
     ) -> CertificationResult:
         now = self._clock()
         async with self._uow_factory() as uow:
             retiree = await uow.retirees.get(capture.retiree_id)
             if challenge is not None and attempt.outcome != "retry":
                 last = challenge.last_step or attempt.outcome != "step"
-                if not await uow.challenges.claim(challenge.id, challenge.step, now, last_step=last):
+                # A step taken gives the next one the whole lifetime again: one action per note
+                # must not make an elderly person hurry through the second.
+                if not await uow.challenges.claim(
+                    challenge.id, challenge.step, now, last_step=last, expires_at=now + CHALLENGE_LIFETIME
+                ):
                     return CertificationResult("refused", "challenge_used")
             attempt.idempotency_key = capture.idempotency_key
             attempt.retiree_id = retiree.id
@@ -170,7 +196,7 @@ class AttemptBook:
                     retiree_id=retiree.id,
                     attempt_id=attempt.id,
                 )
-            result = await self._decide(uow, retiree, attempt, now, how, challenge, missing)
+            result = await self._decide(uow, retiree, attempt, now, how, challenge, missing, judged)
             await uow.commit()
             return result
 
@@ -190,6 +216,7 @@ class AttemptBook:
         how: CertifiedBy | None,
         challenge: Challenge | None,
         missing: tuple[Action, ...],
+        judged: PassEvidence | None = None,
     ) -> CertificationResult:
         if attempt.outcome == "retry":
             return CertificationResult(
@@ -202,7 +229,7 @@ class AttemptBook:
                 "next_step", attempt.reason, next_actions=(challenge.actions[challenge.step + 1],)
             )
         if attempt.outcome == "pass":
-            return await self._certify(uow, retiree, attempt, now, how)
+            return await self._certify(uow, retiree, attempt, now, how, challenge, judged)
         tries_left = await self._tries_left(uow, retiree, now)
         failed = "not_passed" if attempt.channel == "video_note" else "not_matched"
         if tries_left > 0:
@@ -216,23 +243,35 @@ class AttemptBook:
         return CertificationResult("review_opened", attempt.reason, review_case_id=case.id)
 
     async def _certify(
-        self, uow: UnitOfWork, retiree, attempt: CertificationAttempt, now: datetime, how: CertifiedBy
+        self,
+        uow: UnitOfWork,
+        retiree,
+        attempt: CertificationAttempt,
+        now: datetime,
+        how: CertifiedBy,
+        challenge: Challenge | None = None,
+        judged: PassEvidence | None = None,
     ) -> CertificationResult:
         certified_on = now.astimezone(self._zone).date()
         change = await self._cycle.apply_certification(uow, retiree, certified_on)
         retiree.last_certified_on = certified_on
-        uow.certifications.add(
-            Certification(
-                retiree_id=retiree.id,
-                certified_at=now,
-                certified_on=certified_on,
-                valid_until=change.due_on,
-                method=how.method,
-                attempt_id=attempt.id,
-                staff_id=how.staff_id,
-                place=how.place,
-            )
+        certification = Certification(
+            retiree_id=retiree.id,
+            certified_at=now,
+            certified_on=certified_on,
+            valid_until=change.due_on,
+            method=how.method,
+            attempt_id=attempt.id,
+            staff_id=how.staff_id,
+            place=how.place,
         )
+        uow.certifications.add(certification)
+        if how.method == "self_video" and self._auditor is not None:
+            await uow.session.flush()
+            # Scored, and queued for a staff audit when drawn or risky. The certification
+            # stands meanwhile and the retiree hears the same answer: the audit is a look after
+            # the fact (verification/pass_audit.py).
+            await self._auditor.consider(uow, retiree, attempt, certification, challenge, judged, now)
         await append_record(
             uow,
             region=self._region_code,

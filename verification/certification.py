@@ -50,6 +50,7 @@ from verification.faces.reasons import Reason
 from verification.faces.scoring import MAX_COHORT
 from verification.liveness.actions import Action
 from verification.liveness.fingerprints import Recording
+from verification.pass_audit import PassAuditor, audit_suspension_open, judged_evidence
 from verification.reference_sets import load_reference_set
 from verification.replay_guard import SeenBefore, seen_exactly, seen_similar
 
@@ -135,6 +136,7 @@ class Readiness:
     """Whether someone may certify now, and for whom."""
 
     # "ready" | "not_bound" | "choose" | "no_consent" | "no_reference" | "in_review" |
+    # "in_person_needed" (staff found an audited pass doubtful: certify with staff next) |
     # "not_staff" (assisted: the sender is not staff of the retiree's region) | "unknown_retiree"
     state: str
     retiree_id: int | None = None
@@ -155,6 +157,7 @@ class CertificationService:
         cohort_size: int = MAX_COHORT,
         region_code: str | None = None,
         challenges: ChallengeService | None = None,
+        auditor: PassAuditor | None = None,
     ) -> None:
         # cohort_size: other retirees' templates (same residence region) loaded with each
         # check for score normalisation; 0 = none (every decision on the raw score).
@@ -163,8 +166,15 @@ class CertificationService:
         self._vault = vault
         self._faces = faces
         self._clock = clock
+        # auditor: scores each self-service pass and queues some for staff (None: no queue).
         self._attempts = AttemptBook(
-            uow_factory, vault, cycle, timezone=timezone, clock=clock, region_code=region_code
+            uow_factory,
+            vault,
+            cycle,
+            timezone=timezone,
+            clock=clock,
+            region_code=region_code,
+            auditor=auditor,
         )
         self.challenges = challenges or ChallengeService(uow_factory, clock=clock)
 
@@ -189,6 +199,9 @@ class CertificationService:
                 return Readiness("no_reference", retiree_id, retiree.name)
             if await uow.reviews.open_for_retiree(retiree_id, because=SELF_SERVICE_PAUSED_BY):
                 return Readiness("in_review", retiree_id, retiree.name)
+            if audit_suspension_open(await uow.suspensions.open_for_retiree(retiree_id)):
+                # An audited pass was found doubtful: the next certification is with staff.
+                return Readiness("in_person_needed", retiree_id, retiree.name)
             return Readiness("ready", retiree_id, retiree.name)
 
     async def readiness_assisted(self, staff_user_id: int, retiree_id: int) -> Readiness:
@@ -358,6 +371,7 @@ class CertificationService:
             challenge=challenge,
             fingerprint=verdict.recording,
             missing=tuple(Action(f.action) for f in verdict.actions if not f.seen),
+            judged=judged_evidence(verdict) if outcome == "pass" else None,
         )
 
     def _video_attempt(self, verdict: VideoVerdict, *, outcome: str) -> CertificationAttempt:

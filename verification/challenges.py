@@ -1,10 +1,14 @@
 """Liveness challenges: which actions a retiree is asked to perform, for how long the request
 stands, and that it is answered once.
 
-Elder-friendly by design: the request stands for half an hour and no countdown is shown (a
-person who needs their glasses or a relative's help must not be rushed); after a failed try
-the next challenge asks for one action per video note ("stepwise"), which is easier to follow
-than a sequence.
+A request stands for a few minutes (CHALLENGE_LIFETIME): what a real person needs to read
+two or three actions and film a 10-s note, with time to spare for glasses or a relative's
+help, and too little to have a photo animated into those actions elsewhere and sent back (the
+audit of passes also looks at the time taken: verification/pass_risk.py). A note that comes
+after that costs nothing: it is not judged or counted, and the answer carries a new challenge
+to film (verification.certification, "challenge_expired"); no countdown is shown. After a
+failed try the next challenge asks for one action per video note ("stepwise"), which is easier
+to follow than a sequence.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from storage.liveness_models import LivenessChallenge
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 from verification.liveness.actions import Action
 
-CHALLENGE_LIFETIME = timedelta(minutes=30)
+CHALLENGE_LIFETIME = timedelta(minutes=5)
 # Looking back this far for a failed try decides whether the next challenge is stepwise.
 FAILED_TRY_MEMORY = timedelta(hours=24)
 STEPWISE_ACTIONS = 2

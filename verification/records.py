@@ -5,7 +5,7 @@ Each record's hash is SHA-256 over the previous hash and the record's canonical 
 (sorted keys, no spaces, UTF-8), so changing, removing or re-ordering any record breaks
 every hash after it; `verify_chain` names the first record that does not check out.
 Records about a retiree paid by another region also get an outbox row (same transaction)
-for the exchange worker to deliver.
+for the exchange worker to deliver, except the LOCAL_EVENTS that peers do not know.
 """
 
 from __future__ import annotations
@@ -36,8 +36,15 @@ EVENTS = frozenset(
         "death_reported",
         "death_confirmed",
         "hospital_reported",
+        "audit_confirmed",
+        "audit_review_opened",
     }
 )
+# Events kept in this region's chain only, never put in the outbox: the exchange's published
+# schema (web/static/exchange_openapi.json) lists the events a peer must accept, and these two
+# (staff's look at a pass after the fact) are not in it. What a pass audit leads to travels
+# as the events peers know: "review_approved", "review_rejected", "suspended".
+LOCAL_EVENTS = frozenset({"audit_confirmed", "audit_review_opened"})
 
 
 def canonical(record: dict) -> bytes:
@@ -124,7 +131,7 @@ async def append_record(
     head.seq, head.hash = record.seq, record.hash
     session.add(record)
     await session.flush()
-    if retiree.pension_region != region:
+    if retiree.pension_region != region and event not in LOCAL_EVENTS:
         session.add(OutboxEntry(record_id=record.id, dest_region=retiree.pension_region, state="pending"))
     return record
 

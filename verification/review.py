@@ -4,7 +4,12 @@ and a decision with a reason. Every look at evidence and every decision is audit
 Reports of a death or a hospital stay (verification/life_events.py) come as cases too, and
 their decisions mean something else: approving a death report confirms it (payment stays
 stopped, the bindings end), rejecting it resumes payment; a hospital stay is acknowledged
-(or found untrue), which ends the hold it put on suspension."""
+(or found untrue), which ends the hold it put on suspension.
+
+A case opened from the audit of a self-service pass (verification/pass_audit.py) is about a
+certification already given: upholding it leaves it standing; rejecting it suspends payment
+until the retiree certifies with staff (in person, or at a home visit), and their chats are
+told so."""
 
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWorkFactory
 from verification.certification import CycleKeeper
 from verification.cycle import back_pay_months
+from verification.pass_audit import AUDIT_SUSPENSION, REVIEW_BECAUSE
 from verification.records import append_record
 
 
@@ -90,7 +96,8 @@ class Decision:
     notify_chat_ids: list[int]
     retiree_name: str
     # What the decision did: "certification" (approved or not), "death_confirmed",
-    # "death_rejected", "hospital_acknowledged", "hospital_rejected".
+    # "death_rejected", "hospital_acknowledged", "hospital_rejected", "audit_upheld",
+    # "audit_rejected" (an audited pass found doubtful: payment suspended).
     outcome: str = "certification"
 
 
@@ -248,6 +255,10 @@ class ReviewService:
                 decision = await self._decide_life_event(uow, staff, case, report, retiree, approve, now)
                 await uow.commit()
                 return decision
+            if case.opened_because == REVIEW_BECAUSE:
+                decision = await self._decide_audited_pass(uow, staff, case, retiree, approve, now)
+                await uow.commit()
+                return decision
             valid_until = None
             if approve:
                 certified_on = now.astimezone(self._zone).date()
@@ -291,6 +302,39 @@ class ReviewService:
             staff_id=staff.id,
             detail=detail,
         )
+
+    async def _decide_audited_pass(
+        self, uow, staff: StaffMember, case: ReviewCase, retiree: Retiree, approve: bool, now: datetime
+    ) -> Decision:
+        """A decision on a pass staff doubted at its audit, in the caller's unit of work.
+        Upheld: the certification stands and nobody is told (they were never told of the doubt).
+        Rejected: payment is suspended until the retiree certifies with staff, and the
+        retiree's chats are told how."""
+        audit = await uow.pass_audits.by_review_case(case.id)
+        detail = {"case_id": case.id, "because": REVIEW_BECAUSE, "pass_audit_id": audit.id if audit else None}
+        notify: list[int] = []
+        if not approve:
+            if retiree.payment_state != "suspended":
+                retiree.payment_state = "suspended"
+                today = now.astimezone(self._zone).date()
+                uow.suspensions.add(
+                    Suspension(retiree_id=retiree.id, suspended_on=today, reason=AUDIT_SUSPENSION)
+                )
+                await self._record(uow, retiree, staff, now, "suspended", {"reason": AUDIT_SUSPENSION})
+            notify = [binding.chat_id for binding in await uow.bindings.active_for_retiree(retiree.id)]
+        outcome = "audit_upheld" if approve else "audit_rejected"
+        uow.audit.add(
+            AuditEntry(
+                actor=f"staff:{staff.id}",
+                action=outcome,
+                retiree_id=retiree.id,
+                detail=detail | {"reason": case.decision_reason},
+            )
+        )
+        await self._record(
+            uow, retiree, staff, now, "review_approved" if approve else "review_rejected", detail
+        )
+        return Decision(case.id, approve, None, notify, retiree.name, outcome)
 
     async def _decide_life_event(
         self,

@@ -4,6 +4,7 @@ registers them in this order, then the fallbacks of `common` last."""
 from bot.handlers import (
     assistance,
     assisted,
+    audits,
     binding,
     certification,
     common,
@@ -30,6 +31,7 @@ FEATURES = (
     certification,
     status,
     review,
+    audits,
     assistance,
 )
 

@@ -23,7 +23,7 @@ from bot.menu import menu_action
 from bot.services import services
 from content.i18n import Translator
 from verification.certification import CertificationResult, Readiness, VideoNote
-from verification.challenges import Challenge
+from verification.challenges import CHALLENGE_LIFETIME, Challenge
 from verification.liveness.video import VideoLimits
 
 MAX_VIDEO_BYTES = VideoLimits().max_bytes
@@ -122,10 +122,12 @@ def challenge_text(t: Translator, challenge: Challenge, name: str | None = None)
     steps = "\n".join(
         f"{n}. {t(f'live.action.{action}')}" for n, action in enumerate(challenge.asked_now, start=1)
     )
+    valid = t("live.challenge.valid", minutes=int(CHALLENGE_LIFETIME.total_seconds() // 60))
     if challenge.mode == "stepwise":
-        return t("live.challenge.stepwise", action=steps.removeprefix("1. "))
+        return t("live.challenge.stepwise", action=steps.removeprefix("1. ")) + "\n\n" + valid
     intro = t("live.challenge", name=name) if name else t("live.challenge.again")
-    return intro + "\n\n" + steps + "\n\n" + t("live.challenge.pace") + "\n\n" + t("live.how_to_record")
+    pace = t("live.challenge.pace") + "\n" + valid
+    return intro + "\n\n" + steps + "\n\n" + pace + "\n\n" + t("live.how_to_record")
 
 
 def video_result_text(t: Translator, result: CertificationResult) -> str:

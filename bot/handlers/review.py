@@ -31,15 +31,27 @@ _DECISION = "review_decision"  # user_data: (case id, approve?) awaiting its rea
 
 
 _LIFE_EVENTS = {"death_reported": "death", "hospital_reported": "hospital"}
+_AUDITED_PASS = "pass_audit"  # verification.pass_audit.REVIEW_BECAUSE
 
 
 def _verdict_key(opened_because: str, approve: bool, what: str) -> str:
     """The catalog key of a verdict's button or its word in the reason question (`what`):
-    approving a reported death confirms it, approving a hospital stay acknowledges it."""
+    approving a reported death confirms it, approving a hospital stay acknowledges it,
+    approving an audited pass upholds it."""
     verdict = "approve" if approve else "reject"
     if opened_because in _LIFE_EVENTS:
         return f"care.review.{_LIFE_EVENTS[opened_because]}.{what}.{verdict}"
+    if opened_because == _AUDITED_PASS:
+        return f"audit.review.{what}.{verdict}"
     return f"review.{what}.{verdict}"
+
+
+def _outcome_key(outcome: str, what: str) -> str:
+    """The catalog key of what a decision did (`what`: "decided" for staff, "notify" for the
+    retiree's chats), for the outcomes other than a plain certification."""
+    if outcome.startswith("audit_"):
+        return f"audit.review.{what}.{outcome}"
+    return f"care.review.decided.{outcome}" if what == "decided" else f"care.notify.{outcome}"
 
 
 def _case_text(t: Translator, case: CaseView) -> str:
@@ -190,7 +202,7 @@ async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     if decision.outcome == "certification":
         verb = t("review.decision.approve" if approve else "review.decision.reject")
     else:
-        verb = t(f"care.review.decided.{decision.outcome}")
+        verb = t(_outcome_key(decision.outcome, "decided"))
     await update.effective_message.reply_text(
         t("review.decided", case_id=case_id, decision=verb), reply_markup=menu_or_roles(t, profile)
     )
@@ -203,7 +215,7 @@ async def _tell_the_retiree(context: ContextTypes.DEFAULT_TYPE, decision) -> Non
         recipient = await services(context).profiles.profile(chat_id)
         t = Translator(recipient.language)
         if decision.outcome != "certification":
-            text = t(f"care.notify.{decision.outcome}", name=decision.retiree_name)
+            text = t(_outcome_key(decision.outcome, "notify"), name=decision.retiree_name)
         elif decision.approved:
             text = t(
                 "review.notify.approved", name=decision.retiree_name, valid_until=t.date(decision.valid_until)

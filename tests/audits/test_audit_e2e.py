@@ -1,0 +1,212 @@
+"""The audit queue end to end, through the real PTB Application, the stand-in Bot API and the
+real liveness judge: two retirees certify with real video notes (clips of real people from
+../shared/liveness/real, each retiree's reference photo a frame of their own clip, and the
+challenge seeded with the actions the clip shows), are told the usual "certified", and both
+passes go to the audit queue (every pass drawn: PASS_AUDIT_SHARE 1.0). A staff member sees
+each with the reference photo, the video and the reasons, confirms one and opens a review
+case from the other, then rejects that pass in the review: payment stops and the retiree is
+asked to certify in person."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import time
+from datetime import date
+from pathlib import Path
+
+import av
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from app.wiring import prepare_roster
+from content.i18n import Translator
+from storage.certification_models import PassAudit
+from storage.models import ErrorRecord
+from storage.records_models import VerificationRecord
+from tests.binding.helpers import unused_code
+from tests.conftest import REPO_ROOT
+from tests.e2e.conftest import E2E_MORNING
+from tests.e2e.harness import inline_labels, running_bot
+from verification.roster import RosterSource, import_roster
+from verification.roster_synthetic import synthetic_id_number
+
+REAL_CLIPS = (
+    Path(os.environ.get("PENSION_BOT_LIVENESS_DIR", REPO_ROOT.parent / "shared" / "liveness")) / "real"
+)
+KEPT, DOUBTED, STAFF_CHAT = 870001, 870002, 870003
+# chat -> (name, ID number, clip, the actions the clip shows in this order)
+PEOPLE = {
+    KEPT: ("王芳", synthetic_id_number("110105", date(1948, 5, 6), 41), "d11", ["blink", "open_mouth"]),
+    DOUBTED: ("李明", synthetic_id_number("110105", date(1946, 9, 1), 43), "d18", ["open_mouth", "blink"]),
+}
+zh = Translator("zh_Hans")
+
+
+def _clips() -> Path:
+    if not all((REAL_CLIPS / f"{clip}.mp4").exists() for _, _, clip, _ in PEOPLE.values()):
+        pytest.skip(f"real recordings not found at {REAL_CLIPS} (set PENSION_BOT_LIVENESS_DIR)")
+    return REAL_CLIPS
+
+
+def _frame_jpeg(clip: Path, index: int = 5) -> bytes:
+    """One frame of the clip: the person's reference photo."""
+    with av.open(str(clip)) as container:
+        for n, frame in enumerate(container.decode(video=0)):
+            if n == index:
+                buffer = io.BytesIO()
+                frame.to_image().save(buffer, format="JPEG", quality=92)
+                return buffer.getvalue()
+    raise ValueError(f"{clip} has fewer than {index + 1} frames")
+
+
+@pytest.fixture
+def e2e_morning():
+    """The fixed morning the end-to-end flows start from (dates in the answers are known)."""
+    with time_machine.travel(E2E_MORNING, tick=True):
+        yield E2E_MORNING
+
+
+@pytest.fixture
+async def stack(e2e_morning, database_url, tmp_path):
+    clips = _clips()
+    roster = tmp_path / "roster" / "roster.csv"
+    roster.parent.mkdir()
+    with roster.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["姓名", "身份证号码", "参保地", "居住地", "退休日期", "上次认证日期", "参考照片"])
+        for name, number, clip, _ in PEOPLE.values():
+            (roster.parent / f"{clip}.jpg").write_bytes(_frame_jpeg(clips / f"{clip}.mp4"))
+            writer.writerow([name, number, "440300", "110105", "2008-04-01", "2025-12-01", f"{clip}.jpg"])
+    async with running_bot(database_url, tmp_path / "var", pass_audit_share=1.0) as stack:
+        runtime = stack.runtime
+        await import_roster(
+            RosterSource(roster), runtime.uow_factory, runtime.vault, today=date(2026, 11, 27)
+        )
+        prepared = await prepare_roster(runtime)
+        assert prepared.codes_issued == 2 and prepared.enrolment.enrolled == 2, prepared
+        stack.staff_code = await runtime.bot_services.staff.create("S-01", "赵敏", "110100")
+        yield stack
+
+
+async def _retiree_id(stack, chat_id: int) -> int:
+    async with stack.runtime.uow_factory() as uow:
+        return (await uow.retirees.by_id_hash(stack.runtime.vault.lookup_hash(PEOPLE[chat_id][1]))).id
+
+
+async def _certify_with_the_clip(stack, chat_id: int) -> str:
+    """Bind, consent, ✅, and send the clip as the video note; the bot's answer."""
+    name, number, clip, actions = PEOPLE[chat_id]
+    retiree_id = await _retiree_id(stack, chat_id)
+    code = await unused_code(stack.runtime.uow_factory, stack.runtime.vault, retiree_id)
+    user = stack.user(chat_id)
+    await user.say("/bind")
+    await user.tap("👤 给我自己")
+    await user.say(number)
+    [bound] = await user.say(code)
+    assert "绑定成功" in bound["text"]
+    await user.tap("✅ 开始认证")
+    await user.tap("✅ 同意")
+    [challenge] = await user.tap("✅ 开始认证")
+    assert f"请为{name}录一段圆形小视频" in challenge["text"]
+    assert "5 分钟内有效" in challenge["text"]
+    # The clip was filmed long ago: the challenge is seeded with what it shows (as the demo does).
+    async with stack.runtime.uow_factory() as uow:
+        row = await uow.challenges.open_for(retiree_id, chat_id)
+        row.actions, row.mode, row.step = actions, "together", 0
+        await uow.commit()
+    sent = await stack.client.send_video_note(chat_id, (_clips() / f"{clip}.mp4").read_bytes(), duration=9)
+    after = sent["message"]["message_id"]
+    while True:
+        [reply] = await stack.client.wait_for_bot_messages(chat_id, after, timeout=90)
+        if not reply.get("text", "").startswith("⏰"):  # the cycle's reminder may come in between
+            return reply["text"]
+        after = reply["message_id"]
+
+
+async def _callback_answer(stack, chat_id: int, query_id: str, wait: float = 15) -> dict:
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        for answer in (await stack.client.chat(chat_id))["callback_answers"]:
+            if answer["callback_query_id"] == query_id:
+                return answer
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"callback query {query_id} was not answered")
+
+
+async def test_staff_confirm_one_audited_pass_and_open_a_review_from_another(stack):
+    for chat_id in (KEPT, DOUBTED):
+        answer = await _certify_with_the_clip(stack, chat_id)
+        assert "认证成功" in answer and "2027年11月" in answer, answer  # nothing different is said
+        assert "抽查" not in answer and "审核" not in answer
+
+    staff = stack.user(STAFF_CHAT)
+    await staff.say("/staff")
+    [welcome] = await staff.say(stack.staff_code)
+    assert "🕵 抽查复核" in await staff.keyboard_labels()
+    shown = await staff.tap("🕵 抽查复核", expect=6, wait=30)
+
+    # Oldest first; each: the photo on file, the video, then the reasons with two buttons.
+    cards = [m for m in shown if m.get("text")]
+    assert [bool(m.get("photo")) for m in shown] == [True, False, False] * 2
+    assert [bool(m.get("video") or m.get("document")) for m in shown] == [False, True, False] * 2
+    assert [PEOPLE[KEPT][0] in cards[0]["text"], PEOPLE[DOUBTED][0] in cards[1]["text"]] == [True, True]
+    for card in cards:
+        assert "这条是随机抽到的" in card["text"] and "风险分" in card["text"]
+        assert inline_labels(card) == ["✅ 确认无误", "⚠️ 转人工审核"]
+        assert PEOPLE[KEPT][1] not in card["text"] and PEOPLE[DOUBTED][1] not in card["text"]  # masked
+
+    # A button the bot never sent: refused politely, recorded without its data.
+    forged = await stack.client.press_button(STAFF_CHAT, cards[0]["message_id"], "audit:ok:٣")
+    refusal = await _callback_answer(stack, STAFF_CHAT, forged["callback_query_id"])
+    assert (refusal["text"], refusal["show_alert"]) == (zh("button.expired"), True)
+
+    kept_data = cards[0]["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    before = (await stack.client.messages(STAFF_CHAT))[-1]["message_id"]
+    await stack.client.press_button(STAFF_CHAT, cards[0]["message_id"], kept_data)
+    [confirmed] = await stack.client.wait_for_bot_messages(STAFF_CHAT, before, timeout=20)
+    assert "确认无误" in confirmed["text"] and PEOPLE[KEPT][0] in confirmed["text"]
+    [opened] = await staff.tap("⚠️ 转人工审核")
+    assert "审核案例" in opened["text"] and PEOPLE[DOUBTED][0] in opened["text"]
+    [empty] = await staff.tap("🕵 抽查复核")
+    assert "没有需要抽查复核" in empty["text"]
+
+    # The review case, in the existing flow: the evidence, then a decision with a reason.
+    [case] = await staff.tap("🗂 待审核")
+    assert PEOPLE[DOUBTED][0] in case["text"] and "抽查复核时有疑问" in case["text"]
+    assert inline_labels(case)[1:] == ["✅ 是本人，认证有效", "❌ 认证无效，暂停发放"]
+    evidence = await staff.tap("🖼 查看照片", expect=2)
+    assert [bool(m.get("photo")) for m in evidence] == [True, False]
+    [ask] = await staff.tap("❌ 认证无效，暂停发放")
+    assert "理由" in ask["text"]
+    heard = (await stack.client.messages(DOUBTED))[-1]["message_id"]
+    [decided] = await staff.say("视频里的人与档案照片不符")
+    assert "已记录" in decided["text"] and "暂停发放" in decided["text"]
+    [told] = await stack.client.wait_for_bot_messages(DOUBTED, heard, timeout=20)
+    assert "当面认证" in told["text"] and "补发" in told["text"]
+    [refused] = await stack.user(DOUBTED).tap("✅ 开始认证")
+    assert "当面认证" in refused["text"]
+
+    async with stack.runtime.uow_factory() as uow:
+        audits = list((await uow.session.execute(select(PassAudit).order_by(PassAudit.id))).scalars())
+        events = [
+            r.event
+            for r in (
+                await uow.session.execute(select(VerificationRecord).order_by(VerificationRecord.seq))
+            ).scalars()
+        ]
+        forged_records = [
+            e.detail
+            for e in (
+                await uow.session.execute(select(ErrorRecord).where(ErrorRecord.code == "forged_callback"))
+            ).scalars()
+        ]
+        doubted = await uow.retirees.get(await _retiree_id(stack, DOUBTED))
+    assert [(a.state, a.sampled) for a in audits] == [("confirmed", True), ("review_opened", True)]
+    assert audits[1].review_case_id is not None
+    assert events[:2] == ["certified", "certified"]
+    assert events[2:] == ["audit_confirmed", "audit_review_opened", "suspended", "review_rejected"]
+    assert forged_records == ["audit"] and doubted.payment_state == "suspended"
