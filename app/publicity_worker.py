@@ -21,6 +21,9 @@ from content.publicity.service import PublicityService
 from storage.db import create_engine, create_session_factory
 from storage.uow import unit_of_work_factory
 
+# How long a sender that is about to exit keeps trying to write what it knows it sent.
+OUTCOME_PATIENCE_SECONDS = 120.0
+
 
 async def run(
     database_url: str, token: str, base_url: str | None, rate: float, lease_seconds: float = 300.0
@@ -36,7 +39,12 @@ async def run(
             sender = CampaignSender(
                 service, uow_factory, telegram_send(bot), rate=rate, lease=timedelta(seconds=lease_seconds)
             )
-            report = await sender.run_once()
+            try:
+                report = await sender.run_once()
+            finally:
+                # An outage may have stopped the run after Telegram took a message: its mark
+                # is written before the process goes, or that recipient would get it twice.
+                await sender.flush_outcomes(patience=OUTCOME_PATIENCE_SECONDS)
         print(
             f"sent {report.sent} failed {report.failed} blocked {report.blocked} uncertain {report.uncertain}"
             f" requeued {report.requeued}"

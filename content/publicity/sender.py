@@ -173,6 +173,25 @@ class CampaignSender:
             written += 1
         return written
 
+    async def flush_outcomes(self, patience: float, pause: float = 1.0) -> bool:
+        """Keep trying, for up to `patience` seconds, to write the outcomes held in memory: a
+        sender about to exit must not forget a message it knows reached the chat (its row
+        would be sent again once its lease expired). True once nothing is left unwritten."""
+        deadline = self._monotonic() + patience
+        while self._unrecorded:
+            try:
+                await self._record_unrecorded()
+            except Exception as error:  # noqa: BLE001 - the database is away: try again shortly
+                if self._monotonic() >= deadline:
+                    logger.error(
+                        "publicity: %d outcome(s) not written (%s); they will be sent again",
+                        len(self._unrecorded),
+                        type(error).__name__,
+                    )
+                    return False
+                await asyncio.sleep(pause)
+        return True
+
     async def run_once(self, budget_seconds: float | None = None) -> SenderReport:
         """Send what is due, until done or the budget is spent (then `report.more`)."""
         report = SenderReport()

@@ -5,6 +5,7 @@ campaign is done only when no delivery is left pending or sending. The clock is 
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -147,6 +148,31 @@ async def test_a_sent_delivery_whose_mark_failed_is_recorded_later_and_never_sen
     assert (stats.sent, stats.pending, stats.uncertain) == (4, 0, 0)
     status, line = await _listed(service)
     assert status == "done" and "已完成" in line and "已发送 4" in line and "待发送 0" in line
+
+
+async def test_a_sender_about_to_exit_writes_what_it_sent_once_the_database_is_back(uow_factory, outage):
+    """The worker process (app/publicity_worker.py) ends after one run: an outcome kept in
+    memory would die with it, and that recipient would get the campaign again."""
+    clock = Clock()
+    service, campaign_id = await _campaign(uow_factory, clock)
+
+    def database_goes_away(chat_id: int) -> None:
+        if chat_id == PEOPLE[1]:
+            outage.down = True
+
+    sender = _sender(service, uow_factory, Send(database_goes_away))
+    with pytest.raises(sa_exc.OperationalError):
+        await sender.run_once()
+    assert not await sender.flush_outcomes(patience=0.0)  # still away: told, nothing lost yet
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.2, setattr, outage, "down", False)  # the database comes back
+    assert await sender.flush_outcomes(patience=30.0, pause=0.05)
+    clock.now += LEASE * 3  # past the lease: a row still `sending` would go out again
+    send = Send()
+    report = await _sender(service, uow_factory, send).run_once()  # the next worker process
+    assert report.requeued == 0 and PEOPLE[1] not in send.received
+    stats = await service.stats(campaign_id)
+    assert (stats.sent, stats.pending, stats.uncertain) == (4, 0, 0)
 
 
 async def test_a_claim_lost_in_an_outage_is_sent_once_after_its_lease(uow_factory, outage):
