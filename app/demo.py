@@ -15,7 +15,8 @@ from app.settings import Settings
 from app.wiring import open_runtime
 from bot.application import build_application
 from standin.server import create_app
-from web.demo_page import add_demo_page_routes
+from verification.liveness.actions import Action
+from web.demo_page import DemoRecording, add_demo_page_routes
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +66,20 @@ DEMO_PERSONAS = [
 def personas_for(guide: DemoGuide) -> list[dict]:
     """The page's personas, with what each needs to try the bot written on them."""
     (retiree, retiree_code), (elder, elder_code), _ = guide.retirees
+    if guide.recording is not None:
+        certify = (
+            " — 认证：按 ✅ 开始认证，再点 📎 附件 → 演示录像（真人录像：她的参考照片取自其中一帧，"
+            "演示把认证动作设成录像里做的动作）"
+            " · Certify: ✅, then 📎 Attach → Demo recording (a real person's video; her reference "
+            "photo is a frame of it, and the demo asks for the actions it shows)"
+        )
+    else:
+        certify = (
+            " — 视频认证需要真人录像（../shared/liveness/real），本机没有"
+            " · Certifying by video note needs the real recordings (../shared/liveness/real), not found"
+        )
     hints = {
-        710001: f"绑定 Link: {retiree.id_number} · {retiree_code}",
+        710001: f"绑定 Link: {retiree.id_number} · {retiree_code}{certify}",
         710002: f"为{elder.name}绑定 Link for {elder.name}: {elder.id_number} · {elder_code}",
         710004: f"工作人员码 Staff code: {guide.staff_code}",
     }
@@ -78,20 +91,56 @@ def personas_for(guide: DemoGuide) -> list[dict]:
     ]
 
 
+def page_recording(guide: DemoGuide) -> DemoRecording | None:
+    """The recording the page's attach menu offers, with what the page says about it."""
+    if guide.recording is None:
+        return None
+    retiree, clip = guide.recording.retiree, guide.recording.clip
+    actions = "、".join(_ACTION_NAMES[a][0] for a in clip.actions)
+    actions_en = ", ".join(_ACTION_NAMES[a][1] for a in clip.actions)
+    return DemoRecording(
+        clip.path,
+        f"这是一段真人录制的视频（公开的 MIT 许可录像 {clip.name}.mp4，只在本机读取）。演示里{retiree.name}的"
+        f"参考照片取自其中一帧，认证动作也设成了录像里做的动作（{actions}）；真正的认证每次随机出动作。"
+        f" A real recording ({clip.name}.mp4, MIT-licensed, read on this machine only): "
+        f"{retiree.name}'s reference photo is a frame of it, and the demo asks her for the actions it "
+        f"shows ({actions_en}); the real bot asks for random ones each time.",
+    )
+
+
+_ACTION_NAMES = {
+    Action.BLINK: ("眨眼", "blink"),
+    Action.TURN_LEFT: ("向左转头", "turn left"),
+    Action.TURN_RIGHT: ("向右转头", "turn right"),
+    Action.OPEN_MOUTH: ("张嘴", "open the mouth"),
+}
+
+
 def guide_text(guide: DemoGuide) -> str:
     lines = ["  Try it (made-up people; the ID numbers are valid in form only):"]
     for retiree, code in guide.retirees:
-        line = f"    {retiree.name}: ID number {retiree.id_number}, binding code {code}"
-        lines.append(line)
-        if guide.faces_dir:
-            lines.append(
-                "      certify: tap ✅, then attach (📎 → 视频 video) a note doing the actions asked, e.g. "
-                f".venv/bin/pension-bot liveness sample --photo {guide.faces_dir / retiree.selfie_to_try} "
-                "--actions blink,turn_left --out take.mp4"
-            )
+        lines.append(f"    {retiree.name}: ID number {retiree.id_number}, binding code {code}")
+        if guide.recording is not None and guide.recording.retiree == retiree:
+            clip = guide.recording.clip
+            lines += [
+                "      certify by video note: tap ✅, then on the page 📎 Attach → Demo recording",
+                f"      (or attach {clip.path} as a video note). It is a real person's recording",
+                "      (MIT-licensed, read at run time, never copied into the project): "
+                f"{retiree.name}'s reference photo",
+                "      is a frame of it, and the demo asks her for the actions it shows "
+                f"({', '.join(clip.actions)})",
+                "      instead of random ones. Each recording certifies once: the bot refuses a note "
+                "it has seen before.",
+            ]
+    if guide.no_recording:
+        lines.append(f"    (Certification by video note cannot be tried: {guide.no_recording}.)")
+    lines.append(
+        "    A video made from someone's photo is an animated photo, which the bot refuses; "
+        "staff certify in person with a photo."
+    )
     lines.append(f"    Community staff (region {STAFF_REGION}): staff code {guide.staff_code}")
     if guide.faces_dir is None:
-        lines.append("    (No reference faces: ../shared/faces is not beside the project.)")
+        lines.append("    (No reference faces for the others: ../shared/faces is not beside the project.)")
     return "\n".join(lines) + "\n"
 
 
@@ -101,7 +150,7 @@ async def run_demo(settings: Settings, host: str, port: int, ready: asyncio.Even
     async with open_runtime(settings) as runtime:
         guide = await seed_demo(runtime, settings.var_dir / "demo")
         site_app = create_app(tokens=[DEMO_TOKEN])
-        add_demo_page_routes(site_app, personas=personas_for(guide))
+        add_demo_page_routes(site_app, personas=personas_for(guide), recording=page_recording(guide))
         runner = web.AppRunner(site_app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         try:

@@ -66,6 +66,8 @@ from app.wiring import Runtime, open_runtime, prepare_roster
 from content.i18n import Translator
 from content.publicity.sender import TELEGRAM_RATE
 from kernel.clock import utc_now
+from liveness_lab.synthesis import encode_mp4, load_face_photo, render_genuine
+from liveness_lab.synthesis.photo import FacePhoto
 from standin.client import StandinClient
 from standin.server import running_standin
 from storage.certification_models import BindingCode, CertificationAttempt
@@ -75,8 +77,6 @@ from storage.employer_models import EmployerQuestion
 from storage.schema import upgrade
 from storage.uow import UnitOfWorkFactory, unit_of_work_factory
 from verification.liveness.actions import Action
-from verification.liveness.synthesis import encode_mp4, load_face_photo, render_genuine
-from verification.liveness.synthesis.photo import FacePhoto
 from verification.roster import RosterSource, import_roster
 from verification.roster_synthetic import synthetic_id_number
 
@@ -553,8 +553,9 @@ def find_faces(certifiers: list[Certifier]) -> None:
 
 
 def film_take(face: FacePhoto, actions: list[str], seed: int) -> bytes:
-    """A genuine take of `actions` animated from a real photo, as the end-to-end tests film
-    one (verification/liveness/synthesis/): about 2 s of CPU, in numpy and the encoder."""
+    """A take of `actions` animated from a real photo by the lab (liveness_lab/synthesis/):
+    the judge now refuses it as an animated photo, which is as good for this bench as a pass:
+    what counts is that each note is judged once and told once. About 2 s of CPU."""
     frames = render_genuine(face, [Action(a) for a in actions], size=TAKE_SIZE, fps=TAKE_FPS, seed=seed)
     return encode_mp4(frames, fps=TAKE_FPS)
 

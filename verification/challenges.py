@@ -14,6 +14,7 @@ to follow than a sequence.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -64,18 +65,31 @@ class ChallengeService:
         self._clock = clock
         # SystemRandom: the order must not be predictable from earlier challenges.
         self._rng = rng or random.SystemRandom()
+        self._scripted: dict[int, tuple[Action, ...]] = {}
+
+    def script(self, retiree_id: int, actions: Sequence[Action]) -> None:
+        """From now on, this retiree's every challenge asks for `actions`, in one note. Only the
+        demo calls it (app/demo_seed.py): its retiree certifies with a real recording filmed
+        long before any challenge, so the challenge is made to match the recording. A scripted
+        challenge is predictable, which a liveness challenge must never be outside the demo."""
+        if not actions:
+            raise ValueError("a challenge asks for one action at least")
+        self._scripted[retiree_id] = tuple(Action(a) for a in actions)
 
     async def issue(self, retiree_id: int, telegram_user_id: int) -> Challenge:
         """A new challenge for the retiree (voiding any still open)."""
         now = self._clock()
         async with self._uow_factory() as uow:
-            stepwise = await self._failed_recently(uow, retiree_id, now)
-            count = STEPWISE_ACTIONS if stepwise else self._rng.choice((2, 3))
+            actions = self._scripted.get(retiree_id)
+            stepwise = actions is None and await self._failed_recently(uow, retiree_id, now)
+            if actions is None:
+                count = STEPWISE_ACTIONS if stepwise else self._rng.choice((2, 3))
+                actions = choose_actions(self._rng, count)
             await uow.challenges.replace_open(retiree_id, now)
             row = LivenessChallenge(
                 retiree_id=retiree_id,
                 telegram_user_id=telegram_user_id,
-                actions=[a.value for a in choose_actions(self._rng, count)],
+                actions=[a.value for a in actions],
                 mode="stepwise" if stepwise else "together",
                 step=0,
                 issued_at=now,

@@ -8,8 +8,12 @@ routes that serve the page itself:
 - ``GET /``                     the page;
 - ``GET /static/demo/{name}``   its script and style sheet;
 - ``GET /demo/personas``        ``{"bot_name": str, "personas": [{chat_id, label, description,
-                                first_name, language_code, phone_number}, ...]}``: the people a
-                                visitor can "try as", each a separate private chat.
+                                first_name, language_code, phone_number}, ...], "recording":
+                                {"url", "name", "note"} | null}``: the people a visitor can "try
+                                as", each a separate private chat, and the demo recording;
+- ``GET /demo/recording``       the demo recording (a real person's clip, read at run time from
+                                where the demo found it), which the page sends as a round video
+                                note from its attach menu; 404 when the demo has none.
 
 Every response carries a strict Content-Security-Policy (same-origin scripts, styles, images and
 connections only) as a second line of defence: the page itself never turns message text into
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +61,17 @@ _SECURITY_HEADERS: dict[str, str] = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+
+
+@dataclass(frozen=True)
+class DemoRecording:
+    """A video the page offers to send as a round video note (📎 → the demo recording).
+
+    ``path``: the MP4, served as it is (never copied); ``note``: what the page says about it
+    (where it comes from and why it can certify), shown beside its button."""
+
+    path: Path
+    note: str
 
 
 def _normalise_personas(personas: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
@@ -97,17 +113,23 @@ def add_demo_page_routes(
     personas: Iterable[Mapping[str, Any]] | None = None,
     *,
     bot_name: str | None = None,
+    recording: DemoRecording | None = None,
 ) -> None:
-    """Add the demo chat page to ``app``: ``/``, ``/static/demo/{name}`` and ``/demo/personas``.
+    """Add the demo chat page to ``app``: ``/``, ``/static/demo/{name}``, ``/demo/personas``
+    and ``/demo/recording``.
 
     ``personas``: the chats a visitor can try, each ``{"chat_id": int, "label": str,
     "description": str}`` and optionally ``first_name``, ``language_code`` (sent as the user's
     Telegram ``language_code``) and ``phone_number`` (offered when the bot asks for a contact).
-    ``bot_name`` is shown in the page header.
+    ``bot_name`` is shown in the page header. ``recording``: a video the attach menu offers
+    to send as a round video note (none: the menu does not offer one).
     """
     config = {
         "bot_name": bot_name or DEFAULT_BOT_NAME,
         "personas": _normalise_personas(personas),
+        "recording": None
+        if recording is None
+        else {"url": "/demo/recording", "name": recording.path.name, "note": recording.note},
     }
     config_body = json.dumps(config, ensure_ascii=False).encode("utf-8")
 
@@ -140,6 +162,15 @@ def add_demo_page_routes(
             headers={**_SECURITY_HEADERS, "Cache-Control": "no-store"},
         )
 
+    async def recording_file(request: web.Request) -> web.StreamResponse:
+        if recording is None or not recording.path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(
+            recording.path,
+            headers={**_SECURITY_HEADERS, "Content-Type": "video/mp4", "Cache-Control": "no-store"},
+        )
+
     app.router.add_get("/", index, name="demo_page")
     app.router.add_get("/static/demo/{name}", static, name="demo_page_static")
     app.router.add_get("/demo/personas", personas_json, name="demo_page_personas")
+    app.router.add_get("/demo/recording", recording_file, name="demo_page_recording")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from pathlib import Path
 
 from app.commands._groups import group
@@ -96,6 +97,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def bench_faults(args: argparse.Namespace) -> int:
+    from app.lab import LabMissing, lab_module
+
+    try:  # the retirees' takes are rendered by the lab (a checkout of the project only)
+        lab_module("synthesis")
+    except LabMissing as missing:
+        print(missing, file=sys.stderr)
+        return 2
     from app.fault_bench import DEFAULT_DATABASE_URL, BenchUnavailable, run_fault_bench
 
     if args.workdir is not None:

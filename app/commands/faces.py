@@ -15,9 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from app.commands._groups import group
+from app.shared_data import faces_dir
 from verification.faces.pipeline import DEFAULT_MATCH_THRESHOLD, VerifyPolicy
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Short explanations of reason codes for people at a console (the bot has its own texts).
 _EXPLAIN = {
@@ -117,7 +116,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def default_faces_dir() -> Path:
-    return Path(os.environ.get("PENSION_BOT_FACES_DIR") or REPO_ROOT.parent / "shared" / "faces")
+    return faces_dir()
 
 
 # --- the engine a command runs ---

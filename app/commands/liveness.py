@@ -1,7 +1,10 @@
 """Console commands for liveness: `check video`, `eval liveness` and `bench liveness`.
 
-Thin: the work is in verification.liveness (judge, evaluation, benchmark). They run in this
-process, for staff and developers; the texts are for them, not for pensioners.
+Thin: the work is in verification.liveness (the judge) and, for the evaluation and the
+benchmark, in the liveness lab (liveness_lab/: attack renderers, never installed, found in a
+checkout by app.lab). They run in this process, for staff and developers; the texts are for
+them, not for pensioners. No command renders a video note: that is the lab's
+`python -m liveness_lab sample`, for evaluation only.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from app.commands.faces import (
     default_faces_dir,
     engine_specs,
 )
+from app.lab import LabMissing, lab_module
+from app.shared_data import real_clips_dir, real_clips_missing
 
 # Short explanations of reason codes for people at a console (the bot has its own texts).
 _EXPLAIN = {
@@ -73,7 +78,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate = group(subparsers, "eval", "evaluate components on labelled data")
     liveness = evaluate.add_parser(
         "liveness",
-        help="APCER of the liveness check on generated attacks, BPCER on real recordings",
+        help="APCER of the liveness check on rendered attacks, BPCER on real recordings "
+        "(needs a checkout: liveness_lab/)",
     )
     liveness.add_argument("--faces-dir", type=Path, default=None, help=_FACES_HELP)
     liveness.add_argument(
@@ -81,7 +87,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         default=None,
         help="real recordings, labelled in verification/liveness/data/real_clips.toml "
-        "(default: ../liveness/real beside the faces folder)",
+        "(default: ../liveness/real beside --faces-dir if given, else $PENSION_BOT_LIVENESS_DIR/real "
+        "or ../shared/liveness/real beside the repo)",
     )
     liveness.add_argument(
         "--identities", type=int, default=None, help="identities to animate (default: every usable one)"
@@ -90,20 +97,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     liveness.add_argument("--fps", type=int, default=24, help="frames per second (default 24)")
     liveness.set_defaults(handler=eval_liveness)
 
-    liveness_group = group(subparsers, "liveness", "liveness video notes")
-    sample = liveness_group.add_parser(
-        "sample",
-        help="render a video note of a photo doing the actions asked (to try the demo, or a check)",
-    )
-    sample.add_argument("--photo", required=True, type=Path, help="a frontal photo of the person")
-    sample.add_argument("--actions", required=True, help="in order, e.g. blink,turn_left")
-    sample.add_argument("--out", required=True, type=Path, help="where to write the MP4")
-    sample.add_argument("--seed", type=int, default=0, help="another seed gives another take")
-    sample.set_defaults(handler=sample_video)
-
     bench = group(subparsers, "bench", "benchmarks")
     timing = bench.add_parser(
-        "liveness", help="time and memory to judge a 10-s 640x640 video note on one core"
+        "liveness",
+        help="time and memory to judge a 10-s 640x640 video note on one core "
+        "(needs a checkout: liveness_lab/)",
     )
     timing.add_argument("--faces-dir", type=Path, default=None, help=_FACES_HELP)
     timing.add_argument("--repeats", type=int, default=5, help="timed runs after one warm-up (default 5)")
@@ -190,17 +188,24 @@ def eval_liveness(args: argparse.Namespace) -> int:
     from verification.faces.engines import EngineSpec
     from verification.faces.pipeline import default_engine
     from verification.faces.thresholds import policy_for
-    from verification.liveness import evaluation
-    from verification.liveness.synthesis import evaluation_set
+    from verification.liveness.real_clips import real_clips
 
+    try:
+        evaluation = lab_module("evaluation")
+        synthesis = lab_module("synthesis")
+    except LabMissing as error:
+        print(f"eval liveness: {error}.", file=sys.stderr)
+        return 2
     root: Path = args.faces_dir or default_faces_dir()
     if not (root / "manifest.csv").is_file():
         print(f"No faces folder with manifest.csv at {root} (use --faces-dir).", file=sys.stderr)
         return 2
-    real_dir: Path = args.real_dir or evaluation.default_real_dir(root)
-    clips = evaluation.real_clips(real_dir)
+    real_dir: Path = args.real_dir or (
+        args.faces_dir.parent / "liveness" / "real" if args.faces_dir else real_clips_dir()
+    )
+    clips = real_clips(real_dir)
     if not clips:
-        print(f"No labelled real recordings at {real_dir}: BPCER is not measured.", file=sys.stderr)
+        print(f"BPCER is not measured: {real_clips_missing(real_dir)}.", file=sys.stderr)
 
     def progress(judged) -> None:
         print(f"{judged.key:<40} {judged.outcome}", file=sys.stderr, flush=True)
@@ -208,7 +213,7 @@ def eval_liveness(args: argparse.Namespace) -> int:
     engine = default_engine()
     # Decided as the bot decides: the shipped thresholds, S-norm against the other people.
     match_policy = policy_for(configured_thresholds(EngineSpec()))
-    videos = evaluation_set(root, identities=args.identities, size=args.size, fps=args.fps)
+    videos = synthesis.evaluation_set(root, identities=args.identities, size=args.size, fps=args.fps)
     report = evaluation.evaluate(
         chain(videos, evaluation.real_recordings(clips)),
         engine=engine,
@@ -217,29 +222,13 @@ def eval_liveness(args: argparse.Namespace) -> int:
         progress=progress,
     )
     figures = {clip.name: evaluation.animation_figures(clip.path.read_bytes()) for clip in clips}
-    print(f"Liveness on video notes: generated from {root} ({args.size} x {args.size} px at {args.fps} fps)")
+    print(
+        f"Liveness on video notes: attacks rendered from {root} "
+        f"({args.size} x {args.size} px at {args.fps} fps)"
+    )
     print(f"and real recordings from {real_dir}; faces scored with S-norm against the others")
     for line in evaluation.report_lines(report, evaluation.animation_split(), clips, figures):
         print(line)
-    return 0
-
-
-# --- liveness sample ---
-
-
-def sample_video(args: argparse.Namespace) -> int:
-    from verification.liveness.actions import parse_actions
-    from verification.liveness.synthesis import encode_mp4, load_face_photo, render_genuine
-
-    try:
-        actions = parse_actions(args.actions)
-        photo = load_face_photo(args.photo, size=480)
-    except (ValueError, OSError) as error:
-        print(f"Cannot make a video: {error}", file=sys.stderr)
-        return 2
-    frames = render_genuine(photo, actions, size=480, fps=24, seed=args.seed)
-    args.out.write_bytes(encode_mp4(frames, fps=24))
-    print(f"{args.out}: {len(frames) / 24:.1f} s, {', '.join(actions)} (generated from {args.photo.name})")
     return 0
 
 
@@ -247,8 +236,11 @@ def sample_video(args: argparse.Namespace) -> int:
 
 
 def bench_liveness(args: argparse.Namespace) -> int:
-    from verification.liveness import benchmark
-
+    try:
+        benchmark = lab_module("benchmark")
+    except LabMissing as error:
+        print(f"bench liveness: {error}.", file=sys.stderr)
+        return 2
     root: Path = args.faces_dir or default_faces_dir()
     if not (root / "people").is_dir():
         print(f"No faces folder at {root} (use --faces-dir).", file=sys.stderr)
@@ -258,7 +250,11 @@ def bench_liveness(args: argparse.Namespace) -> int:
         return 2
     from verification.faces.pipeline import default_engine
 
-    print("Rendering a 10-s 640x640 genuine take (about a minute)...", file=sys.stderr, flush=True)
+    print(
+        "Rendering a 10-s 640x640 take of a photo doing 3 actions (about a minute)...",
+        file=sys.stderr,
+        flush=True,
+    )
     note = benchmark.bench_note_elsewhere(root)
     with benchmark.one_core() as core:
         result = benchmark.run_bench(note, default_engine(), args.repeats)
@@ -272,7 +268,14 @@ def bench_liveness(args: argparse.Namespace) -> int:
         f"{len(note.data) / 1024:.0f} KiB; "
         f"animated from {note.photo.parent.name}/{note.photo.name}; actions {','.join(note.actions)}"
     )
-    print(f"verdict: {verdict.verdict} {verdict.reason}")
+    print(
+        f"verdict: {verdict.verdict} {verdict.reason}"
+        + (
+            " (the note is an animated photo: refused after every stage but the final comparison)"
+            if verdict.reason == "animated_photo"
+            else ""
+        )
+    )
     print(
         f"time over {len(result.runs)} runs after a warm-up: median {result.median:.3f} s, "
         f"max {result.worst:.3f} s (target <= {benchmark.TARGET_SECONDS:.1f} s: "

@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import io
-import os
 import time
 from datetime import date
-from pathlib import Path
 
-import av
 import pytest
 import time_machine
 from sqlalchemy import select
@@ -28,15 +24,12 @@ from storage.certification_models import PassAudit
 from storage.models import ErrorRecord
 from storage.records_models import VerificationRecord
 from tests.binding.helpers import unused_code
-from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import E2E_MORNING
 from tests.e2e.harness import inline_labels, running_bot
+from tests.real_clips import clip, seed_challenge
 from verification.roster import RosterSource, import_roster
 from verification.roster_synthetic import synthetic_id_number
 
-REAL_CLIPS = (
-    Path(os.environ.get("PENSION_BOT_LIVENESS_DIR", REPO_ROOT.parent / "shared" / "liveness")) / "real"
-)
 KEPT, DOUBTED, STAFF_CHAT = 870001, 870002, 870003
 # chat -> (name, ID number, clip, the actions the clip shows in this order)
 PEOPLE = {
@@ -44,23 +37,6 @@ PEOPLE = {
     DOUBTED: ("李明", synthetic_id_number("110105", date(1946, 9, 1), 43), "d18", ["open_mouth", "blink"]),
 }
 zh = Translator("zh_Hans")
-
-
-def _clips() -> Path:
-    if not all((REAL_CLIPS / f"{clip}.mp4").exists() for _, _, clip, _ in PEOPLE.values()):
-        pytest.skip(f"real recordings not found at {REAL_CLIPS} (set PENSION_BOT_LIVENESS_DIR)")
-    return REAL_CLIPS
-
-
-def _frame_jpeg(clip: Path, index: int = 5) -> bytes:
-    """One frame of the clip: the person's reference photo."""
-    with av.open(str(clip)) as container:
-        for n, frame in enumerate(container.decode(video=0)):
-            if n == index:
-                buffer = io.BytesIO()
-                frame.to_image().save(buffer, format="JPEG", quality=92)
-                return buffer.getvalue()
-    raise ValueError(f"{clip} has fewer than {index + 1} frames")
 
 
 @pytest.fixture
@@ -72,15 +48,16 @@ def e2e_morning():
 
 @pytest.fixture
 async def stack(e2e_morning, database_url, tmp_path):
-    clips = _clips()
+    clips = {name: clip(name) for _, _, name, _ in PEOPLE.values()}
     roster = tmp_path / "roster" / "roster.csv"
     roster.parent.mkdir()
     with roster.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["姓名", "身份证号码", "参保地", "居住地", "退休日期", "上次认证日期", "参考照片"])
-        for name, number, clip, _ in PEOPLE.values():
-            (roster.parent / f"{clip}.jpg").write_bytes(_frame_jpeg(clips / f"{clip}.mp4"))
-            writer.writerow([name, number, "440300", "110105", "2008-04-01", "2025-12-01", f"{clip}.jpg"])
+        for name, number, shown, _ in PEOPLE.values():
+            # The person's reference photo: a frame of their own clip.
+            (roster.parent / f"{shown}.jpg").write_bytes(clips[shown].reference_photo())
+            writer.writerow([name, number, "440300", "110105", "2008-04-01", "2025-12-01", f"{shown}.jpg"])
     async with running_bot(database_url, tmp_path / "var", pass_audit_share=1.0) as stack:
         runtime = stack.runtime
         await import_roster(
@@ -99,7 +76,7 @@ async def _retiree_id(stack, chat_id: int) -> int:
 
 async def _certify_with_the_clip(stack, chat_id: int) -> str:
     """Bind, consent, ✅, and send the clip as the video note; the bot's answer."""
-    name, number, clip, actions = PEOPLE[chat_id]
+    name, number, shown, actions = PEOPLE[chat_id]
     retiree_id = await _retiree_id(stack, chat_id)
     code = await unused_code(stack.runtime.uow_factory, stack.runtime.vault, retiree_id)
     user = stack.user(chat_id)
@@ -114,11 +91,8 @@ async def _certify_with_the_clip(stack, chat_id: int) -> str:
     assert f"请为{name}录一段圆形小视频" in challenge["text"]
     assert "5 分钟内有效" in challenge["text"]
     # The clip was filmed long ago: the challenge is seeded with what it shows (as the demo does).
-    async with stack.runtime.uow_factory() as uow:
-        row = await uow.challenges.open_for(retiree_id, chat_id)
-        row.actions, row.mode, row.step = actions, "together", 0
-        await uow.commit()
-    sent = await stack.client.send_video_note(chat_id, (_clips() / f"{clip}.mp4").read_bytes(), duration=9)
+    await seed_challenge(stack.runtime, retiree_id, chat_id, actions)
+    sent = await stack.client.send_video_note(chat_id, clip(shown).path.read_bytes(), duration=9)
     after = sent["message"]["message_id"]
     while True:
         [reply] = await stack.client.wait_for_bot_messages(chat_id, after, timeout=90)

@@ -35,7 +35,7 @@ def faces() -> Path:
 
 @pytest.fixture(scope="session")
 def photo(faces: Path):
-    from verification.liveness.synthesis import load_face_photo
+    from liveness_lab.synthesis import load_face_photo
 
     return load_face_photo(faces / PERSON[0], size=SIZE)
 
@@ -50,7 +50,7 @@ def reference(faces: Path):
 @pytest.fixture(scope="session")
 def genuine(photo) -> Take:
     """A take doing ASKED in order, without involuntary blinks (so the order is unambiguous)."""
-    from verification.liveness.synthesis import encode_mp4, render_genuine
+    from liveness_lab.synthesis import encode_mp4, render_genuine
 
     frames = render_genuine(photo, ASKED, size=SIZE, fps=FPS, seed=11, natural_blinks=False)
     return Take(encode_mp4(frames, FPS), ASKED)
@@ -58,6 +58,6 @@ def genuine(photo) -> Take:
 
 @pytest.fixture(scope="session")
 def still_photo(photo) -> bytes:
-    from verification.liveness.synthesis import encode_mp4, render_still_photo_attack
+    from liveness_lab.synthesis import encode_mp4, render_still_photo_attack
 
     return encode_mp4(render_still_photo_attack(photo, seconds=4.0, fps=FPS, size=SIZE, seed=3), FPS)

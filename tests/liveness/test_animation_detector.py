@@ -1,6 +1,6 @@
 """The animated-photo check (verification/liveness/animation.py, issue 13): camera recordings of
 real people pass it, and one photo of a person the check was never tuned on, animated into the
-actions asked (as `liveness sample` does), is refused, though every other check passes it.
+actions asked (as the liveness lab's renderer does), is refused, though every other check passes it.
 
 Needs ../shared/faces and ../shared/liveness/real beside the repository; each test skips with
 the reason where its folder is absent."""
@@ -13,41 +13,33 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from tests.conftest import FACES_DIR, faces_dir
+from liveness_lab.evaluation import animation_figures, animation_split
+from tests.conftest import faces_dir
+from tests.real_clips import clip
 from verification.liveness import animation
 from verification.liveness.actions import Action
-from verification.liveness.evaluation import animation_figures, animation_split, real_clips, reference_frame
 from verification.liveness.judge import LivenessPolicy, judge_video
 
-REAL_DIR = FACES_DIR.parent / "liveness" / "real"
 # cn_119_cai_gang: held out of the check's tuning; one photo animated, another the reference.
 HELD_OUT = ("cn_119_cai_gang", "people/cn_119_cai_gang/2.jpg", "people/cn_119_cai_gang/1.jpg")
 ASKED = (Action.BLINK, Action.TURN_LEFT, Action.OPEN_MOUTH)
 THRESHOLD = animation.AnimationConfig().min_surround_shift
 
 
-def _real_clip(name: str):
-    clip = next((c for c in real_clips(REAL_DIR) if c.name == name), None)
-    if clip is None:
-        pytest.skip(f"real recording {name}.mp4 not found in {REAL_DIR}")
-    return clip
-
-
 @pytest.fixture(scope="module")
 def animated_note() -> bytes:
-    """One photo of the held-out person animated into ASKED, as `liveness sample` renders it."""
-    from verification.liveness.synthesis import encode_mp4, load_face_photo, render_genuine
+    """One photo of the held-out person animated into ASKED (`python -m liveness_lab sample`)."""
+    from liveness_lab.synthesis import encode_mp4, load_face_photo, render_genuine
 
     photo = load_face_photo(faces_dir() / HELD_OUT[1], size=480)
     return encode_mp4(render_genuine(photo, ASKED, size=480, fps=24, seed=0), fps=24)
 
 
 def test_a_real_recording_passes_check_video(tmp_path: Path, capsys) -> None:
-    clip = _real_clip("d18")  # a tuning clip: mouth open, then a blink
-    data = clip.path.read_bytes()
+    d18 = clip("d18")  # a tuning clip: mouth open, then a blink
     reference = tmp_path / "reference.jpg"
-    reference.write_bytes(reference_frame(data, clip.reference_at_s))
-    asked = ",".join(clip.actions)
+    reference.write_bytes(d18.reference_photo())
+    asked = ",".join(d18.actions)
     code = main(
         [
             "check",
@@ -55,7 +47,7 @@ def test_a_real_recording_passes_check_video(tmp_path: Path, capsys) -> None:
             "--reference",
             str(reference),
             "--video",
-            str(clip.path),
+            str(d18.path),
             "--actions",
             asked,
             "--json",
@@ -69,9 +61,9 @@ def test_a_real_recording_passes_check_video(tmp_path: Path, capsys) -> None:
 def test_a_real_person_sitting_still_is_not_taken_for_an_animation() -> None:
     # Held out of the tuning: a man in front of a fixed camera who hardly moves, the closest
     # real recording to an animated photo measured (0.011 against the threshold 0.0077).
-    clip = _real_clip("d19")
-    assert clip.name in animation_split().held_out_clips
-    figures = animation_figures(clip.path.read_bytes())
+    d19 = clip("d19")
+    assert d19.name in animation_split().held_out_clips
+    figures = animation_figures(d19.path.read_bytes())
     assert figures is not None and figures.frames >= animation.AnimationConfig().min_frames
     assert not animation.looks_animated(figures)
 
@@ -104,7 +96,7 @@ def test_the_refusal_is_explained_in_both_languages() -> None:
 
 
 def test_the_evaluation_reports_animated_photos_as_attacks_and_real_recordings_apart() -> None:
-    from verification.liveness.evaluation import Judged, Report, report_lines
+    from liveness_lab.evaluation import Judged, Report, report_lines
     from verification.liveness.fingerprints import Recording
     from verification.liveness.judge import VideoVerdict
 

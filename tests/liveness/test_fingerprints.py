@@ -61,7 +61,7 @@ def genuine_recording(genuine: Take) -> Recording:
 
 
 def test_take_of_someone_else_is_not(faces, genuine_recording) -> None:
-    from verification.liveness.synthesis import encode_mp4, load_face_photo, render_genuine
+    from liveness_lab.synthesis import encode_mp4, load_face_photo, render_genuine
 
     from .conftest import OTHER
 
@@ -71,7 +71,7 @@ def test_take_of_someone_else_is_not(faces, genuine_recording) -> None:
 
 
 def test_reencoded_copy_is_the_same_recording(genuine: Take, genuine_recording) -> None:
-    from verification.liveness.synthesis import reencode
+    from liveness_lab.synthesis import reencode
 
     for crop, scale, crf in ((0.03, 0.9, 30), (0.06, 0.8, 32)):
         copy = reencode(genuine.data, crop=crop, scale=scale, crf=crf)
@@ -80,7 +80,7 @@ def test_reencoded_copy_is_the_same_recording(genuine: Take, genuine_recording) 
 
 
 def test_new_take_framed_identically_is_not(photo, genuine_recording) -> None:
-    from verification.liveness.synthesis import encode_mp4, render_genuine
+    from liveness_lab.synthesis import encode_mp4, render_genuine
 
     # the same photo, framing and background: reversed order, the same order, one action
     for actions, seed in ((ASKED[::-1], 12), (ASKED, 13), (ASKED[:1], 14)):

@@ -84,7 +84,7 @@ def test_still_photo_attack_fails(still_photo: bytes, reference) -> None:
 def test_two_people_is_several_faces(faces: Path, photo, reference) -> None:
     import numpy as np
 
-    from verification.liveness.synthesis import encode_mp4, load_face_photo, render_genuine
+    from liveness_lab.synthesis import encode_mp4, load_face_photo, render_genuine
 
     # Side by side: the middle half of a take of each person (faces of the same size).
     second = load_face_photo(faces / OTHER, size=SIZE)

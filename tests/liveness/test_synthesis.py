@@ -12,9 +12,7 @@ import face_recognition
 import numpy as np
 import pytest
 
-from tests.conftest import faces_dir
-from verification.liveness.actions import Action, yaw_sign
-from verification.liveness.synthesis import (
+from liveness_lab.synthesis import (
     audio_only_mp4,
     encode_mp4,
     evaluation_set,
@@ -28,6 +26,8 @@ from verification.liveness.synthesis import (
     render_two_people,
     zero_length_mp4,
 )
+from tests.conftest import faces_dir
+from verification.liveness.actions import Action, yaw_sign
 
 SIZE, FPS = 320, 12
 # One frontal photo each of five East Asian identities (the warps must work beyond one face).

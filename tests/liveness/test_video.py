@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from verification.liveness import synthesis
+from liveness_lab import synthesis
 from verification.liveness.video import VideoLimits, VideoReason, VideoRejected, decode_video
 
 

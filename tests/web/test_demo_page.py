@@ -18,7 +18,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image, ImageDraw
 
-from web.demo_page import DEFAULT_PERSONAS, PAGE_DIR, add_demo_page_routes
+from web.demo_page import DEFAULT_PERSONAS, PAGE_DIR, DemoRecording, add_demo_page_routes
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -118,6 +118,34 @@ async def test_personas_are_served_as_given():
         assert first["label"] == "退休人员 Retiree"
         assert first["first_name"] == "王秀兰" and first["phone_number"] == "+8613800138000"
         assert config["personas"][1]["language_code"] == "zh-hans"
+    finally:
+        await client.close()
+
+
+async def test_the_demo_recording_is_offered_and_served_as_it_is(tmp_path):
+    clip = tmp_path / "d3.mp4"
+    clip.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 4)
+    client = await _client(recording=DemoRecording(clip, "真人录像 A real recording"))
+    try:
+        config = await (await client.get("/demo/personas")).json()
+        assert config["recording"] == {
+            "url": "/demo/recording",
+            "name": "d3.mp4",
+            "note": "真人录像 A real recording",
+        }
+        response = await client.get("/demo/recording")
+        assert response.status == 200 and response.content_type == "video/mp4"
+        assert await response.read() == clip.read_bytes()
+        assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    finally:
+        await client.close()
+
+
+async def test_without_a_recording_none_is_offered():
+    client = await _client()
+    try:
+        assert (await (await client.get("/demo/personas")).json())["recording"] is None
+        assert (await client.get("/demo/recording")).status == 404
     finally:
         await client.close()
 

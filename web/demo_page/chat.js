@@ -42,6 +42,8 @@
     sendBtn: $("send-btn"),
     attachSheet: $("attach-sheet"),
     attachCaptionNote: $("attach-caption-note"),
+    attachRecording: $("attach-recording"),
+    attachRecordingNote: $("attach-recording-note"),
     filePhoto: $("file-photo"),
     filePhotoFile: $("file-photo-file"),
     fileVideo: $("file-video"),
@@ -1090,6 +1092,10 @@
     choice.addEventListener("click", () => {
       const kind = choice.dataset.attach;
       closeDialog(el.attachSheet);
+      if (kind === "demo_recording") {
+        sendDemoRecording();
+        return;
+      }
       const input = attachInputs[kind];
       if (!input) return;
       pendingCaption = el.input.value.trim();
@@ -1103,6 +1109,24 @@
       const file = input.files && input.files[0];
       if (file) uploadFile(kind, file, pendingCaption);
     });
+  }
+
+  /**
+   * The demo's recording (a real person's clip, served by the demo at config.recording.url),
+   * sent as a round video note like a file the visitor picked.
+   */
+  async function sendDemoRecording() {
+    const recording = state.config && state.config.recording;
+    if (!recording || !state.persona) return;
+    try {
+      const response = await fetch(recording.url, {cache: "no-store", credentials: "same-origin"});
+      if (!response.ok) throw new HttpError(response.status, "");
+      const blob = await response.blob();
+      const file = new File([blob], recording.name || "demo.mp4", {type: "video/mp4"});
+      await uploadFile("video_note", file, "");
+    } catch (error) {
+      sendFailed(error);
+    }
   }
 
   function videoDuration(file) {
@@ -1382,7 +1406,12 @@
           .filter((p) => p && Number.isInteger(p.chat_id));
         if (!personas.length) throw new Error("no personas");
         hideBanner();
-        return {botName: typeof config.bot_name === "string" ? config.bot_name : "", personas};
+        const recording = config.recording && typeof config.recording.url === "string" ? {
+          url: config.recording.url,
+          name: typeof config.recording.name === "string" ? config.recording.name : "",
+          note: typeof config.recording.note === "string" ? config.recording.note : "",
+        } : null;
+        return {botName: typeof config.bot_name === "string" ? config.bot_name : "", personas, recording};
       } catch (_) {
         const delay = Math.round(backoff * (0.8 + Math.random() * 0.4));
         setOnline(false, delay);
@@ -1399,6 +1428,11 @@
     if (config.botName) {
       el.botName.textContent = config.botName;
       document.title = `${config.botName} · 聊天演示 Chat demo`;
+    }
+    if (config.recording) {
+      el.attachRecording.hidden = false;
+      el.attachRecordingNote.textContent = config.recording.note;
+      el.attachRecordingNote.hidden = !config.recording.note;
     }
     el.personaSelect.replaceChildren();
     for (const persona of config.personas) {

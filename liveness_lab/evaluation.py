@@ -1,4 +1,5 @@
-"""`pension-bot eval liveness`: the liveness check on labelled videos.
+"""`pension-bot eval liveness`: the liveness check on labelled videos (an evaluation tool: it
+needs the attack renderer of `liveness_lab.synthesis`, never installed).
 
 Every video is judged as the bot judges a video note: first against every earlier submission
 (exact SHA-256, then `fingerprints.same_recording` on the frame fingerprints), then by
@@ -6,41 +7,38 @@ Every video is judged as the bot judges a video note: first against every earlie
 says no; a real recording is wrongly refused when either does.
 
 Two sources, reported apart:
-* synthetic: `synthesis.evaluation_set`, made from photos of ../shared/faces. Its takes "doing
+* synthetic: `liveness_lab.synthesis.evaluation_set`, made from photos of ../shared/faces. Its takes "doing
   the actions asked" are one photo animated into the actions: they are animated-photo attacks
   (`animated_photo`, APCER on the identities held out of the animation check's tuning), not
   genuine takes. What the other checks make of them (with the animation check off) is also
   reported, labelled as synthetic: it keeps the action and match checks measured.
 * real: camera recordings of real people (../shared/liveness/real), with the actions each
-  contains as labelled in data/real_clips.toml and a frame of the clip as the reference: BPCER
+  contains as labelled in verification/liveness/data/real_clips.toml
+  (`verification.liveness.real_clips`) and a frame of the clip as the reference: BPCER
   on real recordings, for the tuning clips, the held-out clips and all of them; and the
   animation check alone on every clip.
 """
 
 from __future__ import annotations
 
-import io
 import tempfile
 import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import av
-
+from liveness_lab.synthesis import LabelledVideo
 from verification.faces.engine import FaceEngine
 from verification.faces.pipeline import ReferenceTemplate, VerifyPolicy, encode_reference
 from verification.liveness import animation, events
-from verification.liveness.actions import Action
 from verification.liveness.fingerprints import same_recording
 from verification.liveness.judge import LivenessPolicy, VideoVerdict, judge_video
+from verification.liveness.real_clips import LABELS_FILE, RealClip, reference_frame
 from verification.liveness.signals import track
-from verification.liveness.synthesis import LabelledVideo
 from verification.liveness.video import VideoRejected, decode_video
 
-DATA = Path(__file__).with_name("data")
-SPLIT_FILE = DATA / "animation_split.toml"
-REAL_CLIPS_FILE = DATA / "real_clips.toml"
+# Which data tuned the animated-photo check: beside the check, in the installed package.
+SPLIT_FILE = LABELS_FILE.with_name("animation_split.toml")
 
 # Kinds that should pass: camera recordings of real people doing what they were asked.
 GENUINE_KINDS = ("real_recording",)
@@ -94,59 +92,6 @@ def animation_split(path: Path = SPLIT_FILE) -> AnimationSplit:
         frozenset(data["real_clips"]["tuning"]),
         frozenset(data["real_clips"]["held_out"]),
     )
-
-
-@dataclass(frozen=True)
-class RealClip:
-    """A real recording and what it contains (data/real_clips.toml)."""
-
-    name: str
-    path: Path
-    actions: tuple[Action, ...]  # the challenge actions it shows, in order (may be none)
-    reference_at_s: float  # a calm frontal frame, cut out as the person's reference photo
-    setting: str
-    notes: str
-
-
-def real_clips(real_dir: Path, labels: Path = REAL_CLIPS_FILE) -> list[RealClip]:
-    """The labelled clips present in `real_dir` (../shared/liveness/real), by name."""
-    with open(labels, "rb") as handle:
-        data = tomllib.load(handle)
-    clips = []
-    for name, label in sorted(data.items(), key=lambda item: (len(item[0]), item[0])):
-        path = Path(real_dir) / f"{name}.mp4"
-        if path.is_file():
-            clips.append(
-                RealClip(
-                    name,
-                    path,
-                    tuple(Action(a) for a in label["actions"]),
-                    float(label["reference_at_s"]),
-                    label.get("setting", ""),
-                    label.get("notes", ""),
-                )
-            )
-    return clips
-
-
-def default_real_dir(faces_dir: Path) -> Path:
-    """../shared/liveness/real beside ../shared/faces."""
-    return Path(faces_dir).parent / "liveness" / "real"
-
-
-def reference_frame(data: bytes, at_s: float) -> bytes:
-    """The clip's frame at `at_s` seconds (or its last one), as a JPEG: a reference photo."""
-    with av.open(io.BytesIO(data)) as container:
-        chosen = None
-        for frame in container.decode(video=0):
-            chosen = frame
-            if frame.time is not None and frame.time >= at_s - 1e-6:
-                break
-    if chosen is None:
-        raise ValueError("no decodable frame")
-    buffer = io.BytesIO()
-    chosen.to_image().save(buffer, "JPEG", quality=95)
-    return buffer.getvalue()
 
 
 def real_recordings(clips: Iterable[RealClip]) -> Iterator[LabelledVideo]:
@@ -383,7 +328,7 @@ def report_lines(
     )
 
     out.append("")
-    out.append("REAL recordings (camera clips of real people; actions as labelled in data/real_clips.toml)")
+    out.append("REAL recordings (camera clips of real people; actions as labelled in real_clips.toml)")
     tuning = frozenset(f"real:{c}" for c in split.tuning_clips)
     out.append(f"{'BPCER (judge + replay check)':<28} {'videos':>6} {'refused':>9} {'BPCER':>8}")
     for label, chosen, held_out in (

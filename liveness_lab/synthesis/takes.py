@@ -1,4 +1,5 @@
-"""Genuine takes: a live person doing the asked actions, animated from one photo."""
+"""Takes of a person doing the asked actions, animated from one photo (`render_genuine`: the
+name is historical; the result is an animated-photo attack, which the judge refuses)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from liveness_lab.synthesis.camera import _Camera
+from liveness_lab.synthesis.photo import FacePhoto, _reframed
+from liveness_lab.synthesis.timing import _plan
+from liveness_lab.synthesis.warps import _Rig
 from verification.liveness.actions import MIRRORED, Action
-from verification.liveness.synthesis.camera import _Camera
-from verification.liveness.synthesis.photo import FacePhoto, _reframed
-from verification.liveness.synthesis.timing import _plan
-from verification.liveness.synthesis.warps import _Rig
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ def render_genuine(
     natural_blinks: bool = True,
     mirrored: bool = MIRRORED,
 ) -> list[np.ndarray]:
-    """A live person doing `actions` in order, animated from one photo: RGB uint8 frames."""
+    """The person of `photo` seeming to do `actions` in order, animated from that one photo:
+    RGB uint8 frames."""
     rng = np.random.default_rng(seed)
     plan = _plan(actions, seconds, rng, natural_blinks=natural_blinks, mirrored=mirrored)
     rig = _Rig(_reframed(photo, size))

@@ -10,7 +10,7 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from verification.liveness.synthesis.sampler import _resize
+from liveness_lab.synthesis.sampler import _resize
 
 AUDIO_RATE = 48000
 

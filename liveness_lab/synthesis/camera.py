@@ -7,7 +7,7 @@ import math
 import numpy as np
 from PIL import Image, ImageChops
 
-from verification.liveness.synthesis.timing import _wobble
+from liveness_lab.synthesis.timing import _wobble
 
 
 class _Camera:

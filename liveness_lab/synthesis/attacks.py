@@ -9,11 +9,11 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageChops, ImageFilter
 
+from liveness_lab.synthesis.camera import _Camera
+from liveness_lab.synthesis.photo import FacePhoto, _reframed
+from liveness_lab.synthesis.timing import _plan, _wobble
+from liveness_lab.synthesis.warps import _Rig
 from verification.liveness.actions import MIRRORED, Action
-from verification.liveness.synthesis.camera import _Camera
-from verification.liveness.synthesis.photo import FacePhoto, _reframed
-from verification.liveness.synthesis.timing import _plan, _wobble
-from verification.liveness.synthesis.warps import _Rig
 
 
 def render_two_people(

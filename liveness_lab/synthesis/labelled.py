@@ -1,5 +1,6 @@
-"""The evaluation set: a labelled mix of genuine takes and every kind of attack, for
-`pension-bot eval liveness`."""
+"""The rendered evaluation set: a labelled mix of takes animated from one photo (animated-photo
+attacks, historically called genuine takes) and every other kind of attack, for
+`pension-bot eval liveness` (real recordings are added there, from verification.liveness.real_clips)."""
 
 from __future__ import annotations
 
@@ -13,15 +14,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from verification.liveness.actions import Action
-from verification.liveness.synthesis.attacks import (
+from liveness_lab.synthesis.attacks import (
     render_print_attack,
     render_screen_replay,
     render_still_photo_attack,
 )
-from verification.liveness.synthesis.media import decode_frames, encode_mp4, reencode
-from verification.liveness.synthesis.photo import MAX_YAW, FacePhoto, _largest, load_face_photo
-from verification.liveness.synthesis.takes import Take, plan_take, render_genuine
+from liveness_lab.synthesis.media import decode_frames, encode_mp4, reencode
+from liveness_lab.synthesis.photo import MAX_YAW, FacePhoto, _largest, load_face_photo
+from liveness_lab.synthesis.takes import Take, plan_take, render_genuine
+from verification.liveness.actions import Action
 
 CLIP = Path("video/short_hamilton_clip.mp4")
 EAST_ASIAN = ("cn_", "jp_", "kr_")
@@ -31,8 +32,10 @@ EAST_ASIAN = ("cn_", "jp_", "kr_")
 class LabelledVideo:
     """One video of the evaluation set and what a correct liveness check makes of it.
 
-    kind: "genuine" (should pass) or the attack it is: still_photo, print, screen,
-    replay_exact, replay_reencoded, missing_action, wrong_order, real_clip. `asked` is the
+    kind: "genuine" (one photo animated into the actions asked: an animated-photo attack, the
+    name is historical), "real_recording" (a camera clip of a real person: should pass; made by
+    liveness_lab.evaluation) or the attack it is: still_photo, print, screen, replay_exact,
+    replay_reencoded, missing_action, wrong_order, real_clip. `asked` is the
     challenge, `performed` the deliberate actions in the video in order (natural blinks are
     not listed). Replays are asked what their source was asked: only recognising the earlier
     video can catch them. `source` is the `key` of the genuine video a replay reuses."""

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from verification.liveness.synthesis.photo import FacePhoto
-from verification.liveness.synthesis.sampler import Sampler
-from verification.liveness.synthesis.timing import FaceState, _smoothstep
+from liveness_lab.synthesis.photo import FacePhoto
+from liveness_lab.synthesis.sampler import Sampler
+from liveness_lab.synthesis.timing import FaceState, _smoothstep
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,11 @@
 """`pension-bot bench liveness`: time and memory to judge one video note on one core.
 
-The note is a generated genuine take (`synthesis.render_genuine`) of a real photo, 640 x
-640 at 30 fps, H.264 like Telegram's: what a face worker receives. The caller pins the
-process to one CPU first (`one_core`); each run is decode to verdict, after a warm-up.
+The note is a take rendered by the lab (`liveness_lab.synthesis.render_genuine`) from a real
+photo, 640 x 640 at 30 fps, H.264 like Telegram's: what a face worker receives, at the most
+work a note can ask for. It is an animated photo, so the verdict is `animated_photo`; the judge
+has done every stage by then but the final comparison with the references (a few vector
+distances). The caller pins the process to one CPU first (`one_core`); each run is decode to
+verdict, after a warm-up. Part of the liveness lab: never installed.
 """
 
 from __future__ import annotations
@@ -20,11 +23,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from liveness_lab.synthesis import encode_mp4, load_face_photo, render_genuine
 from verification.faces.engine import FaceEngine
 from verification.faces.pipeline import ReferenceTemplate, default_engine, encode_reference
 from verification.liveness.actions import Action
 from verification.liveness.judge import VideoVerdict, judge_video
-from verification.liveness.synthesis import encode_mp4, load_face_photo, render_genuine
 
 # A three-action challenge: the most work a note can ask for.
 BENCH_ACTIONS = (Action.TURN_LEFT, Action.BLINK, Action.OPEN_MOUTH)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from verification.liveness.synthesis.sampler import Sampler, _resize
+from liveness_lab.synthesis.sampler import Sampler, _resize
 
 MIN_FACE_PX = 90  # smaller faces upscale into mush that no landmark model reads reliably
 DETECT_MAX_SIDE = 800  # HOG detection on a 2000 px photo is slow and no better
