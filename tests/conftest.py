@@ -4,8 +4,9 @@ server), migrated with the real Alembic migrations, and a personal-data vault.""
 from __future__ import annotations
 
 import os
+import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,27 @@ def pytest_report_header(config):
 
 
 _TRAVEL = pytest.StashKey[object]()
+
+
+@pytest.fixture
+def host_clock(request):
+    """The host's own clock for a test whose subprocesses read it: they cannot share a
+    travelled one (a campaign due in this process's December would be in their future).
+    Afterwards the session's clock goes on from where it would have been."""
+    traveller = request.config.stash.get(_TRAVEL, None)
+    if traveller is None:
+        yield
+        return
+    import time_machine
+
+    travelled, began = datetime.now(UTC), time.perf_counter()  # perf_counter is not travelled
+    traveller.stop()
+    try:
+        yield
+    finally:
+        elapsed = timedelta(seconds=time.perf_counter() - began)
+        request.config.stash[_TRAVEL] = resumed = time_machine.travel(travelled + elapsed, tick=True)
+        resumed.start()
 
 
 def faces_dir() -> Path:

@@ -12,7 +12,7 @@ from tests.conftest import FACES_DIR, POSTGRES_URL
 
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="the fault bench needs PostgreSQL (TEST_POSTGRES_URL)")
-async def test_the_fault_bench_counts_nothing_lost_or_handled_twice(tmp_path):
+async def test_the_fault_bench_counts_nothing_lost_or_handled_twice(tmp_path, host_clock):
     result = await run_fault_bench(
         updates=10,
         users=2,
