@@ -57,6 +57,19 @@ def pytest_report_header(config):
 
 _TRAVEL = pytest.StashKey[object]()
 
+# The bot runs in the tests' process and reads the wall clock; the end-to-end flows name dates
+# (a cycle valid to "2027年11月", a death on 2026-11-26), so they run from a fixed morning.
+E2E_MORNING = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def e2e_morning():
+    """The fixed morning the end-to-end flows start from; the clock ticks on from there."""
+    import time_machine
+
+    with time_machine.travel(E2E_MORNING, tick=True):
+        yield E2E_MORNING
+
 
 @pytest.fixture
 def host_clock(request):

@@ -10,24 +10,19 @@ asked to certify in person."""
 from __future__ import annotations
 
 import asyncio
-import csv
 import time
 from datetime import date
 
 import pytest
-import time_machine
 from sqlalchemy import select
 
-from app.wiring import prepare_roster
 from content.i18n import Translator
 from storage.certification_models import PassAudit
 from storage.models import ErrorRecord
 from storage.records_models import VerificationRecord
 from tests.binding.helpers import unused_code
-from tests.e2e.conftest import E2E_MORNING
-from tests.e2e.harness import inline_labels, running_bot
+from tests.e2e.harness import inline_labels, retiree_id_of, running_bot_with_clip_people
 from tests.real_clips import clip, seed_challenge
-from verification.roster import RosterSource, import_roster
 from verification.roster_synthetic import synthetic_id_number
 
 KEPT, DOUBTED, STAFF_CHAT = 870001, 870002, 870003
@@ -40,38 +35,16 @@ zh = Translator("zh_Hans")
 
 
 @pytest.fixture
-def e2e_morning():
-    """The fixed morning the end-to-end flows start from (dates in the answers are known)."""
-    with time_machine.travel(E2E_MORNING, tick=True):
-        yield E2E_MORNING
-
-
-@pytest.fixture
 async def stack(e2e_morning, database_url, tmp_path):
-    clips = {name: clip(name) for _, _, name, _ in PEOPLE.values()}
-    roster = tmp_path / "roster" / "roster.csv"
-    roster.parent.mkdir()
-    with roster.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["姓名", "身份证号码", "参保地", "居住地", "退休日期", "上次认证日期", "参考照片"])
-        for name, number, shown, _ in PEOPLE.values():
-            # The person's reference photo: a frame of their own clip.
-            (roster.parent / f"{shown}.jpg").write_bytes(clips[shown].reference_photo())
-            writer.writerow([name, number, "440300", "110105", "2008-04-01", "2025-12-01", f"{shown}.jpg"])
-    async with running_bot(database_url, tmp_path / "var", pass_audit_share=1.0) as stack:
-        runtime = stack.runtime
-        await import_roster(
-            RosterSource(roster), runtime.uow_factory, runtime.vault, today=date(2026, 11, 27)
-        )
-        prepared = await prepare_roster(runtime)
-        assert prepared.codes_issued == 2 and prepared.enrolment.enrolled == 2, prepared
-        stack.staff_code = await runtime.bot_services.staff.create("S-01", "赵敏", "110100")
+    people = [(name, number, shown) for name, number, shown, _ in PEOPLE.values()]
+    async with running_bot_with_clip_people(
+        database_url, tmp_path, people, "2008-04-01", pass_audit_share=1.0
+    ) as stack:
         yield stack
 
 
 async def _retiree_id(stack, chat_id: int) -> int:
-    async with stack.runtime.uow_factory() as uow:
-        return (await uow.retirees.by_id_hash(stack.runtime.vault.lookup_hash(PEOPLE[chat_id][1]))).id
+    return await retiree_id_of(stack, PEOPLE[chat_id][1])
 
 
 async def _certify_with_the_clip(stack, chat_id: int) -> str:

@@ -3,19 +3,23 @@ Application polling it, the real services on a real database."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import csv
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from app.inbox_poller import update_inbox
 from app.serve import serving
 from app.settings import Settings
-from app.wiring import Runtime, open_runtime
+from app.wiring import Runtime, open_runtime, prepare_roster
 from bot.application import build_application
 from standin.client import StandinClient
 from standin.server import RunningStandin, running_standin
+from tests.real_clips import clip
+from verification.roster import RosterSource, import_roster
 
 TOKEN = "7100000001:e2e-test-token"
 
@@ -92,3 +96,43 @@ async def running_bot(database_url: str, var_dir: Path, **settings: Any) -> Asyn
         polling = {"poll_interval": 0, "timeout": 5}
         async with serving(application, polling=polling), StandinClient(standin.base_url) as client:
             yield BotStack(standin, client, runtime)
+
+
+ROSTER_HEADER = ["姓名", "身份证号码", "参保地", "居住地", "退休日期", "上次认证日期", "参考照片"]
+
+
+@asynccontextmanager
+async def running_bot_with_clip_people(
+    database_url: str,
+    tmp_path: Path,
+    people: Iterable[tuple[str, str, str]],
+    retired_on: str,
+    **settings: Any,
+) -> AsyncIterator[BotStack]:
+    """The bot with a roster of `people` (name, ID number, real clip) imported and prepared as
+    the office does: each reference photo is a frame of the person's own clip (tests/
+    real_clips.py), each gets a binding code; and one staff member, 赵敏, whose code is
+    `stack.staff_code`."""
+    people = list(people)
+    roster = tmp_path / "roster" / "roster.csv"
+    roster.parent.mkdir()
+    with roster.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(ROSTER_HEADER)
+        for name, number, shown in people:
+            (roster.parent / f"{shown}.jpg").write_bytes(clip(shown).reference_photo())
+            writer.writerow([name, number, "440300", "110105", retired_on, "2025-12-01", f"{shown}.jpg"])
+    async with running_bot(database_url, tmp_path / "var", **settings) as stack:
+        runtime = stack.runtime
+        await import_roster(
+            RosterSource(roster), runtime.uow_factory, runtime.vault, today=date(2026, 11, 27)
+        )
+        prepared = await prepare_roster(runtime)
+        assert prepared.codes_issued == len(people) and prepared.enrolment.enrolled == len(people), prepared
+        stack.staff_code = await runtime.bot_services.staff.create("S-01", "赵敏", "110100")
+        yield stack
+
+
+async def retiree_id_of(stack: BotStack, id_number: str) -> int:
+    async with stack.runtime.uow_factory() as uow:
+        return (await uow.retirees.by_id_hash(stack.runtime.vault.lookup_hash(id_number))).id

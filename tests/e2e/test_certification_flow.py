@@ -12,17 +12,14 @@ not the retiree fail the face match, and staff decide the case in the bot."""
 
 from __future__ import annotations
 
-import csv
 from datetime import UTC, date, datetime
 
 import pytest
 
-from app.wiring import prepare_roster
 from tests.binding.helpers import unused_code
-from tests.e2e.harness import inline_labels, running_bot
+from tests.e2e.harness import inline_labels, retiree_id_of, running_bot_with_clip_people
 from tests.real_clips import clip, seed_challenge
 from verification.liveness.actions import Action
-from verification.roster import RosterSource, import_roster
 from verification.roster_synthetic import synthetic_id_number
 
 RETIREE_CHAT, IMPOSTOR_CHAT, STAFF_CHAT = 830001, 830002, 830003
@@ -37,29 +34,12 @@ SOMEONE_ELSE = ("d19", "d0", "d10")
 
 @pytest.fixture
 async def stack(e2e_morning, database_url, tmp_path):
-    clips = {shown: clip(shown) for _, _, shown in PEOPLE.values()}
-    roster = tmp_path / "roster" / "roster.csv"
-    roster.parent.mkdir()
-    with roster.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["姓名", "身份证号码", "参保地", "居住地", "退休日期", "上次认证日期", "参考照片"])
-        for name, number, shown in PEOPLE.values():
-            (roster.parent / f"{shown}.jpg").write_bytes(clips[shown].reference_photo())
-            writer.writerow([name, number, "440300", "110105", "2010-04-01", "2025-12-01", f"{shown}.jpg"])
-    async with running_bot(database_url, tmp_path / "var") as stack:
-        runtime = stack.runtime
-        await import_roster(
-            RosterSource(roster), runtime.uow_factory, runtime.vault, today=date(2026, 11, 27)
-        )
-        prepared = await prepare_roster(runtime)
-        assert prepared.codes_issued == 2 and prepared.enrolment.enrolled == 2
-        stack.staff_code = await runtime.bot_services.staff.create("S-01", "赵敏", "110100")
+    async with running_bot_with_clip_people(database_url, tmp_path, PEOPLE.values(), "2010-04-01") as stack:
         yield stack
 
 
 async def _retiree_id(stack, chat_id: int) -> int:
-    async with stack.runtime.uow_factory() as uow:
-        return (await uow.retirees.by_id_hash(stack.runtime.vault.lookup_hash(PEOPLE[chat_id][1]))).id
+    return await retiree_id_of(stack, PEOPLE[chat_id][1])
 
 
 async def _bind_and_consent(stack, chat_id: int) -> None:
