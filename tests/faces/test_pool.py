@@ -68,8 +68,11 @@ async def test_event_loop_keeps_running_while_a_face_is_checked(pool, read_photo
     async def on_the_loop():
         return check_selfie(genuine_reference, selfie)
 
+    started = time.perf_counter()
     _, _, blocked = await ticks_during(on_the_loop)
-    assert blocked > 0.1
+    on_loop = time.perf_counter() - started
+    # Relative, not in seconds: a fast quiet machine checks a face in under 0.1 s.
+    assert blocked > 0.8 * on_loop  # the loop stood still for (nearly) the whole check
 
 
 async def test_encode_reference_in_the_pool(pool, read_photo) -> None:
