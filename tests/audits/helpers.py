@@ -104,13 +104,15 @@ async def add_retiree(
     born: date = date(1950, 3, 4),
     kind: str = "self",
     photo: str | None = None,
+    name: str | None = None,
 ) -> int:
+    """A retiree bound to `user`'s chat, consenting, with a reference template on file."""
     number = synthetic_id_number("110105", born, serial)
     async with uow_factory() as uow:
         retiree = Retiree(
             id_number_hash=vault.lookup_hash(number),
             id_number_encrypted=vault.encrypt(number),
-            name=f"老人{serial}",
+            name=name or f"老人{serial}",
             birth_date=born,
             pension_region="440300",
             residence_region="110105",

@@ -10,13 +10,11 @@ import asyncio
 import hashlib
 import random
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-import numpy as np
 import pytest
 
-from storage.certification_models import Binding, Consent, ReferenceFace
-from storage.models import Retiree
+from tests.audits.helpers import add_retiree
 from verification.certification import CertificationService, VideoNote
 from verification.challenges import CHALLENGE_LIFETIME, ChallengeService
 from verification.cycle_policies import load_cycle_policies
@@ -24,7 +22,6 @@ from verification.cycle_service import CycleService
 from verification.liveness.actions import Action
 from verification.liveness.fingerprints import Recording
 from verification.liveness.judge import ActionFinding, VideoVerdict
-from verification.roster_synthetic import synthetic_id_number
 
 USER = 910001
 
@@ -66,37 +63,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def retiree_id(uow_factory, vault) -> int:
-    number = synthetic_id_number("110105", date(1950, 3, 4), 7)
-    async with uow_factory() as uow:
-        retiree = Retiree(
-            id_number_hash=vault.lookup_hash(number),
-            id_number_encrypted=vault.encrypt(number),
-            name="蔡刚",
-            birth_date=date(1950, 3, 4),
-            pension_region="440300",
-            residence_region="110105",
-            pension_start=date(2010, 4, 1),
-            last_certified_on=date(2025, 12, 1),
-            due_on=date(2026, 12, 1),
-        )
-        uow.session.add(retiree)
-        await uow.session.flush()
-        uow.bindings.add(Binding(telegram_user_id=USER, chat_id=USER, retiree_id=retiree.id, kind="self"))
-        uow.consents.add(
-            Consent(retiree_id=retiree.id, telegram_user_id=USER, decision="agree", text_version="t")
-        )
-        vector = np.random.default_rng(1).normal(size=128).astype("<f4").tobytes()
-        uow.faces.add(
-            ReferenceFace(
-                retiree_id=retiree.id,
-                template_encrypted=vault.encrypt(vector),
-                engine="dlib-resnet-v1",
-                source="roster",
-                quality={},
-            )
-        )
-        await uow.commit()
-        return retiree.id
+    return await add_retiree(uow_factory, vault, user=USER, serial=7, name="蔡刚")
 
 
 def service(uow_factory, vault, clock, judge) -> CertificationService:
