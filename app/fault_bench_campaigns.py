@@ -35,12 +35,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from app.commands.publicity import seed_audience
 from content.publicity.service import PublicityService, Segment
 from standin.client import StandinClient
 from standin.server import RunningStandin
-from storage.certification_models import StaffMember
 from storage.db import create_engine, create_session_factory
-from storage.models import BotUser
 from storage.publicity_models import PublicityCampaign, PublicityDelivery
 from storage.schema import upgrade
 from storage.uow import unit_of_work_factory
@@ -224,25 +223,7 @@ class CampaignBench:
         """Schema, a staff member, the subscribers (their chats open in the stand-in, some
         blocked) and the two campaigns as drafts."""
         await upgrade(self._engine)
-        async with self._uow_factory() as uow:
-            uow.session.add(
-                StaffMember(
-                    staff_number="FAULTS",
-                    name="故障演练",
-                    region_code="110000",
-                    staff_code_hash="f" * 64,
-                    telegram_user_id=STAFF_USER,
-                )
-            )
-            uow.session.add_all(
-                BotUser(telegram_user_id=chat, chat_id=chat, language="zh_Hans", role="retiree")
-                for chat in self.subscribers
-            )
-            await uow.commit()
-        async with self._uow_factory() as uow:
-            for chat in self.subscribers:
-                await uow.publicity.subscribe(chat, TOPIC)
-            await uow.commit()
+        await seed_audience(self._uow_factory, STAFF_USER, "FAULTS", self.subscribers, TOPIC)
         for chat in self.subscribers:
             self._standin.state.open_chat(chat)
             if chat in self.blocked:

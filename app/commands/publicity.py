@@ -61,14 +61,23 @@ async def _prepare(database_url: str, recipients: int):
     await upgrade(engine)
     uow_factory = unit_of_work_factory(create_session_factory(engine))
     chats = list(range(FIRST_CHAT, FIRST_CHAT + recipients))
+    await seed_audience(uow_factory, STAFF_USER, "BENCH", chats, "certification")
+    service = PublicityService(uow_factory)
+    campaign_id = await service.create(STAFF_USER, "certification", TEXT, Segment())
+    return engine, uow_factory, service, campaign_id, chats
+
+
+async def seed_audience(uow_factory, staff_user: int, staff_number: str, chats, topic: str) -> None:
+    """For a campaign bench: a staff member who may send campaigns, and `chats` as retirees
+    subscribed to `topic` (a chat is its user's id)."""
     async with uow_factory() as uow:
         uow.session.add(
             StaffMember(
-                staff_number="BENCH",
-                name="Bench",
+                staff_number=staff_number,
+                name=staff_number,
                 region_code="110000",
                 staff_code_hash="0" * 64,
-                telegram_user_id=STAFF_USER,
+                telegram_user_id=staff_user,
             )
         )
         uow.session.add_all(
@@ -77,11 +86,8 @@ async def _prepare(database_url: str, recipients: int):
         await uow.commit()
     async with uow_factory() as uow:
         for chat in chats:
-            await uow.publicity.subscribe(chat, "certification")
+            await uow.publicity.subscribe(chat, topic)
         await uow.commit()
-    service = PublicityService(uow_factory)
-    campaign_id = await service.create(STAFF_USER, "certification", TEXT, Segment())
-    return engine, uow_factory, service, campaign_id, chats
 
 
 def _delivered(state, chats) -> Counter:
