@@ -28,6 +28,12 @@ from typing import Any
 
 # Certification methods that involve no member of staff: the retiree (or a helper) alone.
 REMOTE_METHODS = frozenset({"self_video", "self_photo"})
+# The reasons whose figure is a plain count (an age, years, retirees, seconds), shown to staff
+# as it is; the two "thin" reasons carry margins, which mean nothing to staff.
+COUNTED_REASONS = frozenset(
+    {"age", "remote_years", "account_certifies_many", "account_shared", "slow_answer", "answer_before_asked"}
+)
+REASON_CODES = COUNTED_REASONS | {"thin_match", "thin_liveness"}
 
 
 class AuditPolicyError(ValueError):
@@ -184,17 +190,7 @@ def parse_audit_policy(data: Mapping[str, Any]) -> AuditPolicy:
     reasons = data.get("reasons", {})
     if not isinstance(reasons, Mapping):
         raise AuditPolicyError("reasons: must be a table")
-    known = {
-        "thin_match",
-        "thin_liveness",
-        "age",
-        "remote_years",
-        "account_certifies_many",
-        "account_shared",
-        "slow_answer",
-        "answer_before_asked",
-    }
-    unknown = set(reasons) - known
+    unknown = set(reasons) - REASON_CODES
     if unknown:
         raise AuditPolicyError(f"reasons: unknown {sorted(unknown)}")
 

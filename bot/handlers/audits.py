@@ -19,17 +19,9 @@ from bot.services import services
 from content.i18n import Translator
 from kernel.permissions import NotStaff
 from verification.pass_audit import AuditDecision, AuditView
+from verification.pass_risk import COUNTED_REASONS
 
 _VERBS = {"ok", "case"}
-# Reasons whose figure means something to staff as it is (an age, a count, seconds).
-_COUNTED = {
-    "age",
-    "remote_years",
-    "account_certifies_many",
-    "account_shared",
-    "slow_answer",
-    "answer_before_asked",
-}
 
 
 def audit_text(t: Translator, audit: AuditView) -> str:
@@ -56,7 +48,7 @@ def audit_text(t: Translator, audit: AuditView) -> str:
 
 def _figure(reason: dict) -> str:
     value = reason.get("value")
-    if reason.get("code") in _COUNTED and isinstance(value, int | float):
+    if reason.get("code") in COUNTED_REASONS and isinstance(value, int | float):
         return str(round(value))
     return ""
 
