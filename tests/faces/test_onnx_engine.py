@@ -105,6 +105,35 @@ def test_warp_identity_keeps_pixel_centres() -> None:
     np.testing.assert_array_equal(chip, picture.astype(np.uint8))
 
 
+@pytest.mark.parametrize("angle, scale", [(12.0, 0.31), (-7.0, 1.7), (25.0, 0.12)])
+def test_warp_samples_like_insightface_norm_crop(angle: float, scale: float) -> None:
+    # InsightFace cuts its chips with cv2.warpAffine (bilinear, integer pixel centres, no
+    # smoothing when shrinking): chip(x, y) = picture(M^-1 (x, y)). Pillow must give the same
+    # samples under rotation and scaling, not only for the identity, where a half-pixel slip
+    # between the two conventions would cancel out.
+    rng = np.random.default_rng(7)
+    picture = rng.integers(0, 256, (400, 500, 3)).astype(np.uint8)
+    matrix = similarity(angle, scale, 0.0, 0.0)
+    matrix[:, 2] = 56.0 - matrix[:, :2] @ [250.0, 200.0]  # the picture's centre to the chip's
+    chip = warp_affine(picture, matrix).astype(float)
+    inverse = np.linalg.inv(np.vstack([matrix, [0.0, 0.0, 1.0]]))
+    ys, xs = np.mgrid[0:112, 0:112].astype(float)
+    sx = inverse[0, 0] * xs + inverse[0, 1] * ys + inverse[0, 2]
+    sy = inverse[1, 0] * xs + inverse[1, 1] * ys + inverse[1, 2]
+    inside = (sx >= 0) & (sx <= 498) & (sy >= 0) & (sy <= 398)  # the picture's border aside
+    x0, y0 = np.floor(sx).astype(int).clip(0, 498), np.floor(sy).astype(int).clip(0, 398)
+    fx, fy = (sx - x0)[..., None], (sy - y0)[..., None]
+    p = picture.astype(float)
+    expected = (
+        p[y0, x0] * (1 - fx) * (1 - fy)
+        + p[y0, x0 + 1] * fx * (1 - fy)
+        + p[y0 + 1, x0] * (1 - fx) * fy
+        + p[y0 + 1, x0 + 1] * fx * fy
+    )
+    assert inside.mean() > 0.2
+    assert np.abs(chip - expected)[inside].max() <= 1.5  # rounding only
+
+
 # --- the engine with a fake session ---
 
 
