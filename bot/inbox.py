@@ -19,13 +19,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import exc as sa_exc
 from telegram import Update
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import AIORateLimiter, Application
 
 from kernel.clock import Clock, utc_now
 from storage.durability_models import InboxUpdate
+from storage.errors import is_database_outage
 from storage.inbox_repository import DONE, FAILED, IncomingUpdate
 from storage.uow import UnitOfWorkFactory
 
@@ -41,15 +41,9 @@ def is_transient(error: BaseException) -> bool:
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.DisconnectionError):
-            return True
-        if isinstance(current, sa_exc.TimeoutError | asyncio.TimeoutError | TimeoutError | OSError):
-            return True
-        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+        if is_database_outage(current) or isinstance(current, asyncio.TimeoutError | TimeoutError | OSError):
             return True
         if isinstance(current, NetworkError) and not isinstance(current, BadRequest):
-            return True
-        if "Connection" in type(current).__name__ and type(current).__module__.startswith("asyncpg"):
             return True
         current = current.__cause__ or current.__context__
     return False
