@@ -9,9 +9,11 @@ build step is needed. A key defined in two files is an error.
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from io import BytesIO
 from pathlib import Path
+from typing import ClassVar
 
 from babel.dates import format_date
 from babel.messages.catalog import Catalog
@@ -22,10 +24,18 @@ from babel.support import Translations
 CATALOG_DIR = Path(__file__).with_name("translations")
 DOMAIN = "messages"
 DEFAULT_LANGUAGE = "zh_Hans"
+# What a person sees where a text is missing: a kind apology, never the key.
+MISSING_TEXT_KEY = "error.generic"
+
+log = logging.getLogger(__name__)
 
 
 class DuplicateKey(ValueError):
     pass
+
+
+class MissingText(KeyError):
+    """A text was asked for that no catalog holds (raised only when Translator.strict)."""
 
 
 @cache
@@ -61,7 +71,11 @@ def message_ids(language: str) -> set[str]:
 
 
 class Translator:
-    """Texts for one language; unknown keys fall back to the default language, then the key."""
+    """Texts for one language; a key missing there falls back to the default language. A key
+    in no catalog is a defect: the person sees the kind generic apology (never the raw key),
+    the key is logged, and where `strict` is on (the tests) it raises MissingText."""
+
+    strict: ClassVar[bool] = False
 
     def __init__(self, language: str) -> None:
         self.language = language if language in available_languages() else DEFAULT_LANGUAGE
@@ -72,6 +86,11 @@ class Translator:
         text = self._primary.gettext(key)
         if text == key:
             text = self._fallback.gettext(key)
+        if text == key:
+            if self.strict:
+                raise MissingText(key)
+            log.error("no text for the key %r in any catalog", key)
+            return self._primary.gettext(MISSING_TEXT_KEY)
         return text.format(**values) if values else text
 
     def date(self, value) -> str:

@@ -62,3 +62,31 @@ def test_guides_cite_their_articles_in_both_languages():
 def test_placeholders_are_filled():
     assert Translator("en")("role.chosen", role="Retiree") == "Chosen: Retiree"
     assert Translator("unknown")("menu.help") == Translator("zh_Hans")("menu.help")
+
+
+def test_every_reason_a_retiree_cannot_certify_now_has_words_in_both_languages():
+    # Found in the demo: a video note sent before consent showed the raw key cert.no_consent.
+    from bot.handlers.certification import NOT_READY_TEXT, video_result_text
+    from verification.attempts import CertificationResult
+    from verification.certification import ReadinessState
+
+    assert set(NOT_READY_TEXT) == set(ReadinessState) - {ReadinessState.READY, ReadinessState.CHOOSE}
+    for language in available_languages():
+        assert set(NOT_READY_TEXT.values()) <= message_ids(language), language
+        t = Translator(language)
+        for state in set(ReadinessState) - {ReadinessState.READY}:
+            text = video_result_text(t, CertificationResult("refused", state))
+            assert text and "cert." not in text and "care." not in text, (language, state)
+    assert "同意" in video_result_text(Translator("zh_Hans"), CertificationResult("refused", "no_consent"))
+
+
+def test_a_text_no_catalog_holds_fails_a_test_and_never_shows_its_key(monkeypatch, caplog):
+    from content.i18n import MissingText
+
+    with pytest.raises(MissingText):
+        Translator("en")("cert.no_such_text")  # the tests run strict (tests/conftest.py)
+    monkeypatch.setattr(Translator, "strict", False)  # as in the bot
+    with caplog.at_level("ERROR", logger="content.i18n"):
+        shown = Translator("en")("cert.no_such_text")
+    assert shown == Translator("en")("error.generic") and "cert." not in shown
+    assert "cert.no_such_text" in caplog.text

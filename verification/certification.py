@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -131,14 +132,26 @@ class VideoNote:
     media_type: str = "video/mp4"
 
 
+class ReadinessState(StrEnum):
+    """Whether someone may certify now; every state but READY says why not."""
+
+    READY = "ready"
+    NOT_BOUND = "not_bound"  # no retiree is bound to this Telegram account
+    CHOOSE = "choose"  # bound to several retirees: which one certifies?
+    NO_CONSENT = "no_consent"  # consent to face checks not (or no longer) given
+    NO_REFERENCE = "no_reference"  # no reference face on file to compare with
+    IN_REVIEW = "in_review"  # a case is open with staff
+    IN_PERSON_NEEDED = "in_person_needed"  # staff found an audited pass doubtful: with staff next
+    NOT_STAFF = "not_staff"  # assisted: the sender is not staff of the retiree's region
+    UNKNOWN_RETIREE = "unknown_retiree"  # assisted: no such retiree
+    DEATH_REPORTED = "death_reported"  # assisted: a death was reported for this retiree
+
+
 @dataclass(frozen=True)
 class Readiness:
     """Whether someone may certify now, and for whom."""
 
-    # "ready" | "not_bound" | "choose" | "no_consent" | "no_reference" | "in_review" |
-    # "in_person_needed" (staff found an audited pass doubtful: certify with staff next) |
-    # "not_staff" (assisted: the sender is not staff of the retiree's region) | "unknown_retiree"
-    state: str
+    state: ReadinessState
     retiree_id: int | None = None
     retiree_name: str | None = None
     choices: list[tuple[int, str]] = field(default_factory=list)
@@ -182,27 +195,27 @@ class CertificationService:
         async with self._uow_factory() as uow:
             bindings = await uow.bindings.active_for_user(telegram_user_id)
             if not bindings:
-                return Readiness("not_bound")
+                return Readiness(ReadinessState.NOT_BOUND)
             bound = {binding.retiree_id for binding in bindings}
             if retiree_id is None:
                 if len(bound) > 1:
                     choices = [(b.retiree_id, (await uow.retirees.get(b.retiree_id)).name) for b in bindings]
-                    return Readiness("choose", choices=choices)
+                    return Readiness(ReadinessState.CHOOSE, choices=choices)
                 retiree_id = bindings[0].retiree_id
             if retiree_id not in bound:
-                return Readiness("not_bound")
+                return Readiness(ReadinessState.NOT_BOUND)
             retiree = await uow.retirees.get(retiree_id)
             consent = await uow.consents.current(retiree_id)
             if consent is None or consent.decision != "agree":
-                return Readiness("no_consent", retiree_id, retiree.name)
+                return Readiness(ReadinessState.NO_CONSENT, retiree_id, retiree.name)
             if not await uow.faces.references(retiree_id):
-                return Readiness("no_reference", retiree_id, retiree.name)
+                return Readiness(ReadinessState.NO_REFERENCE, retiree_id, retiree.name)
             if await uow.reviews.open_for_retiree(retiree_id, because=SELF_SERVICE_PAUSED_BY):
-                return Readiness("in_review", retiree_id, retiree.name)
+                return Readiness(ReadinessState.IN_REVIEW, retiree_id, retiree.name)
             if audit_suspension_open(await uow.suspensions.open_for_retiree(retiree_id)):
                 # An audited pass was found doubtful: the next certification is with staff.
-                return Readiness("in_person_needed", retiree_id, retiree.name)
-            return Readiness("ready", retiree_id, retiree.name)
+                return Readiness(ReadinessState.IN_PERSON_NEEDED, retiree_id, retiree.name)
+            return Readiness(ReadinessState.READY, retiree_id, retiree.name)
 
     async def readiness_assisted(self, staff_user_id: int, retiree_id: int) -> Readiness:
         """Whether staff may certify this retiree in person now: active staff whose region
@@ -212,22 +225,22 @@ class CertificationService:
             staff = await uow.staff.by_telegram_user(staff_user_id)
             retiree = await uow.retirees.get(retiree_id)
             if retiree is None:
-                return Readiness("unknown_retiree")
+                return Readiness(ReadinessState.UNKNOWN_RETIREE)
             if staff is None or not staff.active or not covers(staff.region_code, retiree.residence_region):
-                return Readiness("not_staff", retiree_id, retiree.name)
+                return Readiness(ReadinessState.NOT_STAFF, retiree_id, retiree.name)
             if not await uow.faces.references(retiree_id):
-                return Readiness("no_reference", retiree_id, retiree.name)
+                return Readiness(ReadinessState.NO_REFERENCE, retiree_id, retiree.name)
             if await uow.life_events.pending_for_retiree(retiree_id, "death"):
                 # A relative reported this retiree dead: staff settle that report first.
-                return Readiness("death_reported", retiree_id, retiree.name)
-            return Readiness("ready", retiree_id, retiree.name)
+                return Readiness(ReadinessState.DEATH_REPORTED, retiree_id, retiree.name)
+            return Readiness(ReadinessState.READY, retiree_id, retiree.name)
 
     async def start(
         self, telegram_user_id: int, retiree_id: int | None = None
     ) -> tuple[Readiness, Challenge | None]:
         """The ✅ button: whether the sender may certify, and if so a new challenge to film."""
         readiness = await self.readiness(telegram_user_id, retiree_id)
-        if readiness.state != "ready":
+        if readiness.state is not ReadinessState.READY:
             return readiness, None
         return readiness, await self.challenges.issue(readiness.retiree_id, telegram_user_id)
 
@@ -244,7 +257,7 @@ class CertificationService:
         if selfie.retiree_id is None:
             raise ValueError("an assisted certification names the retiree")
         readiness = await self.readiness_assisted(selfie.telegram_user_id, selfie.retiree_id)
-        if readiness.state != "ready":
+        if readiness.state is not ReadinessState.READY:
             return CertificationResult("refused", readiness.state)
         async with self._uow_factory() as uow:
             references = await load_reference_set(uow, self._vault, selfie.retiree_id, self._cohort_size)
@@ -308,7 +321,7 @@ class CertificationService:
         if earlier is not None:
             return earlier, note.retiree_id
         readiness = await self.readiness(note.telegram_user_id, note.retiree_id)
-        if readiness.state != "ready":
+        if readiness.state is not ReadinessState.READY:
             return CertificationResult("refused", readiness.state), None
         retiree_id = readiness.retiree_id
         return await self._judge_for(note, retiree_id), retiree_id

@@ -22,7 +22,7 @@ from bot.handlers.privacy import ask_consent
 from bot.menu import menu_action
 from bot.services import services
 from content.i18n import Translator
-from verification.certification import CertificationResult, Readiness, VideoNote
+from verification.certification import CertificationResult, Readiness, ReadinessState, VideoNote
 from verification.challenges import CHALLENGE_LIFETIME, Challenge
 from verification.liveness.video import VideoLimits
 
@@ -31,6 +31,18 @@ MAX_VIDEO_BYTES = VideoLimits().max_bytes
 LIVENESS_REFUSALS = frozenset(
     {"challenge_expired", "no_challenge", "challenge_used", "replay", "forwarded", "busy"}
 )
+# What a person is told when they cannot certify by phone now (READY and CHOOSE have their
+# own screens); every other state has its words here (a test holds it for both languages).
+NOT_READY_TEXT = {
+    ReadinessState.NOT_BOUND: "cert.not_bound",
+    ReadinessState.NO_CONSENT: "cert.no_consent",
+    ReadinessState.NO_REFERENCE: "cert.no_reference",
+    ReadinessState.IN_REVIEW: "cert.in_review",
+    ReadinessState.IN_PERSON_NEEDED: "cert.in_person_needed",
+    ReadinessState.NOT_STAFF: "care.assist.refused.not_staff",
+    ReadinessState.UNKNOWN_RETIREE: "care.assist.refused.unknown_retiree",
+    ReadinessState.DEATH_REPORTED: "care.assist.refused.death_reported",
+}
 _CERTIFYING = "certifying_retiree_id"  # user_data: whom the next picture is for
 
 
@@ -53,20 +65,20 @@ async def _answer_readiness(
 ) -> None:
     profile, t = await profile_of(update, context)
     message = update.effective_message
-    if readiness.state == "no_consent":
+    if readiness.state is ReadinessState.NO_CONSENT:
         await ask_consent(update, context, readiness.retiree_id)
         return
-    if readiness.state == "choose":
+    if readiness.state is ReadinessState.CHOOSE:
         buttons = [
             [InlineKeyboardButton(name, callback_data=f"cert:for:{rid}")] for rid, name in readiness.choices
         ]
         await message.reply_text(t("cert.choose"), reply_markup=InlineKeyboardMarkup(buttons))
         return
-    if readiness.state == "ready":
+    if readiness.state is ReadinessState.READY:
         context.user_data[_CERTIFYING] = readiness.retiree_id
         text = challenge_text(t, challenge, readiness.retiree_name)
     else:
-        text = t(f"cert.{readiness.state}")
+        text = t(NOT_READY_TEXT[readiness.state])
     await message.reply_text(text, reply_markup=menu_or_roles(t, profile))
 
 
@@ -112,9 +124,9 @@ def _result_text(t: Translator, result: CertificationResult) -> str:
         return text
     if result.outcome == "review_opened":
         return t("cert.review_opened")
-    if result.reason == "choose":
+    if result.reason == ReadinessState.CHOOSE:
         return t("cert.pick_first")
-    return t(f"cert.{result.reason}")
+    return t(NOT_READY_TEXT.get(result.reason, f"cert.{result.reason}"))
 
 
 def challenge_text(t: Translator, challenge: Challenge, name: str | None = None) -> str:
