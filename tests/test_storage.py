@@ -10,8 +10,8 @@ from storage.models import BotUser, ErrorRecord
 from storage.schema import SchemaOutOfDate, current_revision, ensure_schema, head_revision
 
 
-async def test_fresh_database_is_upgraded_to_head(database_url):
-    engine = create_engine(database_url)
+async def test_fresh_database_is_upgraded_to_head(empty_database_url):
+    engine = create_engine(empty_database_url)
     try:
         assert await current_revision(engine) is None
         assert await ensure_schema(engine) == head_revision()
@@ -20,8 +20,8 @@ async def test_fresh_database_is_upgraded_to_head(database_url):
         await engine.dispose()
 
 
-async def test_old_schema_is_refused_when_auto_upgrade_is_off(database_url):
-    engine = create_engine(database_url)
+async def test_old_schema_is_refused_when_auto_upgrade_is_off(empty_database_url):
+    engine = create_engine(empty_database_url)
     try:
         with pytest.raises(SchemaOutOfDate, match="pension-bot db upgrade"):
             await ensure_schema(engine, auto_upgrade=False)
