@@ -14,7 +14,7 @@ import sys
 
 import app.commands
 from app.file_modes import private_umask
-from storage.keyring import KeysDoNotMatchDatabase
+from storage.key_errors import KeysDoNotMatchDatabase
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from app.commands.publicity import seed_audience
+from app.broadcast_bench import seed_audience
 from content.publicity.service import PublicityService, Segment
 from standin.client import StandinClient
 from standin.server import RunningStandin

@@ -14,8 +14,6 @@ import os
 import stat
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 logger = logging.getLogger(__name__)
 
 PRIVATE_UMASK = 0o077
@@ -51,6 +49,8 @@ def secure_storage(var_dir: Path, database_url: str) -> None:
 
 
 def sqlite_file(database_url: str) -> Path | None:
+    from sqlalchemy.engine import make_url  # here: `pension-bot` imports this module for every command
+
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None

@@ -100,6 +100,14 @@ class Settings(BaseSettings):
     def face_thresholds_path(self) -> Path:
         return self.face_thresholds_file or self.var_dir / "face_thresholds.toml"
 
+    def exchange_key_path(self) -> Path:
+        """This region's exchange key (`pension-bot records keygen`): EXCHANGE_KEY_FILE, else in VAR_DIR."""
+        return self.exchange_key_file or self.var_dir / "exchange_key"
+
+    def exchange_peers_path(self) -> Path:
+        """The peer registry of the region exchange: EXCHANGE_PEERS_FILE, else in VAR_DIR."""
+        return self.exchange_peers_file or self.var_dir / "exchange_peers.json"
+
     @property
     def mode(self) -> BotMode:
         if self.bot_mode is not None:

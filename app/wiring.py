@@ -141,12 +141,10 @@ async def open_runtime(settings: Settings, *, auto_upgrade: bool = True) -> Asyn
 def exchange_link(settings: Settings) -> ExchangeLink | None:
     """The exchange key and peers, when this deployment has them: then staff can send
     assistance requests from the bot. Without them the bot still answers incoming ones."""
-    # Imported here: the command module imports this one. Its paths are the one definition.
-    from app.commands.records import _key_path, _peers_path
     from verification.exchange import PeerRegistry, load_private_key
     from web.exchange import HttpTransport
 
-    key_path, peers_path = _key_path(settings), _peers_path(settings)
+    key_path, peers_path = settings.exchange_key_path(), settings.exchange_peers_path()
     if not (key_path.exists() and peers_path.exists()):
         return None
     return ExchangeLink(PeerRegistry.load(peers_path), load_private_key(key_path), HttpTransport())

@@ -38,6 +38,7 @@ import storage.publicity_models  # noqa: F401  (registers its tables)
 import storage.records_models  # noqa: F401  (registers its tables)
 from kernel.clock import utc_now
 from storage.durability_models import KeyFingerprint
+from storage.key_errors import KeysDoNotMatchDatabase  # defined there, imported from here too
 from storage.models import Base, Retiree
 from storage.protection import PersonalDataVault
 
@@ -53,11 +54,6 @@ LABELS = {"data_key": "data key", "id_hash_key": "ID-hash key"}
 # Tables whose rows depend on the ID-hash key (lookup hashes of ID numbers, staff and binding codes).
 KEYED_TABLES = ("retirees", "staff_members", "binding_codes")
 _ROTATION_BATCH = 100
-
-
-class KeysDoNotMatchDatabase(Exception):  # noqa: N818 - the name says what happened
-    """The keys protecting personal data are missing, unusable, or not the ones the database
-    was written with. The message is one paragraph for an operator; it never holds key material."""
 
 
 def fingerprint(key: bytes) -> str:

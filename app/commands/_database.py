@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
-
-from app.settings import Settings
-from app.wiring import Runtime, open_runtime
-from storage.schema import SchemaOutOfDate
+if TYPE_CHECKING:
+    from app.settings import Settings
+    from app.wiring import Runtime
 
 
 class DatabaseUnavailable(Exception):
@@ -21,6 +19,14 @@ class DatabaseUnavailable(Exception):
 async def command_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     """The runtime for a command; failures while OPENING become DatabaseUnavailable, while
     errors of the command's own work pass through unchanged."""
+    # Imported here, not above: building the parser (`pension-bot --help`) imports every
+    # command module, and the runtime pulls in the whole product.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.wiring import open_runtime
+    from storage.schema import SchemaOutOfDate
+
     async with AsyncExitStack() as stack:
         try:
             runtime = await stack.enter_async_context(open_runtime(settings))

@@ -17,10 +17,12 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.commands._database import DatabaseUnavailable, command_runtime
-from app.settings import Settings
-from verification.binding import NoticeLetterRow
+
+if TYPE_CHECKING:
+    from verification.binding import NoticeLetterRow
 
 HEADER = ("姓名", "身份证号码（部分隐藏）", "居住地区划代码", "绑定码", "发放日期")
 
@@ -51,6 +53,8 @@ def binding_codes_command(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    from app.settings import Settings
+
     settings = Settings()
     to_stdout = args.out == "-"
     report = sys.stderr if to_stdout else sys.stdout

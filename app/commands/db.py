@@ -5,10 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from app.settings import Settings
-from storage.db import create_engine
-from storage.schema import current_revision, head_revision, upgrade
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("db", help="database schema: status, upgrade")
@@ -18,6 +14,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _upgrade(args: argparse.Namespace) -> int:
+    from app.settings import Settings
+    from storage.db import create_engine
+    from storage.schema import current_revision, head_revision, upgrade
+
     async def run() -> None:
         engine = create_engine(Settings().database_url)
         try:
@@ -32,6 +32,10 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from app.settings import Settings
+    from storage.db import create_engine
+    from storage.schema import current_revision, head_revision
+
     async def run() -> int:
         engine = create_engine(Settings().database_url)
         try:

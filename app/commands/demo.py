@@ -5,10 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from app.demo import run_demo
-from app.logs import configure_logging
-from app.settings import Settings
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("demo", help="run the bot against the local stand-in with a web chat page")
@@ -18,6 +14,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from app.demo import run_demo
+    from app.logs import configure_logging
+    from app.settings import Settings
+
     configure_logging()
     asyncio.run(run_demo(Settings(), args.host, args.port))
     return 0

@@ -23,10 +23,7 @@ from datetime import date
 from pathlib import Path
 
 from app.commands._groups import group
-from content.knowledge.answering import AnswerStatus, default_answerer, detect_language
-from content.knowledge.model import DATA_DIR
 
-EVAL_DIR = DATA_DIR / "eval"
 ANSWER_TARGET_MS = 20.0
 PAYROLL_TARGET_S = 3.0
 TOP1_TARGET, TOP3_TARGET = 0.90, 0.97
@@ -95,6 +92,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def ask_command(args: argparse.Namespace) -> int:
     from content.i18n import Translator
+    from content.knowledge.answering import AnswerStatus, default_answerer, detect_language
     from content.knowledge.render import answer_text
 
     answerer = default_answerer()
@@ -154,6 +152,8 @@ def _read_set(path: Path) -> list[tuple[str, str]]:
 
 
 def eval_command(args: argparse.Namespace) -> int:
+    from content.knowledge.answering import AnswerStatus, default_answerer
+
     answerer = default_answerer()
     known = {entry.id for entry in answerer.knowledge.entries}
     status = 0
@@ -211,6 +211,8 @@ def _percentile(values: list[float], share: float) -> float:
 def bench_command(args: argparse.Namespace) -> int:
     from content.calculators.regions import load_regions
     from content.i18n import Translator
+    from content.knowledge.answering import default_answerer, detect_language
+    from content.knowledge.model import DATA_DIR
     from content.knowledge.render import answer_text
     from content.payroll.check import PayrollChecker
     from content.payroll.reader import read_payroll
@@ -222,8 +224,9 @@ def bench_command(args: argparse.Namespace) -> int:
     print(
         f"knowledge base: {len(answerer.knowledge)} entries, indexed in {time.perf_counter() - started:.2f} s"
     )
-    questions = [q for q, _ in _read_set(EVAL_DIR / "open.csv")] + [
-        q for q, _ in _read_set(EVAL_DIR / "heldout.csv")
+    eval_dir = DATA_DIR / "eval"
+    questions = [q for q, _ in _read_set(eval_dir / "open.csv")] + [
+        q for q, _ in _read_set(eval_dir / "heldout.csv")
     ]
     translators = {"zh_Hans": Translator("zh_Hans"), "en": Translator("en")}
     times = []
@@ -268,6 +271,7 @@ async def _export(args: argparse.Namespace) -> int:
     from app.settings import Settings
     from content.calculators.regions import load_regions
     from content.employer_service import EmployerService
+    from content.knowledge.answering import default_answerer
     from storage.db import create_engine, create_session_factory
     from storage.schema import SchemaOutOfDate, ensure_schema
     from storage.uow import unit_of_work_factory

@@ -15,8 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from app.commands._groups import group
+from app.commands._help import deferred
 from app.shared_data import faces_dir
-from verification.faces.pipeline import DEFAULT_MATCH_THRESHOLD, VerifyPolicy
 
 # Short explanations of reason codes for people at a console (the bot has its own texts).
 _EXPLAIN = {
@@ -39,11 +39,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     photo = check.add_parser("photo", help="verify a selfie against a reference photo, as the bot would")
     photo.add_argument("--reference", required=True, type=Path, help="reference photo (the one on file)")
     photo.add_argument("--photo", required=True, type=Path, help="the selfie to check")
-    photo.add_argument(
-        "--threshold",
-        type=float,
-        default=None,
-        help=f"match threshold (default: the engine's calibrated one; dlib ships {DEFAULT_MATCH_THRESHOLD})",
+    deferred(
+        photo.add_argument(
+            "--threshold",
+            type=float,
+            default=None,
+            help="match threshold (default: the engine's calibrated one; dlib ships %(shipped_threshold)s)",
+        ),
+        shipped_threshold=_shipped_threshold,
     )
     photo.add_argument("--json", action="store_true", help="print exactly one JSON object")
     add_engine_arguments(photo)
@@ -113,6 +116,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_engine_arguments(verify, several=True)
     verify.set_defaults(handler=bench_verify)
+
+
+def _shipped_threshold() -> float:
+    from verification.faces.pipeline import DEFAULT_MATCH_THRESHOLD
+
+    return DEFAULT_MATCH_THRESHOLD
 
 
 def default_faces_dir() -> Path:
@@ -192,7 +201,7 @@ def configured_thresholds(spec, settings=None):
 
 def check_photo(args: argparse.Namespace) -> int:
     from verification.faces.engines import build_engine
-    from verification.faces.pipeline import check_selfie, encode_reference
+    from verification.faces.pipeline import VerifyPolicy, check_selfie, encode_reference
     from verification.faces.thresholds import policy_for
 
     try:
@@ -480,6 +489,7 @@ def bench_verify(args: argparse.Namespace) -> int:
     from verification.faces.dlib_engine import DlibEngineConfig
     from verification.faces.engines import build_engine
     from verification.faces.media import MediaLimits
+    from verification.faces.pipeline import VerifyPolicy
     from verification.faces.thresholds import policy_for
 
     root: Path = args.faces or default_faces_dir()

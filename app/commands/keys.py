@@ -25,25 +25,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
-from cryptography.fernet import Fernet
+from typing import TYPE_CHECKING
 
 from app.file_modes import secure_storage
-from app.settings import Settings, read_local_secrets, write_private_file
 from kernel.clock import utc_now
-from storage.db import create_engine
-from storage.keyring import (
-    ENV_NAMES,
-    KEY_NAMES,
-    LABELS,
-    KeysDoNotMatchDatabase,
-    checked_keys,
-    fingerprint,
-    key_fingerprints,
-    recorded_fingerprints,
-    rotate_data_key,
-)
-from storage.schema import SchemaOutOfDate, ensure_schema
+from storage.key_errors import KeysDoNotMatchDatabase
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 ROTATE_HELP = (
     "make a new data key (DATA_KEY) and re-encrypt all encrypted personal data under it, in one "
@@ -74,10 +63,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def show_command(args: argparse.Namespace) -> int:
+    from app.settings import Settings
+
     return asyncio.run(show(Settings()))
 
 
 async def show(settings: Settings) -> int:
+    from app.settings import read_local_secrets
+    from storage.db import create_engine
+    from storage.keyring import (
+        ENV_NAMES,
+        KEY_NAMES,
+        LABELS,
+        fingerprint,
+        key_fingerprints,
+        recorded_fingerprints,
+    )
+    from storage.schema import SchemaOutOfDate, ensure_schema
+
     try:
         keys = settings.load_personal_data_keys()
     except (OSError, ValueError) as error:
@@ -147,6 +150,8 @@ class RotationRefused(Exception):  # noqa: N818 - the name says what happened
 
 
 def rotate_command(args: argparse.Namespace) -> int:
+    from app.settings import Settings
+
     try:
         rotation = asyncio.run(rotate(Settings(), write_env_file=args.write_env_file))
     except RotationRefused as error:
@@ -170,6 +175,13 @@ def rotate_command(args: argparse.Namespace) -> int:
 async def rotate(
     settings: Settings, *, write_env_file: Path | None = None, clock: Callable[[], datetime] = utc_now
 ) -> Rotation:
+    from cryptography.fernet import Fernet
+
+    from app.settings import read_local_secrets, write_private_file
+    from storage.db import create_engine
+    from storage.keyring import checked_keys, fingerprint, rotate_data_key
+    from storage.schema import SchemaOutOfDate, ensure_schema
+
     secure_storage(settings.var_dir, settings.database_url)
     engine = create_engine(settings.database_url)
     try:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from app.commands._database import DatabaseUnavailable, command_runtime
 from app.commands._groups import group
-from app.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -68,22 +67,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     exchange.set_defaults(handler=_bench)
 
 
-def _key_path(settings: Settings) -> Path:
-    return settings.exchange_key_file or settings.var_dir / "exchange_key"
-
-
-def _peers_path(settings: Settings) -> Path:
-    return settings.exchange_peers_file or settings.var_dir / "exchange_peers.json"
-
-
 async def _verify(args: argparse.Namespace) -> int:
+    from app.settings import Settings
     from kernel.clock import utc_now
     from verification.checkpoints import advance_checkpoint, check_checkpoints
     from verification.exchange import load_private_key
     from verification.records import chain_regions, verify_chain
 
     settings = Settings()
-    key_path = _key_path(settings)
+    key_path = settings.exchange_key_path()
     # The exchange key (a file, not the database) signs the checkpoints that anchor each head.
     key = load_private_key(key_path) if key_path.exists() else None
     try:
@@ -126,10 +118,11 @@ async def _verify(args: argparse.Namespace) -> int:
 
 
 def _keygen(args: argparse.Namespace) -> int:
+    from app.settings import Settings
     from verification.exchange import generate_private_key, load_private_key, public_key_b64, save_private_key
 
     settings = Settings()
-    path = _key_path(settings)
+    path = settings.exchange_key_path()
     if path.exists() and not args.force:
         key = load_private_key(path)
         print(f"key exists at {path} (use --force to replace)")
@@ -142,13 +135,14 @@ def _keygen(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> int:
+    from app.settings import Settings
     from kernel.clock import utc_now
     from verification.assistance import AssistanceService
     from verification.exchange import ExchangeReceiver, OutboxDispatcher, PeerRegistry, load_private_key
     from web.exchange import HttpTransport, create_exchange_app, running_exchange
 
     settings = Settings()
-    key_path, peers_path = _key_path(settings), _peers_path(settings)
+    key_path, peers_path = settings.exchange_key_path(), settings.exchange_peers_path()
     if not key_path.exists() or not peers_path.exists():
         print(f"need the key {key_path} (records keygen) and the peer registry {peers_path}", file=sys.stderr)
         return 2
@@ -191,6 +185,7 @@ async def _serve(args: argparse.Namespace) -> int:
 
 
 async def _refused(args: argparse.Namespace) -> int:
+    from app.settings import Settings
     from verification.exchange import refused_entries, requeue_refused
 
     settings = Settings()
@@ -228,11 +223,12 @@ async def _refused(args: argparse.Namespace) -> int:
 
 
 async def _heads(args: argparse.Namespace) -> int:
+    from app.settings import Settings
     from verification.checkpoints import SignedHead, peer_heads
     from verification.exchange import PeerRegistry
 
     settings = Settings()
-    peers_path = _peers_path(settings)
+    peers_path = settings.exchange_peers_path()
     peers = PeerRegistry.load(peers_path) if peers_path.exists() else PeerRegistry()
     try:
         async with command_runtime(settings) as runtime:
@@ -261,6 +257,7 @@ async def _heads(args: argparse.Namespace) -> int:
 
 
 async def _export(args: argparse.Namespace) -> int:
+    from app.settings import Settings
     from verification.exports import export_rows, write_csv, write_xlsx
 
     if args.date_to < args.date_from:

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 from app.commands._database import DatabaseUnavailable, command_runtime
-from app.settings import Settings
 
 OUTCOMES = {
     "enrolled": "Reference face enrolled; the earlier ones were replaced.",
@@ -48,6 +47,8 @@ def _enrol(args: argparse.Namespace) -> int:
 
 
 async def _run(staff_number: str, id_number: str, photo: bytes) -> int:
+    from app.settings import Settings
+
     try:
         async with command_runtime(Settings()) as runtime:
             outcome = await runtime.enrolment.enrol_by_staff(staff_number, id_number, photo)

@@ -18,28 +18,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING
 
 from app.commands._database import DatabaseUnavailable, command_runtime
 from app.commands._groups import group
-from app.settings import Settings
-from app.wiring import RosterPreparation, Runtime, prepare_roster
-from storage.db import create_engine, create_session_factory
-from storage.protection import PersonalDataVault
-from storage.schema import ensure_schema
-from storage.uow import unit_of_work_factory
-from verification.roster import (
-    Progress,
-    RosterFileError,
-    RosterImportInterrupted,
-    RosterImportReport,
-    RosterSource,
-    import_roster,
-)
-from verification.roster_messages import Language, reason_text
-from verification.roster_rows import RefusedRow, RowProblem
+
+if TYPE_CHECKING:
+    # The command's own imports are inside the functions: building the parser imports this
+    # module for every command, `pension-bot --help` included.
+    from app.wiring import RosterPreparation, Runtime
+    from storage.protection import PersonalDataVault
+    from verification.roster import Progress, RosterImportReport
+    from verification.roster_messages import Language
+    from verification.roster_rows import RefusedRow, RowProblem
 
 BENCH_TARGET_ROWS_PER_SECOND = 5_000
 
@@ -104,6 +95,9 @@ def import_command(args: argparse.Namespace) -> int:
 
 
 async def _import(args: argparse.Namespace) -> int:
+    from app.settings import Settings
+    from app.wiring import prepare_roster
+
     try:
         async with command_runtime(Settings()) as runtime:
             report = await _import_into(runtime, args)
@@ -118,6 +112,10 @@ async def _import(args: argparse.Namespace) -> int:
 
 
 async def _import_into(runtime: Runtime, args: argparse.Namespace) -> RosterImportReport | None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from verification.roster import RosterFileError, RosterImportInterrupted, RosterSource, import_roster
+
     source = RosterSource(args.file)
     try:
         with progress_bar(_show_progress(args), f"importing {source.file_name}") as progress:
@@ -167,6 +165,8 @@ REFERENCE_PROBLEMS = {
 
 
 def print_summary(report: RosterImportReport, show: int, language: Language = "en") -> None:
+    from verification.roster_messages import reason_text
+
     print(f"Roster {report.file_name} (sha256 {report.file_sha256[:12]}…), import #{report.import_id}")
     print(f"  rows read: {report.rows_read}")
     print(f"  imported:  {report.imported} (new {report.new}, updated {report.updated})")
@@ -182,6 +182,8 @@ def print_summary(report: RosterImportReport, show: int, language: Language = "e
 
 
 def _print_rows(rows: list[RefusedRow] | list[RowProblem], show: int, language: Language) -> None:
+    from verification.roster_rows import RefusedRow
+
     for entry in rows[:show]:
         problems = entry.problems if isinstance(entry, RefusedRow) else (entry,)
         label = f"row {entry.row}:"
@@ -230,6 +232,7 @@ async def _bench(args: argparse.Namespace) -> int:
     # Imported here: only the benchmark needs synthetic people and throwaway keys.
     from cryptography.fernet import Fernet
 
+    from storage.protection import PersonalDataVault
     from verification.roster_synthetic import write_synthetic_roster_csv
 
     today = date.today()
@@ -257,6 +260,11 @@ async def _bench(args: argparse.Namespace) -> int:
 async def _bench_backend(
     label: str, url: str, roster: Path, vault: PersonalDataVault, args: argparse.Namespace, today: date
 ) -> bool:
+    from storage.db import create_engine, create_session_factory
+    from storage.schema import ensure_schema
+    from storage.uow import unit_of_work_factory
+    from verification.roster import RosterSource, import_roster
+
     engine = create_engine(url)
     try:
         await ensure_schema(engine)
@@ -299,6 +307,8 @@ class temporary_postgres_database:
     that server, dropped afterwards even if the benchmark fails."""
 
     def __init__(self, server_url: str) -> None:
+        from sqlalchemy.engine import make_url
+
         self._server = make_url(server_url)
         self._name = f"pb_bench_{uuid.uuid4().hex[:12]}"
 

@@ -6,15 +6,10 @@ import argparse
 import asyncio
 import logging
 import sys
+from typing import TYPE_CHECKING
 
-from telegram.error import InvalidToken
-
-from app.inbox_poller import update_inbox
-from app.logs import configure_logging
-from app.serve import poll_until, stop_on_signals, webhook_until
-from app.settings import BotMode, Settings
-from app.wiring import open_runtime
-from bot.application import build_application
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,6 +20,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from telegram.error import InvalidToken
+
+    from app.logs import configure_logging
+    from app.settings import BotMode, Settings
+
     configure_logging()
     settings = Settings()
     configure_logging(settings=settings)  # now masking the token and keys it names
@@ -48,6 +48,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 async def _serve(settings: Settings) -> None:
+    from app.inbox_poller import update_inbox
+    from app.serve import poll_until, stop_on_signals, webhook_until
+    from app.settings import BotMode
+    from app.wiring import open_runtime
+    from bot.application import build_application
+
     stop = asyncio.Event()
     stop_on_signals(stop)
     async with open_runtime(settings) as runtime:

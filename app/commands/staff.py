@@ -8,8 +8,6 @@ import asyncio
 import sys
 
 from app.commands._database import DatabaseUnavailable, command_runtime
-from app.settings import Settings
-from verification.staff import StaffExists
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,6 +25,9 @@ def add_command(args: argparse.Namespace) -> int:
 
 
 async def _add(args: argparse.Namespace) -> int:
+    from app.settings import Settings
+    from verification.staff import StaffExists
+
     try:
         async with command_runtime(Settings()) as runtime:
             code = await runtime.bot_services.staff.create(args.number, args.name, args.region)
