@@ -27,10 +27,17 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from liveness_lab.synthesis import LabelledVideo
+from liveness_lab.synthesis import (
+    LabelledVideo,
+    encode_mp4,
+    load_face_photo,
+    render_print_attack,
+    render_still_photo_attack,
+)
 from verification.faces.engine import FaceEngine
 from verification.faces.pipeline import ReferenceTemplate, VerifyPolicy, encode_reference
 from verification.liveness import animation, events
+from verification.liveness.actions import Action
 from verification.liveness.fingerprints import same_recording
 from verification.liveness.judge import LivenessPolicy, VideoVerdict, judge_video
 from verification.liveness.real_clips import LABELS_FILE, RealClip, reference_frame
@@ -55,7 +62,14 @@ ATTACK_TYPES: dict[str, tuple[str, ...]] = {
     "screen": ("screen",),
     "print": ("print",),
     "real_clip": ("real_clip",),
+    # A frame of each real recording (a camera's picture, not a portrait photo), held up on a
+    # screen or as a print and asked for one action: what landmark jitter on a real picture
+    # can pass for (a blink on a man in glasses once did).
+    "still_photo, real frames": ("still_photo_real",),
+    "print, real frames": ("print_real",),
 }
+# The challenges each held-up real frame is asked for, one video each.
+HELD_UP_CHALLENGES = ((Action.BLINK,), (Action.OPEN_MOUTH,), (Action.TURN_LEFT,))
 # Kinds that are new recordings of a person (not copies of an earlier one): same_recording
 # must never flag one of them against another take of the same identity.
 NEW_TAKES = ("genuine", "missing_action", "wrong_order")
@@ -114,6 +128,27 @@ def real_recordings(clips: Iterable[RealClip]) -> Iterator[LabelledVideo]:
             None,
             f"real-{clip.name}",
         )
+
+
+def held_up_real_frames(
+    clips: Iterable[RealClip], *, size: int = 480, fps: int = 24
+) -> Iterator[LabelledVideo]:
+    """Each clip's reference frame held up to the camera as a screen or paper photo and as a
+    print (liveness_lab.synthesis), asked for each of HELD_UP_CHALLENGES: attacks, with the
+    clip's frame as the reference photo."""
+    folder = Path(tempfile.mkdtemp(prefix="liveness-held-up-"))
+    for number, clip in enumerate(clips):
+        reference = folder / f"{clip.name}_reference.jpg"
+        reference.write_bytes(reference_frame(clip.path.read_bytes(), clip.reference_at_s))
+        photo = load_face_photo(reference, size=size)
+        for kind, render in (
+            ("still_photo_real", render_still_photo_attack),
+            ("print_real", render_print_attack),
+        ):
+            data = encode_mp4(render(photo, seconds=6.0, fps=fps, size=size, seed=number), fps=fps)
+            for asked in HELD_UP_CHALLENGES:
+                key = f"{kind}-{clip.name}-{asked[0]}"
+                yield LabelledVideo(kind, f"real:{clip.name}", asked, (), data, reference, None, key)
 
 
 def animation_figures(data: bytes, policy: LivenessPolicy | None = None) -> animation.AnimationFigures | None:

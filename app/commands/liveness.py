@@ -215,7 +215,9 @@ def eval_liveness(args: argparse.Namespace) -> int:
     match_policy = policy_for(configured_thresholds(EngineSpec()))
     videos = synthesis.evaluation_set(root, identities=args.identities, size=args.size, fps=args.fps)
     report = evaluation.evaluate(
-        chain(videos, evaluation.real_recordings(clips)),
+        chain(
+            videos, evaluation.real_recordings(clips), evaluation.held_up_real_frames(clips, size=args.size)
+        ),
         engine=engine,
         match_policy=match_policy,
         cohort=evaluation.cohort_templates(root, engine),
