@@ -7,8 +7,9 @@ import logging
 
 from telegram import BotCommand
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
+from bot.context import BotContext
 from bot.handlers import FEATURES, common
 from bot.handlers.assistance import schedule_sweep
 from bot.inbox import InboxApplication, ReplayTolerantRateLimiter, UpdateInbox
@@ -35,6 +36,7 @@ def build_application(
         ApplicationBuilder()
         .application_class(InboxApplication, {"inbox": inbox})
         .token(token)
+        .context_types(ContextTypes(context=BotContext))
         # Obeys Telegram's flood limits and retries after a 429 with the wait it asks for.
         .rate_limiter(ReplayTolerantRateLimiter(max_retries=max_retries))
         .concurrent_updates(PerChatUpdateProcessor())

@@ -21,7 +21,7 @@ from telegram.ext import (
 )
 
 from accounts.profiles import Role
-from bot.handlers.common import menu_or_roles, profile_of, user_and_chat
+from bot.handlers.common import menu_or_roles, profile_of, remember_profile, user_and_chat
 from bot.handlers.conversation import (
     cancel_step,
     conversation,
@@ -126,7 +126,9 @@ async def _bind(update: Update, context: ContextTypes.DEFAULT_TYPE, pending: dic
     if outcome is BindOutcome.BOUND:
         context.user_data.pop(_PENDING, None)
         if profile.role is None:
-            profile = await services(context).profiles.set_role(user_id, chat_id, Role.RETIREE)
+            profile, t = remember_profile(
+                context, await services(context).profiles.set_role(user_id, chat_id, Role.RETIREE)
+            )
         await message.reply_text(_bound_text(t, result), reply_markup=menu_or_roles(t, profile))
         return ConversationHandler.END
     if outcome is BindOutcome.MALFORMED_CODE:
@@ -216,7 +218,7 @@ async def staff_code_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if staff is None:
         await message.reply_text(t("staff_login.wrong_code"), reply_markup=_cancel_only(t, "staff:cancel"))
         return STAFF_ASK_CODE
-    await services(context).profiles.set_role(user_id, chat_id, Role.STAFF)
+    remember_profile(context, await services(context).profiles.set_role(user_id, chat_id, Role.STAFF))
     await message.reply_text(
         t("staff_login.welcome", name=staff.name, region=staff.region_code),
         reply_markup=main_menu(t, Role.STAFF),

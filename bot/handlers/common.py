@@ -20,6 +20,7 @@ from telegram.ext import (
 from accounts.profiles import LANGUAGES, Profile, Role
 from bot import keyboards
 from bot.callbacks import refuse, unknown_button
+from bot.context import BotContext
 from bot.inbox import apology_key
 from bot.menu import action_for_label, free_text_handler, handler_for, main_menu, menu_action
 from bot.services import services
@@ -33,8 +34,18 @@ def user_and_chat(update: Update) -> tuple[int, int]:
 
 
 async def profile_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Profile, Translator]:
-    """The sender's profile (created on first contact) and a translator in their language."""
+    """The sender's profile (created on first contact) and a translator in their language:
+    read once per update (bot/context.py)."""
+    if isinstance(context, BotContext):
+        return await context.sender(update)
     profile = await services(context).profiles.greet(*user_and_chat(update))
+    return profile, Translator(profile.language)
+
+
+def remember_profile(context: ContextTypes.DEFAULT_TYPE, profile: Profile) -> tuple[Profile, Translator]:
+    """After this update changed the sender's profile: the rest of it sees the change."""
+    if isinstance(context, BotContext):
+        return context.remember(profile)
     return profile, Translator(profile.language)
 
 
@@ -67,8 +78,9 @@ async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if language not in LANGUAGES:
         await refuse(update, context, "lang")
         return
-    profile = await services(context).profiles.set_language(*user_and_chat(update), language)
-    t = Translator(profile.language)
+    profile, t = remember_profile(
+        context, await services(context).profiles.set_language(*user_and_chat(update), language)
+    )
     await query.answer(t("language.changed"))
     await query.edit_message_text(t("language.changed"))
     if profile.role:
@@ -92,8 +104,9 @@ async def role_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     except ValueError:
         await refuse(update, context, "role")
         return
-    profile = await services(context).profiles.set_role(*user_and_chat(update), role)
-    t = Translator(profile.language)
+    profile, t = remember_profile(
+        context, await services(context).profiles.set_role(*user_and_chat(update), role)
+    )
     await query.answer()
     await query.edit_message_text(t("role.chosen", role=t(f"role.button.{role.value}")))
     await query.message.reply_text(t(f"welcome.{role.value}"), reply_markup=main_menu(t, role))
