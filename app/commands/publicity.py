@@ -1,16 +1,5 @@
-"""`pension-bot bench broadcast --recipients N`: the campaign sender against the stand-in.
-
-Two runs, each on a fresh SQLite file and the stand-in Bot API on loopback, through a real
-PTB Bot:
-1. in this process: the duration against the theoretical minimum at the configured rate
-   ((N-1)/rate: the first message at once, then one every 1/rate s), duplicates and losses;
-2. the sender in a subprocess (`python -m app.publicity_worker`), killed with SIGKILL after
-   about half the recipients, then started again: duplicates and losses counted per chat in
-   the stand-in, and the delivery the crash left claimed (sent again by a later run once
-   its lease has passed: content/publicity/sender.py).
-
-The bench itself is app/broadcast_bench.py.
-"""
+"""`pension-bot bench broadcast --recipients N`: the campaign sender against the stand-in,
+in this process and killed in a subprocess (what it measures: app/broadcast_bench.py)."""
 
 from __future__ import annotations
 
