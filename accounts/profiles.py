@@ -80,7 +80,7 @@ class ProfileService:
                 telegram_user_id=telegram_user_id, chat_id=chat_id, language=self._default_language
             )
             uow.bot_users.add(user)
-            await uow.session.flush()
+            await uow.flush()
         return user
 
 

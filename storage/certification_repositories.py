@@ -224,6 +224,32 @@ class FaceRepository(_Repository):
         query = select(func.count()).select_from(ReferenceFace).where(ReferenceFace.retiree_id == retiree_id)
         return (await self._session.execute(query)).scalar_one()
 
+    async def retirees_waiting(self) -> list[int]:
+        """Ids of the retirees with a roster photo and no reference face yet, in id order."""
+        has_reference = select(ReferenceFace.retiree_id)
+        query = select(Retiree.id).where(
+            Retiree.reference_photo_path.is_not(None), Retiree.id.not_in(has_reference)
+        )
+        return list((await self._session.execute(query.order_by(Retiree.id))).scalars())
+
+    async def newest_of_region(
+        self, region: str, engine: str, *, excluding: int, limit: int
+    ) -> Sequence[Row]:
+        """(retiree_id, template_encrypted) of the newest `limit` references made by `engine`
+        of retirees living in `region`, other than retiree `excluding`."""
+        query = (
+            select(ReferenceFace.retiree_id, ReferenceFace.template_encrypted)
+            .join(Retiree, Retiree.id == ReferenceFace.retiree_id)
+            .where(
+                Retiree.residence_region == region,
+                ReferenceFace.retiree_id != excluding,
+                ReferenceFace.engine == engine,
+            )
+            .order_by(ReferenceFace.id.desc())
+            .limit(limit)
+        )
+        return (await self._session.execute(query)).all()
+
 
 class AttemptRepository(_Repository):
     async def get(self, attempt_id: int) -> CertificationAttempt | None:
@@ -487,6 +513,40 @@ class AuditRepository(_Repository):
     async def for_retiree(self, retiree_id: int) -> Sequence[AuditEntry]:
         query = select(AuditEntry).where(AuditEntry.retiree_id == retiree_id).order_by(AuditEntry.id)
         return (await self._session.execute(query)).scalars().all()
+
+
+class ExportQueries(_Repository):
+    """What the payment agency's lists read: retirees with their certifications, due dates
+    and suspensions over a date range, oldest first."""
+
+    async def certified_between(self, date_from: date, date_to: date) -> Sequence[Row]:
+        """(retiree, certification) of the certifications made in [date_from, date_to]."""
+        statement = (
+            select(Retiree, Certification)
+            .join(Certification, Certification.retiree_id == Retiree.id)
+            .where(Certification.certified_on.between(date_from, date_to))
+            .order_by(Certification.certified_on, Certification.id)
+        )
+        return (await self._session.execute(statement)).all()
+
+    async def due_between(self, date_from: date, date_to: date) -> Sequence[Retiree]:
+        statement = (
+            select(Retiree)
+            .where(Retiree.due_on.between(date_from, date_to))
+            .order_by(Retiree.due_on, Retiree.id)
+        )
+        return (await self._session.execute(statement)).scalars().all()
+
+    async def suspensions_between(self, date_from: date, date_to: date, *, resumed: bool) -> Sequence[Row]:
+        """(retiree, suspension) of the suspensions made (resumed: ended) in [date_from, date_to]."""
+        column = Suspension.resumed_on if resumed else Suspension.suspended_on
+        statement = (
+            select(Retiree, Suspension)
+            .join(Suspension, Suspension.retiree_id == Retiree.id)
+            .where(column.between(date_from, date_to))
+            .order_by(column, Suspension.id)
+        )
+        return (await self._session.execute(statement)).all()
 
 
 class CycleQueries(_Repository):

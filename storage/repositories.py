@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -35,6 +35,18 @@ class RetireeRepository:
 
     async def count(self) -> int:
         return (await self._session.execute(select(func.count()).select_from(Retiree))).scalar_one()
+
+    async def hashes_paid_by(self, pension_region: str, id_number_hashes: Collection[str]) -> set[str]:
+        """Those of `id_number_hashes` that are retirees whose pension `pension_region` pays."""
+        return set(
+            (
+                await self._session.execute(
+                    select(Retiree.id_number_hash).where(
+                        Retiree.id_number_hash.in_(id_number_hashes), Retiree.pension_region == pension_region
+                    )
+                )
+            ).scalars()
+        )
 
     async def upsert_many(self, rows: Sequence[Mapping[str, Any]]) -> int:
         """Insert retirees, or update the ones whose `id_number_hash` exists; returns how many

@@ -10,9 +10,11 @@ Leaving the block without commit rolls back, so a failure half-way writes nothin
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Generic, TypeVar, overload
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.assistance_repositories import AssistanceRepository
 from storage.care_repositories import HomeVisitRepository, LifeEventRepository
 from storage.certification_repositories import (
     AttemptRepository,
@@ -22,6 +24,7 @@ from storage.certification_repositories import (
     ConsentRepository,
     CycleQueries,
     EvidenceRepository,
+    ExportQueries,
     FaceRepository,
     PassAuditRepository,
     ReminderRepository,
@@ -33,6 +36,14 @@ from storage.employer_repositories import EmployerQuestionRepository
 from storage.inbox_repository import InboxRepository
 from storage.liveness_repositories import ChallengeRepository, FingerprintRepository
 from storage.publicity_repositories import PublicityRepository
+from storage.records_repositories import (
+    CheckpointRepository,
+    NonceRepository,
+    OutboxRepository,
+    PeerHeadRepository,
+    ReceivedRecordRepository,
+    RecordRepository,
+)
 from storage.repositories import (
     BotUserRepository,
     ErrorRecordRepository,
@@ -40,37 +51,75 @@ from storage.repositories import (
     RosterImportRepository,
 )
 
+R = TypeVar("R")
+
+
+class _Repository(Generic[R]):
+    """A repository bound to the unit of work's session, made on first use (and kept on the
+    instance after it): a unit of work that reads one table builds one repository."""
+
+    def __init__(self, kind: Callable[[AsyncSession], R]) -> None:
+        self.kind = kind
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, uow: None, owner: type) -> _Repository[R]: ...
+    @overload
+    def __get__(self, uow: UnitOfWork, owner: type) -> R: ...
+    def __get__(self, uow: UnitOfWork | None, owner: type) -> R | _Repository[R]:
+        if uow is None:
+            return self
+        made = self.kind(uow.session)
+        uow.__dict__[self.name] = made
+        return made
+
 
 class UnitOfWork:
+    session: AsyncSession
+
+    bot_users = _Repository(BotUserRepository)
+    retirees = _Repository(RetireeRepository)
+    errors = _Repository(ErrorRecordRepository)
+    roster_imports = _Repository(RosterImportRepository)
+    bindings = _Repository(BindingRepository)
+    consents = _Repository(ConsentRepository)
+    staff = _Repository(StaffRepository)
+    faces = _Repository(FaceRepository)
+    attempts = _Repository(AttemptRepository)
+    evidence = _Repository(EvidenceRepository)
+    certifications = _Repository(CertificationRepository)
+    reviews = _Repository(ReviewRepository)
+    pass_audits = _Repository(PassAuditRepository)
+    reminders = _Repository(ReminderRepository)
+    suspensions = _Repository(SuspensionRepository)
+    audit = _Repository(AuditRepository)
+    cycle = _Repository(CycleQueries)
+    employer_questions = _Repository(EmployerQuestionRepository)
+    publicity = _Repository(PublicityRepository)
+    challenges = _Repository(ChallengeRepository)
+    fingerprints = _Repository(FingerprintRepository)
+    home_visits = _Repository(HomeVisitRepository)
+    life_events = _Repository(LifeEventRepository)
+    inbox = _Repository(InboxRepository)
+    records = _Repository(RecordRepository)
+    checkpoints = _Repository(CheckpointRepository)
+    peer_heads = _Repository(PeerHeadRepository)
+    outbox = _Repository(OutboxRepository)
+    received = _Repository(ReceivedRecordRepository)
+    nonces = _Repository(NonceRepository)
+    assistance = _Repository(AssistanceRepository)
+    exports = _Repository(ExportQueries)
+
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._session_factory()
-        self.bot_users = BotUserRepository(self.session)
-        self.retirees = RetireeRepository(self.session)
-        self.errors = ErrorRecordRepository(self.session)
-        self.roster_imports = RosterImportRepository(self.session)
-        self.bindings = BindingRepository(self.session)
-        self.consents = ConsentRepository(self.session)
-        self.staff = StaffRepository(self.session)
-        self.faces = FaceRepository(self.session)
-        self.attempts = AttemptRepository(self.session)
-        self.evidence = EvidenceRepository(self.session)
-        self.certifications = CertificationRepository(self.session)
-        self.reviews = ReviewRepository(self.session)
-        self.pass_audits = PassAuditRepository(self.session)
-        self.reminders = ReminderRepository(self.session)
-        self.suspensions = SuspensionRepository(self.session)
-        self.audit = AuditRepository(self.session)
-        self.cycle = CycleQueries(self.session)
-        self.employer_questions = EmployerQuestionRepository(self.session)
-        self.publicity = PublicityRepository(self.session)
-        self.challenges = ChallengeRepository(self.session)
-        self.fingerprints = FingerprintRepository(self.session)
-        self.home_visits = HomeVisitRepository(self.session)
-        self.life_events = LifeEventRepository(self.session)
-        self.inbox = InboxRepository(self.session)
+        # Entered again: the repositories made for the last session must not be reused.
+        for name in [n for n in vars(self) if isinstance(getattr(type(self), n, None), _Repository)]:
+            del self.__dict__[name]
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:
@@ -84,6 +133,10 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         await self.session.commit()
+
+    async def flush(self) -> None:
+        """Send what was added so far (new rows get their ids), still inside the transaction."""
+        await self.session.flush()
 
     async def rollback(self) -> None:
         await self.session.rollback()

@@ -4,6 +4,7 @@ at module level or inside functions), so the map and the tree cannot drift apart
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,52 @@ def test_domain_imports_no_adapter_or_entry_point() -> None:
 def test_only_entry_points_use_the_standin_and_the_lab() -> None:
     production = (*DOMAIN, "kernel", "storage", "bot", "web")
     assert offenders(production, ("standin", "liveness_lab")) == []
+
+
+# What builds a query: repositories (storage/) are the only place that may use these.
+QUERY_BUILDERS = frozenset({"select", "update", "delete", "insert", "func", "text", "and_", "or_"})
+QUERY_FREE = ("verification", "content", "accounts", "bot", "web")
+# A session used directly (`uow.session`, `session.execute(...)`): the unit of work and its
+# repositories are the way to the database outside storage/.
+SESSION_USE = re.compile(
+    r"\.session\b|\bsession\.(?:execute|scalars?|get|add|add_all|flush|delete|merge|refresh|begin_nested)\("
+)
+
+
+def _builds_queries(module: str) -> bool:
+    return module in ("sqlalchemy", "sqlalchemy.sql") or module.startswith("sqlalchemy.sql.")
+
+
+def query_builders_imported(package: str) -> list[tuple[str, list[str]]]:
+    bad = []
+    for path in sorted((REPO / package).rglob("*.py")):
+        hits: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                if _builds_queries(node.module):
+                    hits |= {alias.name for alias in node.names if alias.name in {*QUERY_BUILDERS, "*"}}
+            elif isinstance(node, ast.Import):
+                # `import sqlalchemy as sa` would build queries as `sa.select(...)`.
+                hits |= {
+                    alias.name
+                    for alias in node.names
+                    if alias.name == "sqlalchemy" or alias.name.startswith("sqlalchemy.sql")
+                }
+        if hits:
+            bad.append((str(path.relative_to(REPO)), sorted(hits)))
+    return bad
+
+
+def sessions_used(package: str) -> list[str]:
+    bad = []
+    for path in sorted((REPO / package).rglob("*.py")):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if SESSION_USE.search(line):
+                bad.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
+    return bad
+
+
+@pytest.mark.parametrize("package", QUERY_FREE)
+def test_no_query_is_built_outside_storage(package: str) -> None:
+    assert query_builders_imported(package) == []
+    assert sessions_used(package) == []

@@ -23,7 +23,6 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from kernel.clock import as_utc
@@ -32,7 +31,7 @@ from kernel.permissions import NotStaff
 from kernel.regions import covers
 from storage.certification_models import AuditEntry, StaffMember
 from storage.models import Retiree
-from storage.records_models import AssistanceRequest, ReceivedRecord
+from storage.records_models import AssistanceRequest
 from verification.binding import normalise_id_input
 from verification.exchange import ExchangeError, Peer, PeerRegistry, Transport, sign_headers
 from verification.records import append_record
@@ -192,27 +191,20 @@ class AssistanceService:
             # The roster may name the county (110105) of a region (110000): covered is here.
             if resident is None or not covers(self._region, resident.residence_region):
                 raise ExchangeError(422, "not_our_resident", f"region {self._region} has no such resident")
-            existing = await self._find(uow, origin, request_id)
+            existing = await uow.assistance.by_uid(origin, request_id)
             if existing is not None:
                 return Opened(existing.id, False)
             request = AssistanceRequest(
                 origin_region=origin, request_uid=request_id, retiree_hash=retiree_hash, question=question,
                 state="open", opened_at=now, due_at=now + ANSWER_WITHIN,
             )  # fmt: skip
-            uow.session.add(request)
+            uow.assistance.add(request)
             try:
                 await uow.commit()
             except IntegrityError:  # the same request arrived concurrently
                 await uow.rollback()
-                return Opened((await self._find(uow, origin, request_id)).id, False)
+                return Opened((await uow.assistance.by_uid(origin, request_id)).id, False)
             return Opened(request.id, True)
-
-    @staticmethod
-    async def _find(uow, origin: str, request_id: str):
-        statement = select(AssistanceRequest).where(
-            AssistanceRequest.origin_region == origin, AssistanceRequest.request_uid == request_id
-        )
-        return (await uow.session.execute(statement)).scalar_one_or_none()
 
     async def incoming(self, telegram_user_id: int, limit: int = 20) -> list[IncomingView]:
         """Unanswered requests about retirees living where the staff member's region covers,
@@ -220,16 +212,7 @@ class AssistanceService:
         now = self._clock()
         async with self._uow_factory() as uow:
             staff = await self._staff(uow, telegram_user_id)
-            rows = await uow.session.execute(
-                select(AssistanceRequest, Retiree, StaffMember.name)
-                .outerjoin(Retiree, Retiree.id_number_hash == AssistanceRequest.retiree_hash)
-                .outerjoin(StaffMember, StaffMember.id == AssistanceRequest.staff_id)
-                .where(
-                    AssistanceRequest.origin_region != self._region,
-                    AssistanceRequest.state.in_(WAITING),
-                )
-                .order_by(AssistanceRequest.due_at, AssistanceRequest.id)
-            )
+            rows = await uow.assistance.asked_of(self._region, WAITING)
             views = []
             for request, retiree, started_by in rows:
                 residence = retiree.residence_region if retiree else self._region
@@ -285,7 +268,7 @@ class AssistanceService:
         async with self._uow_factory() as uow:
             staff = await self._staff(uow, telegram_user_id) if telegram_user_id is not None else None
             staff_id = staff.id if staff is not None else staff_id
-            request = await uow.session.get(AssistanceRequest, request_id)
+            request = await uow.assistance.get(request_id)
             if request is None or request.origin_region == self._region:  # ours to ask, not to answer
                 raise LookupError(request_id)
             retiree = await uow.retirees.by_id_hash(request.retiree_hash)
@@ -296,12 +279,7 @@ class AssistanceService:
             if move == "answer":
                 values |= {"answer": answer_text(finding, note), "answered_at": now}
             # Conditional, so that of two colleagues pressing at once only one moves it.
-            moved = await uow.session.execute(
-                update(AssistanceRequest)
-                .where(AssistanceRequest.id == request_id, AssistanceRequest.state.in_(MOVES[move]))
-                .values(**values)
-            )
-            if not moved.rowcount:
+            if not await uow.assistance.move(request_id, MOVES[move], **values):
                 raise IllegalTransition(f"cannot {move} a request that is {request.state}")
             detail = {"request_id": request.id, "origin_region": request.origin_region}
             if move == "answer":
@@ -336,17 +314,9 @@ class AssistanceService:
         """Mark open and in-progress requests (asked of us, or by us) past their due time
         overdue; returns how many. Running it again changes nothing."""
         async with self._uow_factory() as uow:
-            result = await uow.session.execute(
-                update(AssistanceRequest)
-                .where(
-                    AssistanceRequest.state.in_(["open", "in_progress"]),
-                    AssistanceRequest.due_at < self._clock(),
-                )
-                .values(state="overdue")
-                .execution_options(synchronize_session=False)
-            )
+            overdue = await uow.assistance.mark_overdue(self._clock())
             await uow.commit()
-            return result.rowcount or 0
+            return overdue
 
     async def sweep(self) -> SweepReport:
         """The periodic work (the bot's job queue): answers in first, so that an answered
@@ -375,8 +345,8 @@ class AssistanceService:
                 retiree_hash=retiree.id_number_hash, question=QUESTIONS[question], state="sending",
                 opened_at=now, due_at=now + ANSWER_WITHIN,
             )  # fmt: skip
-            uow.session.add(request)
-            await uow.session.flush()
+            uow.assistance.add(request)
+            await uow.flush()
             uow.audit.add(
                 AuditEntry(
                     at=now,
@@ -414,14 +384,9 @@ class AssistanceService:
         elif self._peer_for(retiree.residence_region) is None:
             outcome = "not_connected"
         else:
-            earlier = await uow.session.execute(
-                select(AssistanceRequest.id).where(
-                    AssistanceRequest.origin_region == self._region,
-                    AssistanceRequest.retiree_hash == retiree.id_number_hash,
-                    AssistanceRequest.state.in_(["sending", *WAITING]),
-                )
+            request_id = await uow.assistance.earlier_by(
+                self._region, retiree.id_number_hash, ["sending", *WAITING]
             )
-            request_id = earlier.scalars().first()
             outcome = "ok" if request_id is None else "already"
             asked = replace(asked, request_id=request_id)
         return replace(asked, outcome=outcome), retiree, staff
@@ -436,18 +401,7 @@ class AssistanceService:
     async def send_pending(self) -> int:
         """Send the requests not yet accepted by their peer; returns how many went."""
         async with self._uow_factory() as uow:
-            ids = list(
-                (
-                    await uow.session.execute(
-                        select(AssistanceRequest.id)
-                        .where(
-                            AssistanceRequest.origin_region == self._region,
-                            AssistanceRequest.state == "sending",
-                        )
-                        .order_by(AssistanceRequest.id)
-                    )
-                ).scalars()
-            )
+            ids = await uow.assistance.still_to_send(self._region)
         sent = 0
         for request_id in ids:
             sent += await self._send(request_id) == "open"
@@ -457,7 +411,7 @@ class AssistanceService:
         """One signed POST to the peer; the request's state afterwards. No transaction is
         held open over the network: read, send, then a conditional update."""
         async with self._uow_factory() as uow:
-            request = await uow.session.get(AssistanceRequest, request_id)
+            request = await uow.assistance.get(request_id)
             retiree = await uow.retirees.by_id_hash(request.retiree_hash)
         peer = self._peer_for(retiree.residence_region) if retiree else None
         if request.state != "sending" or peer is None:
@@ -485,35 +439,22 @@ class AssistanceService:
             logger.info("assistance request not sent yet: HTTP %s", status)
             return "sending"
         async with self._uow_factory() as uow:
-            await uow.session.execute(
-                update(AssistanceRequest)
-                .where(AssistanceRequest.id == request_id, AssistanceRequest.state == "sending")
-                .values(**values)
-            )
+            await uow.assistance.settle_sending(request_id, **values)
             await uow.commit()
         return values["state"]
 
     async def collect_answers(self) -> int:
         """Our unanswered requests whose answer record has come in: answered, with it."""
         async with self._uow_factory() as uow:
-            waiting = (
-                await uow.session.execute(
-                    select(AssistanceRequest).where(
-                        AssistanceRequest.origin_region == self._region, AssistanceRequest.state.in_(WAITING)
-                    )
-                )
-            ).scalars()
+            waiting = await uow.assistance.asked_by(self._region, WAITING)
             by_uid = {request.request_uid: request for request in waiting}
             if not by_uid:
                 return 0
-            records = await uow.session.execute(
-                select(ReceivedRecord).where(
-                    ReceivedRecord.event == ANSWER_EVENT,
-                    ReceivedRecord.retiree_hash.in_(sorted({r.retiree_hash for r in by_uid.values()})),
-                )
+            records = await uow.received.of_event_about(
+                ANSWER_EVENT, sorted({r.retiree_hash for r in by_uid.values()})
             )
             answered = 0
-            for record in records.scalars():
+            for record in records:
                 reply = ((record.body or {}).get("detail") or {}).get("assistance") or {}
                 request = by_uid.pop(str(reply.get("request_id")), None)
                 if request is None:
@@ -532,13 +473,7 @@ class AssistanceService:
             await self._staff(uow, telegram_user_id)
         await self.collect_answers()  # so the screen shows an answer as soon as it is here
         async with self._uow_factory() as uow:
-            rows = await uow.session.execute(
-                select(AssistanceRequest, Retiree)
-                .outerjoin(Retiree, Retiree.id_number_hash == AssistanceRequest.retiree_hash)
-                .where(AssistanceRequest.origin_region == self._region)
-                .order_by(AssistanceRequest.opened_at.desc(), AssistanceRequest.id.desc())
-                .limit(limit)
-            )
+            rows = await uow.assistance.newest_asked_by(self._region, limit)
             views = []
             for request, retiree in rows:
                 finding, note = parse_answer(request.answer or "")

@@ -177,7 +177,7 @@ class AttemptBook:
             attempt.helper_binding_id = await self._helper_binding(uow, retiree.id, capture.telegram_user_id)
             attempt.challenge_id = challenge.id if challenge is not None else None
             uow.attempts.add(attempt)
-            await uow.session.flush()
+            await uow.flush()
             if keep_evidence:  # a readable face: keep it for staff, encrypted
                 uow.evidence.add(
                     Evidence(
@@ -236,7 +236,7 @@ class AttemptBook:
             return CertificationResult(failed, attempt.reason, tries_left=tries_left, missing_actions=missing)
         case = ReviewCase(retiree_id=retiree.id, opened_at=now, opened_because="failed_matches")
         uow.reviews.add(case)
-        await uow.session.flush()
+        await uow.flush()
         for counted in await self._counted_failures(uow, retiree, now):
             counted.review_case_id = case.id
         attempt.outcome = "review"
@@ -267,7 +267,7 @@ class AttemptBook:
         )
         uow.certifications.add(certification)
         if how.method == "self_video" and self._auditor is not None:
-            await uow.session.flush()
+            await uow.flush()
             # Scored, and queued for a staff audit when drawn or risky. The certification
             # stands meanwhile and the retiree hears the same answer: the audit is a look after
             # the fact (verification/pass_audit.py).

@@ -310,7 +310,7 @@ class BindingService:
                 mine = Binding(telegram_user_id=telegram_user_id, retiree_id=retiree.id)
                 uow.bindings.add(mine)
             mine.chat_id, mine.kind, mine.created_at, mine.revoked_at = chat_id, kind, now, None
-            await uow.session.flush()
+            await uow.flush()
             uow.audit.add(
                 AuditEntry(
                     at=now,

@@ -28,10 +28,9 @@ from datetime import UTC, datetime
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import select
 
 from kernel.clock import as_utc
-from storage.records_models import ChainCheckpoint, ChainHead, PeerChainHead, VerificationRecord
+from storage.records_models import ChainCheckpoint, PeerChainHead
 from verification.records import GENESIS, ChainReport, chain_hash, record_body
 
 logger = logging.getLogger(__name__)
@@ -98,15 +97,6 @@ def sign_head(key: Ed25519PrivateKey, region: str, seq: int, hash_: str, at: dat
     return SignedHead(region, seq, hash_, made_at, signature)
 
 
-async def _checkpoints(session, region: str) -> list[ChainCheckpoint]:
-    statement = (
-        select(ChainCheckpoint)
-        .where(ChainCheckpoint.region == region)
-        .order_by(ChainCheckpoint.seq, ChainCheckpoint.id)
-    )
-    return list((await session.execute(statement)).scalars())
-
-
 @dataclass(frozen=True)
 class Advance:
     head: SignedHead | None  # the latest checkpoint that checks out (new or old); None: none yet
@@ -119,16 +109,15 @@ async def advance_checkpoint(uow, region: str, key: Ed25519PrivateKey, at: datet
 
     Incremental: only the records since the last checkpoint are read. Nothing is signed for
     a chain that has lost, changed or re-ordered records since then."""
-    session = uow.session
     public_key = key.public_key()
     latest = None
-    for row in reversed(await _checkpoints(session, region)):
+    for row in reversed(await uow.checkpoints.for_region(region)):
         latest = SignedHead.of(row)
         if not latest.signed_by(public_key):
             return Advance(None, problem=f"checkpoint #{row.seq} does not verify with the exchange key")
         break
     # The head first: everything up to it is committed (appends write both in one transaction).
-    head = await session.get(ChainHead, region, populate_existing=True)
+    head = await uow.records.committed_chain_head(region)
     if head is None or head.seq == 0:
         if latest is not None:
             return Advance(latest, problem=f"the chain is empty but checkpoint #{latest.seq} was made")
@@ -137,33 +126,12 @@ async def advance_checkpoint(uow, region: str, key: Ed25519PrivateKey, at: datet
     if head.seq < start:
         return Advance(latest, problem=f"the chain head is at #{head.seq}, before checkpoint #{start}")
     if latest is not None:
-        anchor = (
-            await session.execute(
-                select(VerificationRecord.hash).where(
-                    VerificationRecord.region == region, VerificationRecord.seq == start
-                )
-            )
-        ).scalar_one_or_none()
+        anchor = await uow.records.hash_at(region, start)
         if anchor != latest.hash:
             return Advance(latest, problem=f"record #{start} is missing or no longer matches its checkpoint")
     expected = start + 1
     while expected <= head.seq:
-        rows = (
-            (
-                await session.execute(
-                    select(VerificationRecord)
-                    .where(
-                        VerificationRecord.region == region,
-                        VerificationRecord.seq >= expected,
-                        VerificationRecord.seq <= head.seq,
-                    )
-                    .order_by(VerificationRecord.seq)
-                    .limit(5000)
-                )
-            )
-            .scalars()
-            .all()
-        )
+        rows = await uow.records.between(region, expected, head.seq, 5000)
         if not rows:
             break
         for record in rows:
@@ -179,7 +147,7 @@ async def advance_checkpoint(uow, region: str, key: Ed25519PrivateKey, at: datet
     if latest is not None and latest.seq == head.seq:
         return Advance(latest)
     signed = sign_head(key, region, head.seq, head.hash, at)
-    session.add(
+    uow.checkpoints.add(
         ChainCheckpoint(
             region=region,
             seq=signed.seq,
@@ -188,7 +156,7 @@ async def advance_checkpoint(uow, region: str, key: Ed25519PrivateKey, at: datet
             signature=signed.signature,
         )
     )
-    await session.flush()
+    await uow.flush()
     return Advance(signed, made=True)
 
 
@@ -199,8 +167,7 @@ async def check_checkpoints(uow, report: ChainReport, public_key: Ed25519PublicK
     but their signatures cannot be checked: the report then says the head is not anchored."""
     if not report.intact:
         return report
-    session = uow.session
-    rows = await _checkpoints(session, report.region)
+    rows = await uow.checkpoints.for_region(report.region)
     if not rows:
         return report
     for row in rows:
@@ -216,14 +183,7 @@ async def check_checkpoints(uow, report: ChainReport, public_key: Ed25519PublicK
                 checkpoint_seq=row.seq,
             )
     seqs = sorted({row.seq for row in rows})
-    hashes: dict[int, tuple[str, str]] = {}
-    for start in range(0, len(seqs), 500):
-        statement = select(
-            VerificationRecord.seq, VerificationRecord.hash, VerificationRecord.record_uid
-        ).where(
-            VerificationRecord.region == report.region, VerificationRecord.seq.in_(seqs[start : start + 500])
-        )
-        hashes |= {seq: (hash_, uid) for seq, hash_, uid in (await session.execute(statement)).all()}
+    hashes = await uow.records.hashes_at(report.region, seqs)
     agreed, latest = 0, rows[-1]
     for row in rows:
         if row.seq <= report.records and hashes.get(row.seq, ("", ""))[0] == row.hash:
@@ -263,10 +223,9 @@ class HeadTaken:
 async def store_peer_head(uow, head: SignedHead, now: datetime) -> HeadTaken:
     """Keep the latest head seen from a peer; a head going backwards is kept aside as a
     conflict (the sender's chain was cut or rewritten) and the later head stays."""
-    session = uow.session
-    row = await session.get(PeerChainHead, head.region, with_for_update=True)
+    row = await uow.peer_heads.for_update(head.region)
     if row is None:
-        session.add(
+        uow.peer_heads.add(
             PeerChainHead(
                 origin_region=head.region,
                 seq=head.seq,
@@ -306,5 +265,4 @@ async def store_peer_head(uow, head: SignedHead, now: datetime) -> HeadTaken:
 
 
 async def peer_heads(uow) -> list[PeerChainHead]:
-    statement = select(PeerChainHead).order_by(PeerChainHead.origin_region)
-    return list((await uow.session.execute(statement)).scalars())
+    return await uow.peer_heads.all()

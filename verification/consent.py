@@ -134,7 +134,7 @@ class ConsentService:
                 if case is None:
                     case = ReviewCase(retiree_id=retiree_id, opened_at=now, opened_because=ASSISTED_REQUESTED)
                     uow.reviews.add(case)
-                    await uow.session.flush()
+                    await uow.flush()
                 case_id = case.id
             elif decision == "agree" and case is not None and await uow.faces.count_for_retiree(retiree_id):
                 # They asked for staff help before, and can now certify by photo instead: the

@@ -9,12 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import select
-
 from kernel.idnumber import mask_id_number
 from kernel.regions import covers
 from storage.certification_models import AuditEntry, ReferenceFace
-from storage.models import Retiree
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWorkFactory
 from verification.attempts import plain_figures
@@ -48,11 +45,7 @@ class ReferenceEnrolment:
     async def enrol_missing(self, progress: Callable[[int], None] | None = None) -> EnrolmentReport:
         """Encode the roster photo of every retiree who has one and no reference face yet."""
         async with self._uow_factory() as uow:
-            has_reference = select(ReferenceFace.retiree_id)
-            query = select(Retiree.id).where(
-                Retiree.reference_photo_path.is_not(None), Retiree.id.not_in(has_reference)
-            )
-            waiting = list((await uow.session.execute(query.order_by(Retiree.id))).scalars())
+            waiting = await uow.faces.retirees_waiting()
         report = EnrolmentReport()
         for retiree_id in waiting:
             problem = await self._enrol_one(retiree_id, source="roster", actor="system")

@@ -24,12 +24,10 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kernel.clock import as_utc
-from storage.models import Retiree
-from storage.records_models import OutboxEntry, ReceivedRecord, SeenNonce, VerificationRecord
+from storage.records_models import ReceivedRecord, SeenNonce
 from verification.checkpoints import SignedHead, advance_checkpoint, store_peer_head
 from verification.records import chain_hash, record_body
 
@@ -197,8 +195,8 @@ class ExchangeReceiver:
         origin = self.authenticate(method, path, headers, body)
         now = self._clock()
         async with self._uow_factory() as uow:  # the nonce, in a transaction of its own
-            await uow.session.execute(delete(SeenNonce).where(SeenNonce.expires_at < now))
-            uow.session.add(
+            await uow.nonces.forget_expired(now)
+            uow.nonces.add(
                 SeenNonce(origin_region=origin, nonce=headers["X-Nonce"], expires_at=now + NONCE_TTL)
             )
             try:
@@ -234,15 +232,7 @@ class ExchangeReceiver:
             hashes = {r["retiree_hash"] for r in records}
             ours: set[str] = set()
             for chunk in _chunks(sorted(hashes), 500):
-                ours |= set(
-                    (
-                        await uow.session.execute(
-                            select(Retiree.id_number_hash).where(
-                                Retiree.id_number_hash.in_(chunk), Retiree.pension_region == self._region
-                            )
-                        )
-                    ).scalars()
-                )
+                ours |= await uow.retirees.hashes_paid_by(self._region, chunk)
             refused = [
                 r["record_id"]
                 for r in records
@@ -257,21 +247,13 @@ class ExchangeReceiver:
                 )
             seen: set[str] = set()
             for chunk in _chunks([r["record_id"] for r in records], 500):
-                seen |= set(
-                    (
-                        await uow.session.execute(
-                            select(ReceivedRecord.record_uid).where(
-                                ReceivedRecord.origin_region == origin, ReceivedRecord.record_uid.in_(chunk)
-                            )
-                        )
-                    ).scalars()
-                )
+                seen |= await uow.received.uids_from(origin, chunk)
             accepted = 0
             for record in records:
                 if record["record_id"] in seen:
                     continue
                 seen.add(record["record_id"])
-                uow.session.add(
+                uow.received.add(
                     ReceivedRecord(
                         origin_region=origin,
                         record_uid=record["record_id"],
@@ -424,15 +406,7 @@ class OutboxDispatcher:
         failed: list[str] = []
         head = await self.checkpoint()
         async with self._uow_factory() as uow:
-            regions = list(
-                (
-                    await uow.session.execute(
-                        select(OutboxEntry.dest_region)
-                        .where(OutboxEntry.state.in_(("pending", "deferred")))
-                        .distinct()
-                    )
-                ).scalars()
-            )
+            regions = await uow.outbox.regions_waiting()
         for region in sorted(regions):
             ok, sent, refused_here, deferred_here = await self._deliver_region(region, head)
             delivered, refused, deferred = delivered + sent, refused + refused_here, deferred + deferred_here
@@ -457,61 +431,13 @@ class OutboxDispatcher:
     async def _deliver_region(self, region: str, head: SignedHead | None) -> tuple[bool, int, int, int]:
         now = self._clock()
         async with self._uow_factory() as uow:
-            deferred_hashes = (
-                select(VerificationRecord.retiree_hash)
-                .join(OutboxEntry, OutboxEntry.record_id == VerificationRecord.id)
-                .where(OutboxEntry.dest_region == region, OutboxEntry.state == "deferred")
-            )
             # Later records about a retiree whose earlier ones wait for a retry wait with them.
-            await uow.session.execute(
-                update(OutboxEntry)
-                .where(
-                    OutboxEntry.dest_region == region,
-                    OutboxEntry.state == "pending",
-                    OutboxEntry.record_id.in_(
-                        select(VerificationRecord.id).where(
-                            VerificationRecord.retiree_hash.in_(deferred_hashes)
-                        )
-                    ),
-                )
-                .values(state="deferred", next_attempt_at=None)
-                .execution_options(synchronize_session=False)
-            )
+            await uow.outbox.hold_behind_deferred(region)
             await uow.commit()
             # A retiree's waiting records go when the first of them is due (its back-off rules).
-            firsts = (
-                select(func.min(OutboxEntry.id))
-                .join(VerificationRecord, VerificationRecord.id == OutboxEntry.record_id)
-                .where(OutboxEntry.dest_region == region, OutboxEntry.state == "deferred")
-                .group_by(VerificationRecord.retiree_hash)
-            )
-            due_hashes = deferred_hashes.where(
-                OutboxEntry.id.in_(firsts),
-                or_(OutboxEntry.next_attempt_at.is_(None), OutboxEntry.next_attempt_at <= now),
-            )
-            retry = (
-                await uow.session.execute(
-                    select(OutboxEntry, VerificationRecord)
-                    .join(VerificationRecord, VerificationRecord.id == OutboxEntry.record_id)
-                    .where(
-                        OutboxEntry.dest_region == region,
-                        OutboxEntry.state == "deferred",
-                        VerificationRecord.retiree_hash.in_(due_hashes),
-                    )
-                    .order_by(OutboxEntry.id)
-                    .limit(self._batch)
-                )
-            ).all()
+            retry = await uow.outbox.deferred_due(region, now, self._batch)
             if not retry:
-                rows = (
-                    await uow.session.execute(
-                        select(OutboxEntry, VerificationRecord)
-                        .join(VerificationRecord, VerificationRecord.id == OutboxEntry.record_id)
-                        .where(OutboxEntry.dest_region == region, OutboxEntry.state == "pending")
-                        .order_by(OutboxEntry.id)
-                        .limit(self._batch)
-                    )
-                ).all()
+                rows = await uow.outbox.pending(region, self._batch)
         if retry:  # a retiree's waiting records go together, in order
             return await self._send(region, retry, head, now, retrying=True)
         if not rows:
@@ -582,18 +508,14 @@ class OutboxDispatcher:
                     delay = timedelta(seconds=min(self._refusal_max, self._refusal_delay * 2 ** (tries - 1)))
                     values.update(state="deferred", next_attempt_at=min(now + delay, deadline))
                     deferred += 1
-                await uow.session.execute(
-                    update(OutboxEntry).where(OutboxEntry.id == entry.id).values(**values)
-                )
+                await uow.outbox.mark(entry.id, **values)
             await uow.commit()
         return given_up, deferred
 
     async def _mark(self, ids: list[int], **values) -> None:
         async with self._uow_factory() as uow:
             for chunk in _chunks(ids, 500):
-                await uow.session.execute(
-                    update(OutboxEntry).where(OutboxEntry.id.in_(chunk)).values(**values)
-                )
+                await uow.outbox.mark_all(chunk, **values)
             await uow.commit()
 
     async def _failed(self, rows: list, now: datetime, error: str, retrying: bool) -> None:
@@ -606,24 +528,17 @@ class OutboxDispatcher:
         first = rows[0][0]
         delay = min(self._max, self._base * (2**first.attempts))
         async with self._uow_factory() as uow:
-            await uow.session.execute(
-                update(OutboxEntry)
-                .where(OutboxEntry.id == first.id)
-                .values(
-                    attempts=first.attempts + 1,
-                    next_attempt_at=now + timedelta(seconds=delay),
-                    last_error=error,
-                )
+            await uow.outbox.mark(
+                first.id,
+                attempts=first.attempts + 1,
+                next_attempt_at=now + timedelta(seconds=delay),
+                last_error=error,
             )
             await uow.commit()
 
     async def pending(self) -> int:
         async with self._uow_factory() as uow:
-            return (
-                await uow.session.execute(
-                    select(func.count()).select_from(OutboxEntry).where(OutboxEntry.state == "pending")
-                )
-            ).scalar_one()
+            return await uow.outbox.pending_count()
 
 
 # --- refusals, for staff ------------------------------------------------------------------
@@ -647,13 +562,6 @@ class RefusedEntry:
 async def refused_entries(uow, *, waiting_too: bool = False) -> list[RefusedEntry]:
     """Records a paying region refused: given up, and (waiting_too) those still retried."""
     states = ("refused", "deferred") if waiting_too else ("refused",)
-    statement = (
-        select(OutboxEntry, VerificationRecord, Retiree.id)
-        .join(VerificationRecord, VerificationRecord.id == OutboxEntry.record_id)
-        .outerjoin(Retiree, Retiree.id_number_hash == VerificationRecord.retiree_hash)
-        .where(OutboxEntry.state.in_(states))
-        .order_by(OutboxEntry.dest_region, OutboxEntry.id)
-    )
     return [
         RefusedEntry(
             entry.id,
@@ -668,15 +576,10 @@ async def refused_entries(uow, *, waiting_too: bool = False) -> list[RefusedEntr
             entry.next_attempt_at,
             entry.last_error,
         )
-        for entry, record, retiree_id in (await uow.session.execute(statement)).all()
+        for entry, record, retiree_id in await uow.outbox.refusals(states)
     ]
 
 
 async def requeue_refused(uow, outbox_ids: list[int]) -> int:
     """Send given-up records again (after the regions have sorted it out); a new retry period."""
-    result = await uow.session.execute(
-        update(OutboxEntry)
-        .where(OutboxEntry.id.in_(outbox_ids), OutboxEntry.state == "refused")
-        .values(state="deferred", refused_since=None, next_attempt_at=None, attempts=0)
-    )
-    return result.rowcount or 0
+    return await uow.outbox.requeue_refused(outbox_ids)

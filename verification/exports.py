@@ -8,9 +8,6 @@ import csv
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select
-
-from storage.certification_models import Certification, Suspension
 from storage.models import Retiree
 
 KINDS = ("certified", "due", "suspended", "resumed")
@@ -40,31 +37,14 @@ async def export_rows(uow_factory, kind: str, date_from: date, date_to: date) ->
     rows: list[list] = [HEADERS[kind]]
     async with uow_factory() as uow:
         if kind == "certified":
-            statement = (
-                select(Retiree, Certification)
-                .join(Certification, Certification.retiree_id == Retiree.id)
-                .where(Certification.certified_on.between(date_from, date_to))
-                .order_by(Certification.certified_on, Certification.id)
-            )
-            for retiree, cert in (await uow.session.execute(statement)).all():
+            for retiree, cert in await uow.exports.certified_between(date_from, date_to):
                 rows.append([*_person(retiree), cert.certified_on, cert.method, cert.valid_until])
         elif kind == "due":
-            statement = (
-                select(Retiree)
-                .where(Retiree.due_on.between(date_from, date_to))
-                .order_by(Retiree.due_on, Retiree.id)
-            )
-            for retiree in (await uow.session.execute(statement)).scalars():
+            for retiree in await uow.exports.due_between(date_from, date_to):
                 rows.append([*_person(retiree), retiree.due_on, retiree.payment_state])
         else:
-            column = Suspension.suspended_on if kind == "suspended" else Suspension.resumed_on
-            statement = (
-                select(Retiree, Suspension)
-                .join(Suspension, Suspension.retiree_id == Retiree.id)
-                .where(column.between(date_from, date_to))
-                .order_by(column, Suspension.id)
-            )
-            for retiree, suspension in (await uow.session.execute(statement)).all():
+            found = await uow.exports.suspensions_between(date_from, date_to, resumed=kind == "resumed")
+            for retiree, suspension in found:
                 if kind == "suspended":
                     rows.append([*_person(retiree), suspension.suspended_on, suspension.reason])
                 else:

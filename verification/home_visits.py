@@ -111,7 +111,7 @@ async def open_request(
         state="open",
     )
     uow.home_visits.add(request)
-    await uow.session.flush()
+    await uow.flush()
     return request, True
 
 

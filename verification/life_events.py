@@ -299,7 +299,7 @@ class LifeEventService:
             return Reported("already", retiree.name)
         case = ReviewCase(retiree_id=retiree.id, opened_at=now, opened_because=_REPORTED[kind])
         uow.reviews.add(case)
-        await uow.session.flush()
+        await uow.flush()
         entry = LifeEventReport(
             retiree_id=retiree.id,
             kind=kind,
@@ -312,7 +312,7 @@ class LifeEventService:
             **details,
         )
         uow.life_events.add(entry)
-        await uow.session.flush()
+        await uow.flush()
         return retiree, entry
 
     @staticmethod

@@ -41,5 +41,5 @@ async def lock_state(uow: UnitOfWork, telegram_user_id: int, now: datetime) -> L
 async def record_failure(uow: UnitOfWork, telegram_user_id: int, now: datetime) -> LockState:
     """Count one wrong code (in the caller's transaction) and return the state after it."""
     uow.bindings.add(BindingFailure(telegram_user_id=telegram_user_id, at=now))
-    await uow.session.flush()
+    await uow.flush()
     return await lock_state(uow, telegram_user_id, now)

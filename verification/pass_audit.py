@@ -346,7 +346,7 @@ class AuditService:
             if state == "review_opened":
                 case = ReviewCase(retiree_id=retiree.id, opened_at=now, opened_because=REVIEW_BECAUSE)
                 uow.reviews.add(case)
-                await uow.session.flush()
+                await uow.flush()
                 if attempt is not None:
                     attempt.review_case_id = case.id  # its video is the case's evidence
             if not await uow.pass_audits.decide(

@@ -16,11 +16,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
-
 from kernel.clock import as_utc
-from storage.records_models import ChainHead, OutboxEntry, VerificationRecord
+from storage.records_models import OutboxEntry, VerificationRecord
 
 GENESIS = "0" * 64
 # "suspended" carries its cause in `detail.reason` (not certified in time, death reported);
@@ -73,24 +70,6 @@ def record_body(record: VerificationRecord) -> dict:
     }
 
 
-async def _locked_head(session, region: str) -> ChainHead:
-    if session.bind.dialect.name == "sqlite":
-        # Take SQLite's write lock before reading the head (it waits on busy_timeout), so two
-        # writers queue up instead of both reading the same head.
-        touch = update(ChainHead).where(ChainHead.region == region).values(seq=ChainHead.seq)
-        await session.execute(touch.execution_options(synchronize_session=False))
-    statement = select(ChainHead).where(ChainHead.region == region).with_for_update()
-    head = (await session.execute(statement)).scalar_one_or_none()
-    if head is not None:
-        return head
-    try:
-        async with session.begin_nested():
-            session.add(ChainHead(region=region, seq=0, hash=GENESIS))
-    except IntegrityError:
-        pass  # another writer created it first: lock theirs
-    return (await session.execute(statement.execution_options(populate_existing=True))).scalar_one()
-
-
 async def append_record(
     uow,
     *,
@@ -108,8 +87,7 @@ async def append_record(
     if event not in EVENTS:
         raise ValueError(f"unknown record event {event!r}")
     region = region or retiree.residence_region
-    session = uow.session
-    head = await _locked_head(session, region)
+    head = await uow.records.chain_head_for_update(region, GENESIS)
     moment = as_utc(at)
     record = VerificationRecord(
         record_uid=str(uuid.uuid4()),
@@ -129,10 +107,10 @@ async def append_record(
     )
     record.hash = chain_hash(head.hash, record_body(record))
     head.seq, head.hash = record.seq, record.hash
-    session.add(record)
-    await session.flush()
+    uow.records.add(record)
+    await uow.flush()
     if retiree.pension_region != region and event not in LOCAL_EVENTS:
-        session.add(OutboxEntry(record_id=record.id, dest_region=retiree.pension_region, state="pending"))
+        uow.outbox.add(OutboxEntry(record_id=record.id, dest_region=retiree.pension_region, state="pending"))
     return record
 
 
@@ -153,21 +131,9 @@ class ChainReport:
 
 async def verify_chain(uow, region: str, *, batch: int = 5000) -> ChainReport:
     """Walk the chain in sequence order; stop at the first record that does not check out."""
-    session = uow.session
     prev, expected_seq, count, last_id = GENESIS, 1, 0, 0
     while True:
-        rows = (
-            (
-                await session.execute(
-                    select(VerificationRecord)
-                    .where(VerificationRecord.region == region, VerificationRecord.seq > last_id)
-                    .order_by(VerificationRecord.seq)
-                    .limit(batch)
-                )
-            )
-            .scalars()
-            .all()
-        )
+        rows = await uow.records.after(region, last_id, batch)
         if not rows:
             break
         for record in rows:
@@ -182,7 +148,7 @@ async def verify_chain(uow, region: str, *, batch: int = 5000) -> ChainReport:
                 return ChainReport(region, count, False, record.seq, record.record_uid, problem)
             prev, expected_seq, count = record.hash, expected_seq + 1, count + 1
         last_id = rows[-1].seq
-    head = await session.get(ChainHead, region)
+    head = await uow.records.chain_head(region)
     if head is not None and (head.seq != count or head.hash != prev):
         return ChainReport(
             region, count, False, count + 1, None, "chain head is ahead of the records (records removed)"
@@ -191,4 +157,4 @@ async def verify_chain(uow, region: str, *, batch: int = 5000) -> ChainReport:
 
 
 async def chain_regions(uow) -> list[str]:
-    return list((await uow.session.execute(select(ChainHead.region).order_by(ChainHead.region))).scalars())
+    return await uow.records.chain_regions()

@@ -5,10 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
 
-from storage.certification_models import ReferenceFace
-from storage.models import Retiree
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWork
 from verification.faces.pipeline import ReferenceTemplate
@@ -44,20 +41,11 @@ async def _cohort(
     uow: UnitOfWork, vault: PersonalDataVault, retiree_id: int, engine: str, size: int
 ) -> np.ndarray | None:
     region = (await uow.retirees.get(retiree_id)).residence_region
-    query = (
-        select(ReferenceFace.retiree_id, ReferenceFace.template_encrypted)
-        .join(Retiree, Retiree.id == ReferenceFace.retiree_id)
-        .where(
-            Retiree.residence_region == region,
-            ReferenceFace.retiree_id != retiree_id,
-            ReferenceFace.engine == engine,
-        )
-        .order_by(ReferenceFace.id.desc())
-        .limit(size * 3)  # a few retirees have several references
-    )
+    # `size * 3` rows: a few retirees have several references.
+    rows = await uow.faces.newest_of_region(region, engine, excluding=retiree_id, limit=size * 3)
     seen: set[int] = set()
     vectors = []
-    for other, encrypted in (await uow.session.execute(query)).all():
+    for other, encrypted in rows:
         if other in seen:
             continue
         seen.add(other)

@@ -90,7 +90,7 @@ class StaffService:
                 created_at=now,
             )
             uow.staff.add(member)
-            await uow.session.flush()
+            await uow.flush()
             uow.audit.add(
                 AuditEntry(at=now, actor="system:cli", action="staff_created", detail={"staff_id": member.id})
             )
@@ -126,7 +126,7 @@ class StaffService:
                 other = await uow.staff.any_by_telegram_user(telegram_user_id)
                 if other is not None:  # this account signed in as someone else before
                     other.telegram_user_id = None
-                    await uow.session.flush()
+                    await uow.flush()
                 member.telegram_user_id = telegram_user_id
             uow.audit.add(
                 AuditEntry(

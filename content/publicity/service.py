@@ -151,7 +151,7 @@ class PublicityService:
                 created_by=staff.id,
             )
             uow.publicity.add_campaign(campaign)
-            await uow.session.flush()
+            await uow.flush()
             await uow.commit()
             return campaign.id
 
