@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -85,8 +85,8 @@ class IncomingView:
     overdue: bool  # past its due time, whether or not the sweep has marked it yet
     due_on: date
     residence_region: str
-    retiree_name: str | None  # None: this region's roster does not know the retiree
-    masked_id_number: str | None
+    retiree_name: str | None = field(repr=False)  # None: this region's roster does not know the retiree
+    masked_id_number: str | None = field(repr=False)
     started_by: str | None  # the staff member's name
 
 
@@ -98,10 +98,10 @@ class OutgoingView:
     asked_on: date
     due_on: date
     residence_region: str | None
-    retiree_name: str | None
-    masked_id_number: str | None
+    retiree_name: str | None = field(repr=False)
+    masked_id_number: str | None = field(repr=False)
     finding: str | None  # answered: one of FINDINGS (None: a free-text answer)
-    note: str  # answered: the note; refused: the peer's reason code
+    note: str = field(repr=False)  # answered: the note; refused: the peer's reason code
     answered_on: date | None
 
 
@@ -110,8 +110,8 @@ class Asked:
     # check: "ok"; ask: "sent" | "queued" (kept, sent when the peer answers) | "refused";
     # both: "malformed_id" | "unknown" | "not_ours" | "lives_here" | "not_connected" | "already"
     outcome: str
-    retiree_name: str | None = None
-    masked_id_number: str | None = None
+    retiree_name: str | None = field(default=None, repr=False)
+    masked_id_number: str | None = field(default=None, repr=False)
     residence_region: str | None = None
     request_id: int | None = None
 

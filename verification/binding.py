@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -53,7 +53,7 @@ class BindOutcome(StrEnum):
 class BindResult:
     outcome: BindOutcome
     retiree_id: int | None = None
-    name: str | None = None  # only after a correct ID number and code
+    name: str | None = field(default=None, repr=False)  # only after a correct ID number and code
     kind: str | None = None
     binding_id: int | None = None
     already: bool = False  # this account was bound to this retiree before: nothing changed
@@ -61,33 +61,24 @@ class BindResult:
     tries_left: int | None = None  # no_match: tries before the lock
     locked_until: datetime | None = None  # locked (or no_match that caused the lock), aware UTC
 
-    def __repr__(self) -> str:  # the name stays out of logs and tracebacks
-        return f"BindResult({self.outcome}, retiree={self.retiree_id}, kind={self.kind})"
-
 
 @dataclass(frozen=True)
 class BoundRetiree:
     binding_id: int
     retiree_id: int
-    name: str
+    name: str = field(repr=False)
     kind: str
-
-    def __repr__(self) -> str:
-        return f"BoundRetiree(binding={self.binding_id}, retiree={self.retiree_id}, kind={self.kind})"
 
 
 @dataclass(frozen=True)
 class NoticeLetterRow:
     """One line of the notice-letter export."""
 
-    name: str
-    masked_id_number: str
+    name: str = field(repr=False)
+    masked_id_number: str = field(repr=False)
     residence_region: str
-    code: str  # grouped, "ABCD EFGH"
+    code: str = field(repr=False)  # grouped, "ABCD EFGH"
     issued_on: date
-
-    def __repr__(self) -> str:
-        return f"NoticeLetterRow(region={self.residence_region}, issued={self.issued_on})"
 
 
 async def bound_retirees(uow, telegram_user_id: int, *, kind: str | None = None) -> list[tuple[int, str]]:

@@ -153,7 +153,7 @@ class Readiness:
 
     state: ReadinessState
     retiree_id: int | None = None
-    retiree_name: str | None = None
+    retiree_name: str | None = field(default=None, repr=False)
     choices: list[tuple[int, str]] = field(default_factory=list)
 
 

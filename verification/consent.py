@@ -17,7 +17,7 @@ of the retiree; the certification attempts keep only the hash of the photo and t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -72,10 +72,10 @@ class PrivacySummary:
     """What is held about one retiree bound to the asking account, and on what terms."""
 
     retiree_id: int
-    name: str
+    name: str = field(repr=False)
     binding_kind: str  # how the asking account is bound: "self" | "helper"
-    masked_id_number: str
-    phone_on_file: bool
+    masked_id_number: str = field(repr=False)
+    phone_on_file: bool = field(repr=False)
     face_templates: int
     stored_photos: int
     attempts: int
@@ -85,11 +85,8 @@ class PrivacySummary:
     consent_version: str | None
     pension_region: str  # the paying agency's region: its agency sees the data
     residence_region: str  # community staff of this region see it
-    linked_accounts: int  # Telegram accounts bound to the retiree (self and helpers)
+    linked_accounts: int = field(repr=False)  # Telegram accounts bound to the retiree (self and helpers)
     evidence_retention_days: int = EVIDENCE_RETENTION_DAYS
-
-    def __repr__(self) -> str:
-        return f"PrivacySummary(retiree={self.retiree_id}, consent={self.consent_state})"
 
 
 class ConsentService:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -60,7 +60,7 @@ class RetireeStatus:
     """One bound retiree at a glance, for the person who asked (themself or a helper)."""
 
     retiree_id: int
-    name: str
+    name: str = field(repr=False)
     for_helper: bool
     last_certified_on: date | None
     due_on: date | None
@@ -81,7 +81,7 @@ class ReminderNotice:
 
     retiree_id: int
     chat_id: int
-    retiree_name: str
+    retiree_name: str = field(repr=False)
     due_on: date
     days_before: int  # the threshold (30, 14, 7, 1)
     days_left: int  # the actual days until the due date (0 on the day)

@@ -25,8 +25,8 @@ class FaceEncoder(Protocol):
 @dataclass(frozen=True)
 class EnrolmentProblem:
     retiree_id: int
-    name: str
-    masked_id_number: str
+    name: str = field(repr=False)
+    masked_id_number: str = field(repr=False)
     reason: str  # "photo_missing" or a face reason code (no_face, several_faces, ...)
 
 

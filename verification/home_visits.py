@@ -46,7 +46,7 @@ class VisitAsked:
     # "can_ask" | "asked" | "already" | "not_bound" | "choose"
     state: str
     retiree_id: int | None = None
-    retiree_name: str | None = None
+    retiree_name: str | None = field(default=None, repr=False)
     choices: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -56,15 +56,12 @@ class VisitView:
 
     request_id: int
     retiree_id: int
-    retiree_name: str
-    masked_id_number: str
+    retiree_name: str = field(repr=False)
+    masked_id_number: str = field(repr=False)
     residence_region: str
     reason: str
     requested_at: datetime
-    note: str | None
-
-    def __repr__(self) -> str:  # the name and note stay out of logs
-        return f"VisitView({self.request_id}, retiree={self.retiree_id}, reason={self.reason})"
+    note: str | None = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -75,13 +72,10 @@ class RetireeFound:
     # "not_staff" | "closed" (the visit request was closed meanwhile)
     state: str
     retiree_id: int | None = None
-    retiree_name: str | None = None
-    masked_id_number: str | None = None
+    retiree_name: str | None = field(default=None, repr=False)
+    masked_id_number: str | None = field(default=None, repr=False)
     id_problem: IdReason | None = None
     request_id: int | None = None
-
-    def __repr__(self) -> str:
-        return f"RetireeFound({self.state}, retiree={self.retiree_id})"
 
 
 async def open_request(

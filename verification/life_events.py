@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -51,11 +51,8 @@ class RetireeClaim:
     name as the reporter gives them. Never log it."""
 
     retiree_id: int | None = None
-    id_number: str | None = None
-    name: str | None = None
-
-    def __repr__(self) -> str:
-        return f"RetireeClaim(retiree={self.retiree_id}, named={self.id_number is not None})"
+    id_number: str | None = field(default=None, repr=False)
+    name: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -63,13 +60,10 @@ class Identified:
     # "found" | "malformed" | "no_match" | "locked"
     state: str
     retiree_id: int | None = None
-    retiree_name: str | None = None
+    retiree_name: str | None = field(default=None, repr=False)
     id_problem: IdReason | None = None
     tries_left: int | None = None
     locked_until: datetime | None = None
-
-    def __repr__(self) -> str:
-        return f"Identified({self.state}, retiree={self.retiree_id})"
 
 
 @dataclass(frozen=True)
@@ -77,8 +71,8 @@ class DeathReport:
     reporter_user_id: int
     claim: RetireeClaim
     died_on: date
-    certificate_number: str
-    document: bytes | None = None  # a photo of the death certificate
+    certificate_number: str = field(repr=False)
+    document: bytes | None = field(default=None, repr=False)  # a photo of the death certificate
     document_media_type: str | None = None
 
 
@@ -95,7 +89,7 @@ class Reported:
     # "reported" | "already" (a report of that kind is pending) | "no_match" | "locked" |
     # "bad_date" (in the future, or before the retiree was born)
     state: str
-    retiree_name: str | None = None
+    retiree_name: str | None = field(default=None, repr=False)
     report_id: int | None = None
     review_case_id: int | None = None
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -222,19 +222,16 @@ def _risk_record(risk: RiskScore, call: AuditCall) -> dict[str, Any]:
 class AuditView:
     audit_id: int
     retiree_id: int
-    retiree_name: str
-    masked_id_number: str
+    retiree_name: str = field(repr=False)
+    masked_id_number: str = field(repr=False)
     residence_region: str
     certified_at: datetime  # local time of the region
     score: int
     sampled: bool
     reasons: list[dict[str, Any]]  # {"code", "points", "value"}
-    reference_photo: bytes | None
-    video: bytes | None  # None: withdrawn with consent (or never kept)
+    reference_photo: bytes | None = field(repr=False)
+    video: bytes | None = field(repr=False)  # None: withdrawn with consent (or never kept)
     video_media_type: str | None
-
-    def __repr__(self) -> str:  # the evidence is personal data; never in a log line
-        return f"AuditView(audit_id={self.audit_id}, score={self.score}, sampled={self.sampled})"
 
 
 @dataclass(frozen=True)
@@ -247,7 +244,7 @@ class AuditQueue:
 class AuditDecision:
     audit_id: int
     state: str  # "confirmed" | "review_opened"
-    retiree_name: str
+    retiree_name: str = field(repr=False)
     review_case_id: int | None = None
 
 

@@ -13,7 +13,7 @@ told so."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -55,12 +55,9 @@ class LifeEventSummary:
 class LifeEventDocument:
     """What a relative sent with a death report; personal data, shown to staff only."""
 
-    certificate_number: str | None
-    document: bytes | None
+    certificate_number: str | None = field(repr=False)
+    document: bytes | None = field(repr=False)
     media_type: str | None
-
-    def __repr__(self) -> str:
-        return f"LifeEventDocument(document={self.document is not None})"
 
 
 @dataclass(frozen=True)
@@ -78,8 +75,8 @@ class CaseEvidence:
 class CaseView:
     case_id: int
     retiree_id: int
-    retiree_name: str
-    masked_id_number: str
+    retiree_name: str = field(repr=False)
+    masked_id_number: str = field(repr=False)
     residence_region: str
     opened_at: datetime
     opened_because: str
@@ -94,7 +91,7 @@ class Decision:
     approved: bool
     valid_until: object | None
     notify_chat_ids: list[int]
-    retiree_name: str
+    retiree_name: str = field(repr=False)
     # What the decision did: "certification" (approved or not), "death_confirmed",
     # "death_rejected", "hospital_acknowledged", "hospital_rejected", "audit_upheld",
     # "audit_rejected" (an audited pass found doubtful: payment suspended).

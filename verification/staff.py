@@ -8,7 +8,7 @@ lock as binding codes (verification/lockout.py): five in 24 hours and the accoun
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -38,13 +38,10 @@ class SignInLocked(PermissionError):
 @dataclass(frozen=True)
 class StaffProfile:
     staff_id: int
-    staff_number: str
-    name: str
+    staff_number: str = field(repr=False)
+    name: str = field(repr=False)
     region_code: str
-    telegram_user_id: int | None
-
-    def __repr__(self) -> str:
-        return f"StaffProfile(id={self.staff_id}, region={self.region_code})"
+    telegram_user_id: int | None = field(repr=False)
 
 
 def _profile(member: StaffMember) -> StaffProfile:

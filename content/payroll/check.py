@@ -65,8 +65,8 @@ _NO = {"否", "未参保", "没有", "无", "n", "no", "false", "0", "✗", "×"
 class Finding:
     row: int  # spreadsheet row number (0 for a whole-employee finding from several rows)
     kind: FindingKind
-    name: str
-    masked_id: str
+    name: str = field(repr=False)
+    masked_id: str = field(repr=False)
     month: str = ""  # 2026-03, or a range 2026-01~2026-03
     wage: Decimal | None = None
     declared_base: Decimal | None = None
@@ -75,9 +75,6 @@ class Finding:
     late_fee: Decimal = Decimal("0.00")
     detail: str = ""  # a field name or a reason code, never personal data
     deadline: date | None = None
-
-    def __repr__(self) -> str:
-        return f"Finding(row={self.row}, kind={self.kind.value}, month={self.month!r})"
 
 
 @dataclass
@@ -107,17 +104,14 @@ class PayrollReport:
 @dataclass
 class _Row:
     number: int
-    name: str
-    id_number: str
-    masked_id: str
+    name: str = field(repr=False)
+    id_number: str = field(repr=False)
+    masked_id: str = field(repr=False)
     start: date
-    wage: Decimal
-    base: Decimal
+    wage: Decimal = field(repr=False)
+    base: Decimal = field(repr=False)
     insured: bool
     month: tuple[int, int] | None
-
-    def __repr__(self) -> str:
-        return f"_Row(number={self.number})"
 
 
 def _month_label(month: tuple[int, int]) -> str:
