@@ -31,9 +31,9 @@ from bot.publicity_jobs import telegram_send
 from content.publicity.sender import CampaignSender
 from content.publicity.service import PublicityService, Segment
 from standin.server import running_standin
-from storage.certification_models import StaffMember
 from storage.db import create_engine, create_session_factory
 from storage.models import BotUser
+from storage.models.certification import StaffMember
 from storage.schema import upgrade
 from storage.uow import unit_of_work_factory
 

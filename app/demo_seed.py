@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from accounts.staff import StaffExists
 from app.shared_data import faces_dir, real_clips_dir, real_clips_missing
 from app.wiring import Runtime, prepare_roster
 from verification.liveness.real_clips import RealClip, real_clip
-from verification.roster import RosterSource, import_roster
-from verification.roster_synthetic import synthetic_id_number
-from verification.staff import StaffExists
+from verification.roster.service import RosterSource, import_roster
+from verification.roster.synthetic import synthetic_id_number
 
 STAFF_REGION = "110100"
 

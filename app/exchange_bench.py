@@ -18,11 +18,17 @@ from sqlalchemy import func, insert, select
 
 from storage.db import create_engine, create_session_factory
 from storage.models import Retiree
-from storage.records_models import ReceivedRecord
+from storage.models.records import ReceivedRecord
 from storage.schema import upgrade
 from storage.uow import unit_of_work_factory
-from verification.exchange import ExchangeReceiver, OutboxDispatcher, Peer, PeerRegistry, generate_private_key
-from verification.records import append_record
+from verification.records.chain import append_record
+from verification.records.exchange import (
+    ExchangeReceiver,
+    OutboxDispatcher,
+    Peer,
+    PeerRegistry,
+    generate_private_key,
+)
 from web.exchange import HttpTransport, create_exchange_app, running_exchange
 
 A, B = "440300", "110000"

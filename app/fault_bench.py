@@ -70,15 +70,15 @@ from liveness_lab.synthesis import encode_mp4, load_face_photo, render_genuine
 from liveness_lab.synthesis.photo import FacePhoto
 from standin.client import StandinClient
 from standin.server import running_standin
-from storage.certification_models import BindingCode, CertificationAttempt
 from storage.db import create_engine, create_session_factory
-from storage.durability_models import InboxUpdate
-from storage.employer_models import EmployerQuestion
+from storage.models.certification import BindingCode, CertificationAttempt
+from storage.models.durability import InboxUpdate
+from storage.models.employer import EmployerQuestion
 from storage.schema import upgrade
 from storage.uow import UnitOfWorkFactory, unit_of_work_factory
 from verification.liveness.actions import Action
-from verification.roster import RosterSource, import_roster
-from verification.roster_synthetic import synthetic_id_number
+from verification.roster.service import RosterSource, import_roster
+from verification.roster.synthetic import synthetic_id_number
 
 TOKEN = "7100000009:fault-bench-token-not-a-telegram-token"
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"

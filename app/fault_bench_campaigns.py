@@ -40,7 +40,7 @@ from content.publicity.service import PublicityService, Segment
 from standin.client import StandinClient
 from standin.server import RunningStandin
 from storage.db import create_engine, create_session_factory
-from storage.publicity_models import PublicityCampaign, PublicityDelivery
+from storage.models.publicity import PublicityCampaign, PublicityDelivery
 from storage.schema import upgrade
 from storage.uow import unit_of_work_factory
 

@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     # Cohort for score normalisation: at most this many other retirees' reference templates of
     # the same residence region; 0 turns normalisation off.
     face_cohort_size: int = Field(default=200, ge=0, le=1000, validation_alias="FACE_COHORT_SIZE")
-    # The staff audit of self-service passes (verification/pass_audit.py): the share of passes
+    # The staff audit of self-service passes (verification/certification/pass_audit.py): the share of passes
     # drawn at random, and the risk score from which every pass is audited. None: the values
     # of verification/data/pass_audit.toml (5 %, 4 points).
     pass_audit_share: float | None = Field(default=None, ge=0, le=1, validation_alias="PASS_AUDIT_SHARE")

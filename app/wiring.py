@@ -9,7 +9,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from accounts.binding import BindingService
+from accounts.consent import ConsentService
 from accounts.profiles import ProfileService
+from accounts.staff import StaffService
 from app.file_modes import secure_storage
 from app.settings import Settings
 from bot.services import BotServices
@@ -23,21 +26,18 @@ from storage.keyring import open_vault
 from storage.protection import PersonalDataVault
 from storage.schema import ensure_schema
 from storage.uow import UnitOfWorkFactory, unit_of_work_factory
-from verification.assistance import AssistanceService, ExchangeLink
-from verification.binding import BindingService
-from verification.certification import CertificationService
-from verification.consent import ConsentService
-from verification.cycle_policies import load_cycle_policies
-from verification.cycle_service import CycleService
-from verification.enrolment import EnrolmentReport, ReferenceEnrolment
+from verification.care.home_visits import HomeVisitService
+from verification.care.life_events import LifeEventService
+from verification.certification.enrolment import EnrolmentReport, ReferenceEnrolment
+from verification.certification.pass_audit import AuditService, PassAuditor, load_audit_policy
+from verification.certification.review import ReviewService
+from verification.certification.service import CertificationService
+from verification.cycle.policies import load_cycle_policies
+from verification.cycle.service import CycleService
 from verification.faces.engines import engine_factory
 from verification.faces.pool import FaceWorkerPool
 from verification.faces.thresholds import configured_policy
-from verification.home_visits import HomeVisitService
-from verification.life_events import LifeEventService
-from verification.pass_audit import AuditService, PassAuditor, load_audit_policy
-from verification.review import ReviewService
-from verification.staff import StaffService
+from verification.records.assistance import AssistanceService, ExchangeLink
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ async def open_runtime(settings: Settings, *, auto_upgrade: bool = True) -> Asyn
 def exchange_link(settings: Settings) -> ExchangeLink | None:
     """The exchange key and peers, when this deployment has them: then staff can send
     assistance requests from the bot. Without them the bot still answers incoming ones."""
-    from verification.exchange import PeerRegistry, load_private_key
+    from verification.records.exchange import PeerRegistry, load_private_key
     from web.exchange import HttpTransport
 
     key_path, peers_path = settings.exchange_key_path(), settings.exchange_peers_path()

@@ -13,7 +13,7 @@ from datetime import date
 from babel.dates import format_date
 
 from content.i18n import Translator
-from verification.cycle_service import ReminderNotice, RetireeStatus
+from verification.cycle.service import ReminderNotice, RetireeStatus
 
 
 def month_text(t: Translator, month: str) -> str:

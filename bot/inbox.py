@@ -1,6 +1,6 @@
 """Durable updates: the PTB Application marks each update in the inbox once it was handled.
 
-An update reaches the bot only after it was stored in the inbox (storage/inbox_repository.py;
+An update reaches the bot only after it was stored in the inbox (storage/repositories/inbox.py;
 the poll loop in app/inbox_poller.py and the webhook in web/webhook.py store it first). After
 its handlers ran it is marked "done"; when a handler failed because the database or the
 network was away (a transient failure) it stays "pending" with one more try counted, and the
@@ -24,9 +24,9 @@ from telegram.error import BadRequest, NetworkError
 from telegram.ext import AIORateLimiter, Application
 
 from kernel.clock import Clock, utc_now
-from storage.durability_models import InboxUpdate
 from storage.errors import is_database_outage
-from storage.inbox_repository import DONE, FAILED, IncomingUpdate
+from storage.models.durability import InboxUpdate
+from storage.repositories.inbox import DONE, FAILED, IncomingUpdate
 from storage.uow import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)

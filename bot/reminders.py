@@ -1,6 +1,6 @@
 """The cycle's background work on PTB's JobQueue: suspensions once a day, reminders often.
 
-The reminders are swept from the database (see `verification.cycle_service`), so nothing
+The reminders are swept from the database (see `verification.cycle.service`), so nothing
 is lost on a restart and nothing is sent twice. Logs carry counts and error types only:
 never a name, a chat id or a message text.
 """
@@ -18,7 +18,7 @@ from telegram.ext import Application, ContextTypes
 from bot.cycle_texts import reminder_text
 from bot.services import services
 from content.i18n import Translator
-from verification.cycle_service import CycleService
+from verification.cycle.service import CycleService
 
 logger = logging.getLogger(__name__)
 

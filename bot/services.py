@@ -6,19 +6,19 @@ from dataclasses import dataclass
 
 from telegram.ext import ContextTypes
 
+from accounts.binding import BindingService
+from accounts.consent import ConsentService
 from accounts.profiles import ProfileService
+from accounts.staff import StaffService
 from content.employer_service import EmployerService
 from content.publicity.service import PublicityService
-from verification.assistance import AssistanceService
-from verification.binding import BindingService
-from verification.certification import CertificationService
-from verification.consent import ConsentService
-from verification.cycle_service import CycleService
-from verification.home_visits import HomeVisitService
-from verification.life_events import LifeEventService
-from verification.pass_audit import AuditService
-from verification.review import ReviewService
-from verification.staff import StaffService
+from verification.care.home_visits import HomeVisitService
+from verification.care.life_events import LifeEventService
+from verification.certification.pass_audit import AuditService
+from verification.certification.review import ReviewService
+from verification.certification.service import CertificationService
+from verification.cycle.service import CycleService
+from verification.records.assistance import AssistanceService
 
 SERVICES_KEY = "services"
 

@@ -37,8 +37,8 @@ from content.payroll.reader import MAX_PAYROLL_BYTES, PayrollFileError, read_pay
 from content.payroll.report import ReportFile, findings_file, summary_text
 from kernel.idnumber import mask_id_number
 from kernel.permissions import NotStaff
-from storage.employer_models import EmployerQuestion
 from storage.errors import record_error
+from storage.models.employer import EmployerQuestion
 from storage.uow import UnitOfWorkFactory
 
 MAX_STAFF_ANSWER_CHARS = 3000

@@ -30,16 +30,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-import storage.care_models  # noqa: F401  (registers its tables)
-import storage.certification_models  # noqa: F401  (registers its tables)
-import storage.employer_models  # noqa: F401  (registers its tables)
-import storage.liveness_models  # noqa: F401  (registers its tables)
-import storage.publicity_models  # noqa: F401  (registers its tables)
-import storage.records_models  # noqa: F401  (registers its tables)
+import storage.models.care  # noqa: F401  (registers its tables)
+import storage.models.certification  # noqa: F401  (registers its tables)
+import storage.models.employer  # noqa: F401  (registers its tables)
+import storage.models.liveness  # noqa: F401  (registers its tables)
+import storage.models.publicity  # noqa: F401  (registers its tables)
+import storage.models.records  # noqa: F401  (registers its tables)
 from kernel.clock import utc_now
-from storage.durability_models import KeyFingerprint
 from storage.key_errors import KeysDoNotMatchDatabase  # defined there, imported from here too
 from storage.models import Base, Retiree
+from storage.models.durability import KeyFingerprint
 from storage.protection import PersonalDataVault
 
 if TYPE_CHECKING:

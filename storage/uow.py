@@ -14,9 +14,15 @@ from typing import Generic, TypeVar, overload
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.assistance_repositories import AssistanceRepository
-from storage.care_repositories import HomeVisitRepository, LifeEventRepository
-from storage.certification_repositories import (
+from storage.repositories import (
+    BotUserRepository,
+    ErrorRecordRepository,
+    RetireeRepository,
+    RosterImportRepository,
+)
+from storage.repositories.assistance import AssistanceRepository
+from storage.repositories.care import HomeVisitRepository, LifeEventRepository
+from storage.repositories.certification import (
     AttemptRepository,
     AuditRepository,
     BindingRepository,
@@ -32,23 +38,17 @@ from storage.certification_repositories import (
     StaffRepository,
     SuspensionRepository,
 )
-from storage.employer_repositories import EmployerQuestionRepository
-from storage.inbox_repository import InboxRepository
-from storage.liveness_repositories import ChallengeRepository, FingerprintRepository
-from storage.publicity_repositories import PublicityRepository
-from storage.records_repositories import (
+from storage.repositories.employer import EmployerQuestionRepository
+from storage.repositories.inbox import InboxRepository
+from storage.repositories.liveness import ChallengeRepository, FingerprintRepository
+from storage.repositories.publicity import PublicityRepository
+from storage.repositories.records import (
     CheckpointRepository,
     NonceRepository,
     OutboxRepository,
     PeerHeadRepository,
     ReceivedRecordRepository,
     RecordRepository,
-)
-from storage.repositories import (
-    BotUserRepository,
-    ErrorRecordRepository,
-    RetireeRepository,
-    RosterImportRepository,
 )
 
 R = TypeVar("R")

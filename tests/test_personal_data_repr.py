@@ -19,7 +19,7 @@ PERSONAL = re.compile(
 )
 # Fields with such a name that hold no personal data.
 NOT_PERSONAL = {
-    "verification.cycle.State.name",  # the cycle state's name ("due", "overdue", ...)
+    "verification.cycle.rules.State.name",  # the cycle state's name ("due", "overdue", ...)
     "verification.liveness.judge.ActionFinding.note",  # in_order, out_of_order, not_seen
     "verification.liveness.real_clips.RealClip.name",  # a measurement clip's file name
     "content.knowledge.model.Source.name",  # a law's title
@@ -51,8 +51,8 @@ def test_personal_fields_are_left_out_of_every_repr() -> None:
 
 @pytest.mark.parametrize("name", ["王秀英", "110101194503120022"])
 def test_a_result_with_a_name_does_not_show_it(name: str) -> None:
-    from verification.binding import BindOutcome, BindResult
-    from verification.life_events import RetireeClaim
+    from accounts.binding import BindOutcome, BindResult
+    from verification.care.life_events import RetireeClaim
 
     assert name not in repr(BindResult(BindOutcome.BOUND, 1, name=name))
     assert name not in repr(RetireeClaim(1, id_number=name, name=name))

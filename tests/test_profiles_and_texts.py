@@ -67,8 +67,8 @@ def test_placeholders_are_filled():
 def test_every_reason_a_retiree_cannot_certify_now_has_words_in_both_languages():
     # Found in the demo: a video note sent before consent showed the raw key cert.no_consent.
     from bot.handlers.certification import NOT_READY_TEXT, video_result_text
-    from verification.attempts import CertificationResult
-    from verification.certification import ReadinessState
+    from verification.certification.attempts import CertificationResult
+    from verification.certification.service import ReadinessState
 
     assert set(NOT_READY_TEXT) == set(ReadinessState) - {ReadinessState.READY, ReadinessState.CHOOSE}
     for language in available_languages():

@@ -12,8 +12,8 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from verification.assistance import ASSISTANCE_PATH, AssistanceService
-from verification.exchange import MAX_BODY, RECORDS_PATH, ExchangeError, ExchangeReceiver
+from verification.records.assistance import ASSISTANCE_PATH, AssistanceService
+from verification.records.exchange import MAX_BODY, RECORDS_PATH, ExchangeError, ExchangeReceiver
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from app.commands._database import DatabaseUnavailable, command_runtime
 
 if TYPE_CHECKING:
-    from verification.binding import NoticeLetterRow
+    from accounts.binding import NoticeLetterRow
 
 HEADER = ("姓名", "身份证号码（部分隐藏）", "居住地区划代码", "绑定码", "发放日期")
 

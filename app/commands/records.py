@@ -70,9 +70,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 async def _verify(args: argparse.Namespace) -> int:
     from app.settings import Settings
     from kernel.clock import utc_now
-    from verification.checkpoints import advance_checkpoint, check_checkpoints
-    from verification.exchange import load_private_key
-    from verification.records import chain_regions, verify_chain
+    from verification.records.chain import chain_regions, verify_chain
+    from verification.records.checkpoints import advance_checkpoint, check_checkpoints
+    from verification.records.exchange import load_private_key
 
     settings = Settings()
     key_path = settings.exchange_key_path()
@@ -119,7 +119,12 @@ async def _verify(args: argparse.Namespace) -> int:
 
 def _keygen(args: argparse.Namespace) -> int:
     from app.settings import Settings
-    from verification.exchange import generate_private_key, load_private_key, public_key_b64, save_private_key
+    from verification.records.exchange import (
+        generate_private_key,
+        load_private_key,
+        public_key_b64,
+        save_private_key,
+    )
 
     settings = Settings()
     path = settings.exchange_key_path()
@@ -137,8 +142,13 @@ def _keygen(args: argparse.Namespace) -> int:
 async def _serve(args: argparse.Namespace) -> int:
     from app.settings import Settings
     from kernel.clock import utc_now
-    from verification.assistance import AssistanceService
-    from verification.exchange import ExchangeReceiver, OutboxDispatcher, PeerRegistry, load_private_key
+    from verification.records.assistance import AssistanceService
+    from verification.records.exchange import (
+        ExchangeReceiver,
+        OutboxDispatcher,
+        PeerRegistry,
+        load_private_key,
+    )
     from web.exchange import HttpTransport, create_exchange_app, running_exchange
 
     settings = Settings()
@@ -186,7 +196,7 @@ async def _serve(args: argparse.Namespace) -> int:
 
 async def _refused(args: argparse.Namespace) -> int:
     from app.settings import Settings
-    from verification.exchange import refused_entries, requeue_refused
+    from verification.records.exchange import refused_entries, requeue_refused
 
     settings = Settings()
     try:
@@ -224,8 +234,8 @@ async def _refused(args: argparse.Namespace) -> int:
 
 async def _heads(args: argparse.Namespace) -> int:
     from app.settings import Settings
-    from verification.checkpoints import SignedHead, peer_heads
-    from verification.exchange import PeerRegistry
+    from verification.records.checkpoints import SignedHead, peer_heads
+    from verification.records.exchange import PeerRegistry
 
     settings = Settings()
     peers_path = settings.exchange_peers_path()
@@ -258,7 +268,7 @@ async def _heads(args: argparse.Namespace) -> int:
 
 async def _export(args: argparse.Namespace) -> int:
     from app.settings import Settings
-    from verification.exports import export_rows, write_csv, write_xlsx
+    from verification.records.exports import export_rows, write_csv, write_xlsx
 
     if args.date_to < args.date_from:
         print("--to is before --from", file=sys.stderr)

@@ -28,9 +28,9 @@ if TYPE_CHECKING:
     # module for every command, `pension-bot --help` included.
     from app.wiring import RosterPreparation, Runtime
     from storage.protection import PersonalDataVault
-    from verification.roster import Progress, RosterImportReport
-    from verification.roster_messages import Language
-    from verification.roster_rows import RefusedRow, RowProblem
+    from verification.roster.messages import Language
+    from verification.roster.rows import RefusedRow, RowProblem
+    from verification.roster.service import Progress, RosterImportReport
 
 BENCH_TARGET_ROWS_PER_SECOND = 5_000
 
@@ -114,7 +114,12 @@ async def _import(args: argparse.Namespace) -> int:
 async def _import_into(runtime: Runtime, args: argparse.Namespace) -> RosterImportReport | None:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from verification.roster import RosterFileError, RosterImportInterrupted, RosterSource, import_roster
+    from verification.roster.service import (
+        RosterFileError,
+        RosterImportInterrupted,
+        RosterSource,
+        import_roster,
+    )
 
     source = RosterSource(args.file)
     try:
@@ -165,7 +170,7 @@ REFERENCE_PROBLEMS = {
 
 
 def print_summary(report: RosterImportReport, show: int, language: Language = "en") -> None:
-    from verification.roster_messages import reason_text
+    from verification.roster.messages import reason_text
 
     print(f"Roster {report.file_name} (sha256 {report.file_sha256[:12]}…), import #{report.import_id}")
     print(f"  rows read: {report.rows_read}")
@@ -182,7 +187,7 @@ def print_summary(report: RosterImportReport, show: int, language: Language = "e
 
 
 def _print_rows(rows: list[RefusedRow] | list[RowProblem], show: int, language: Language) -> None:
-    from verification.roster_rows import RefusedRow
+    from verification.roster.rows import RefusedRow
 
     for entry in rows[:show]:
         problems = entry.problems if isinstance(entry, RefusedRow) else (entry,)
@@ -233,7 +238,7 @@ async def _bench(args: argparse.Namespace) -> int:
     from cryptography.fernet import Fernet
 
     from storage.protection import PersonalDataVault
-    from verification.roster_synthetic import write_synthetic_roster_csv
+    from verification.roster.synthetic import write_synthetic_roster_csv
 
     today = date.today()
     ok = True
@@ -263,7 +268,7 @@ async def _bench_backend(
     from storage.db import create_engine, create_session_factory
     from storage.schema import ensure_schema
     from storage.uow import unit_of_work_factory
-    from verification.roster import RosterSource, import_roster
+    from verification.roster.service import RosterSource, import_roster
 
     engine = create_engine(url)
     try:

@@ -25,8 +25,8 @@ def add_command(args: argparse.Namespace) -> int:
 
 
 async def _add(args: argparse.Namespace) -> int:
+    from accounts.staff import StaffExists
     from app.settings import Settings
-    from verification.staff import StaffExists
 
     try:
         async with command_runtime(Settings()) as runtime:

@@ -32,7 +32,7 @@ from bot.menu import menu_action
 from bot.services import services
 from content.i18n import Translator
 from kernel.permissions import NotStaff
-from verification.assistance import (
+from verification.records.assistance import (
     FINDINGS,
     MOVES,
     QUESTIONS,

@@ -36,8 +36,8 @@ from bot.keyboards import buttons
 from bot.menu import menu_action
 from bot.services import services
 from content.i18n import Translator
-from verification.certification import CertificationResult, Selfie
-from verification.home_visits import RetireeFound
+from verification.care.home_visits import RetireeFound
+from verification.certification.service import CertificationResult, Selfie
 
 ASK_ID, ASK_PLACE, CONFIRM, ASK_PHOTO = range(30, 34)
 TIMEOUT = timedelta(minutes=15)

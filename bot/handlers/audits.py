@@ -18,8 +18,8 @@ from bot.menu import menu_action
 from bot.services import services
 from content.i18n import Translator
 from kernel.permissions import NotStaff
-from verification.pass_audit import AuditDecision, AuditView
-from verification.pass_risk import COUNTED_REASONS
+from verification.certification.pass_audit import AuditDecision, AuditView
+from verification.certification.pass_risk import COUNTED_REASONS
 
 _VERBS = {"ok", "case"}
 

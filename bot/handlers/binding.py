@@ -20,7 +20,9 @@ from telegram.ext import (
     ConversationHandler,
 )
 
+from accounts.binding import BindOutcome, BindResult
 from accounts.profiles import Role
+from accounts.staff import SignInLocked
 from bot.handlers.common import menu_or_roles, profile_of, remember_profile, user_and_chat
 from bot.handlers.conversation import (
     cancel_step,
@@ -34,8 +36,6 @@ from bot.keyboards import buttons
 from bot.menu import main_menu, menu_action
 from bot.services import services
 from content.i18n import Translator
-from verification.binding import BindOutcome, BindResult
-from verification.staff import SignInLocked
 
 ASK_KIND, ASK_ID, ASK_CODE, OFFER_HELPER = range(4)
 STAFF_ASK_CODE = 10

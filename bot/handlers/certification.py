@@ -22,8 +22,8 @@ from bot.handlers.privacy import ask_consent
 from bot.menu import menu_action
 from bot.services import services
 from content.i18n import Translator
-from verification.certification import CertificationResult, Readiness, ReadinessState, VideoNote
-from verification.challenges import CHALLENGE_LIFETIME, Challenge
+from verification.certification.challenges import CHALLENGE_LIFETIME, Challenge
+from verification.certification.service import CertificationResult, Readiness, ReadinessState, VideoNote
 from verification.liveness.video import VideoLimits
 
 MAX_VIDEO_BYTES = VideoLimits().max_bytes

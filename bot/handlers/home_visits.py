@@ -32,7 +32,7 @@ from bot.menu import menu_action
 from bot.services import services
 from content.i18n import Translator
 from kernel.permissions import NotStaff
-from verification.home_visits import OUTCOMES, REASONS, VisitAsked, VisitView
+from verification.care.home_visits import OUTCOMES, REASONS, VisitAsked, VisitView
 
 CHOOSE, ASK_REASON, ASK_NOTE = range(20, 23)
 TIMEOUT = timedelta(minutes=10)

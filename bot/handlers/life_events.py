@@ -38,7 +38,7 @@ from bot.keyboards import buttons
 from bot.menu import menu_action
 from bot.services import services
 from content.i18n import Translator
-from verification.life_events import DeathReport, HospitalReport, RetireeClaim
+from verification.care.life_events import DeathReport, HospitalReport, RetireeClaim
 
 KIND, WHOM, ASK_ID, ASK_NAME, ASK_DAY, ASK_CERTIFICATE, ASK_DOCUMENT, ASK_HOSPITAL, CONFIRM = range(40, 49)
 TIMEOUT = timedelta(minutes=15)

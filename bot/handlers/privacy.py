@@ -12,12 +12,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
+from accounts.consent import CONSENT_TEXT_VERSION, NotBound, PrivacySummary
 from bot.callbacks import choice_and_number, number, refuse
 from bot.handlers.common import menu_or_roles, profile_of
 from bot.menu import menu_action
 from bot.services import services
 from content.i18n import Translator
-from verification.consent import CONSENT_TEXT_VERSION, NotBound, PrivacySummary
 
 
 async def ask_consent(update: Update, context: ContextTypes.DEFAULT_TYPE, retiree_id: int) -> None:

@@ -24,14 +24,14 @@ from bot.menu import FIRST_LOOK_GROUP, first_look_step, menu_action, stops_here
 from bot.services import services
 from content.i18n import Translator
 from kernel.permissions import NotStaff
-from verification.review import CaseView
+from verification.certification.review import CaseView
 
 _ASK_REASON = 1
 _DECISION = "review_decision"  # user_data: (case id, approve?) awaiting its reason
 
 
 _LIFE_EVENTS = {"death_reported": "death", "hospital_reported": "hospital"}
-_AUDITED_PASS = "pass_audit"  # verification.pass_audit.REVIEW_BECAUSE
+_AUDITED_PASS = "pass_audit"  # verification.certification.pass_audit.REVIEW_BECAUSE
 
 
 def _verdict_key(opened_because: str, approve: bool, what: str) -> str:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from content.publicity.articles import TOPICS
 from kernel.clock import utc_now
 from kernel.permissions import NotStaff
-from storage.publicity_models import PublicityCampaign
+from storage.models.publicity import PublicityCampaign
 from storage.uow import UnitOfWorkFactory
 
 STATES = ("sent", "failed", "blocked", "uncertain", "pending")

@@ -9,13 +9,13 @@ import os
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import storage.care_models  # noqa: F401  (registers its tables)
-import storage.certification_models  # noqa: F401  (registers its tables)
-import storage.durability_models  # noqa: F401  (registers its tables)
-import storage.employer_models  # noqa: F401  (registers its tables)
-import storage.liveness_models  # noqa: F401  (registers its tables)
-import storage.publicity_models  # noqa: F401  (registers its tables)
-import storage.records_models  # noqa: F401  (registers its tables)
+import storage.models.care  # noqa: F401  (registers its tables)
+import storage.models.certification  # noqa: F401  (registers its tables)
+import storage.models.durability  # noqa: F401  (registers its tables)
+import storage.models.employer  # noqa: F401  (registers its tables)
+import storage.models.liveness  # noqa: F401  (registers its tables)
+import storage.models.publicity  # noqa: F401  (registers its tables)
+import storage.models.records  # noqa: F401  (registers its tables)
 from storage.models import Base
 
 target_metadata = Base.metadata

@@ -10,17 +10,17 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 
-from storage.certification_models import Binding, Consent, ReferenceFace, StaffMember
 from storage.models import Retiree
-from verification.certification import CertificationService, VideoNote
-from verification.challenges import ChallengeService
-from verification.cycle_policies import load_cycle_policies
-from verification.cycle_service import CycleService
+from storage.models.certification import Binding, Consent, ReferenceFace, StaffMember
+from verification.certification.challenges import ChallengeService
+from verification.certification.pass_audit import AuditService, PassAuditor, load_audit_policy
+from verification.certification.review import ReviewService
+from verification.certification.service import CertificationService, VideoNote
+from verification.cycle.policies import load_cycle_policies
+from verification.cycle.service import CycleService
 from verification.liveness.fingerprints import Recording
 from verification.liveness.judge import ActionFinding, VideoVerdict
-from verification.pass_audit import AuditService, PassAuditor, load_audit_policy
-from verification.review import ReviewService
-from verification.roster_synthetic import synthetic_id_number
+from verification.roster.synthetic import synthetic_id_number
 
 REGION = "110000"  # the deployment's chain
 STAFF_USER, FAR_STAFF_USER = 920900, 920901

@@ -17,13 +17,13 @@ import pytest
 from sqlalchemy import select
 
 from content.i18n import Translator
-from storage.certification_models import PassAudit
 from storage.models import ErrorRecord
-from storage.records_models import VerificationRecord
+from storage.models.certification import PassAudit
+from storage.models.records import VerificationRecord
 from tests.binding.helpers import unused_code
 from tests.e2e.harness import inline_labels, retiree_id_of, running_bot_with_clip_people
 from tests.real_clips import clip, seed_challenge
-from verification.roster_synthetic import synthetic_id_number
+from verification.roster.synthetic import synthetic_id_number
 
 KEPT, DOUBTED, STAFF_CHAT = 870001, 870002, 870003
 # chat -> (name, ID number, clip, the actions the clip shows in this order)

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from kernel.clock import as_utc
 from tests.audits.helpers import CALM, add_retiree, note, stack
-from verification.challenges import CHALLENGE_LIFETIME
+from verification.certification.challenges import CHALLENGE_LIFETIME
 
 USER = 921001
 

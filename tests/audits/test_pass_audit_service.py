@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from kernel.permissions import NotStaff
-from storage.certification_models import PassAudit
-from storage.records_models import OutboxEntry, VerificationRecord
+from storage.models.certification import PassAudit
+from storage.models.records import OutboxEntry, VerificationRecord
 from tests.audits.helpers import CALM, FAR_STAFF_USER, STAFF_USER, add_retiree, add_staff, note, stack
-from verification.records import verify_chain
+from verification.records.chain import verify_chain
 
 USER = 920001
 

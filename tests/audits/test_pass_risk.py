@@ -1,5 +1,5 @@
 """The risk score of a self-service pass and the draw of the random share: plain rules on
-plain figures (verification/pass_risk.py), and the data file they are read from."""
+plain figures (verification/certification/pass_risk.py), and the data file they are read from."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from datetime import date
 
 import pytest
 
-from verification.pass_audit import DEFAULT_AUDIT_FILE, load_audit_policy
-from verification.pass_risk import (
+from verification.certification.pass_audit import DEFAULT_AUDIT_FILE, load_audit_policy
+from verification.certification.pass_risk import (
     AuditPolicy,
     AuditPolicyError,
     PassEvidence,

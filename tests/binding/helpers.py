@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
-from storage.certification_models import BindingCode
 from storage.models import Retiree
-from verification.roster_synthetic import synthetic_id_number
+from storage.models.certification import BindingCode
+from verification.roster.synthetic import synthetic_id_number
 
 T0 = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 
@@ -68,7 +68,7 @@ async def unused_code(uow_factory, vault, retiree_id: int) -> str:
 
 async def audit_entries(uow_factory, retiree_id: int | None = None) -> list[tuple[str, str, dict]]:
     """(action, actor, detail) of the audit trail, oldest first."""
-    from storage.certification_models import AuditEntry
+    from storage.models.certification import AuditEntry
 
     async with uow_factory() as uow:
         query = select(AuditEntry).order_by(AuditEntry.id)

@@ -6,12 +6,12 @@ import asyncio
 
 import pytest
 
-from storage.certification_models import ReferenceFace
+from accounts.binding import BindingService
+from accounts.consent import ConsentService
+from accounts.staff import StaffService
+from storage.models.certification import ReferenceFace
 from tests.binding.helpers import add_retiree, id_number, unused_code
 from tests.e2e.harness import inline_labels, running_bot
-from verification.binding import BindingService
-from verification.consent import ConsentService
-from verification.staff import StaffService
 
 ELDER = id_number(41)
 

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from accounts.binding import BindingService, BindOutcome
+from accounts.codes import CODE_ALPHABET, normalise_code
 from kernel.idnumber import IdReason
-from storage.certification_models import BindingCode, BindingFailure
+from storage.models.certification import BindingCode, BindingFailure
 from tests.binding.helpers import FakeClock, add_retiree, audit_entries, id_number, unused_code
-from verification.binding import BindingService, BindOutcome
-from verification.codes import CODE_ALPHABET, normalise_code
 
 ELDER = id_number(11)
 OTHER = id_number(12)

@@ -8,6 +8,8 @@ import re
 import subprocess
 from pathlib import Path
 
+from accounts.binding import BindingService, BindOutcome
+from accounts.staff import StaffService
 from app.settings import Settings
 from storage.db import create_engine, create_session_factory
 from storage.protection import PersonalDataVault
@@ -15,8 +17,6 @@ from storage.schema import upgrade
 from storage.uow import unit_of_work_factory
 from tests.binding.helpers import add_retiree, id_number
 from tests.cli import cli_env, run_cli
-from verification.binding import BindingService, BindOutcome
-from verification.staff import StaffService
 
 REPO = Path(__file__).resolve().parents[2]
 ELDERS = {id_number(31): "王秀英", id_number(32, region="310104"): "李桂兰"}

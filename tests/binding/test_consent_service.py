@@ -7,7 +7,9 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from storage.certification_models import (
+from accounts.binding import BindingService
+from accounts.consent import CONSENT_TEXT_VERSION, EVIDENCE_RETENTION_DAYS, ConsentService, NotBound
+from storage.models.certification import (
     Certification,
     CertificationAttempt,
     Evidence,
@@ -15,8 +17,6 @@ from storage.certification_models import (
     ReviewCase,
 )
 from tests.binding.helpers import FakeClock, add_retiree, audit_entries, id_number, unused_code
-from verification.binding import BindingService
-from verification.consent import CONSENT_TEXT_VERSION, EVIDENCE_RETENTION_DAYS, ConsentService, NotBound
 
 ELDER = id_number(21)
 SELF, HELPER, STRANGER = 9101, 9102, 9199

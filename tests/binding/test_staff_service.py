@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from storage.certification_models import StaffMember
+from accounts.codes import normalise_code
+from accounts.staff import SignInLocked, StaffExists, StaffService
+from storage.models.certification import StaffMember
 from tests.binding.helpers import FakeClock, id_number
-from verification.codes import normalise_code
-from verification.staff import SignInLocked, StaffExists, StaffService
 
 
 async def test_create_returns_a_code_stored_only_as_a_hash(uow_factory, vault):
@@ -62,7 +62,7 @@ async def test_wrong_codes_lock_sign_in_for_24_hours(uow_factory, vault):
 
 async def test_the_lock_is_shared_with_binding(uow_factory, vault):
     """One rule for every code typed into the bot: guesses of either kind add up."""
-    from verification.binding import BindingService, BindOutcome
+    from accounts.binding import BindingService, BindOutcome
 
     clock = FakeClock()
     staff = StaffService(uow_factory, vault, clock)

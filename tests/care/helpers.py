@@ -6,10 +6,10 @@ from datetime import date
 
 from sqlalchemy import select
 
-from storage.certification_models import Binding, StaffMember
 from storage.models import Retiree
+from storage.models.certification import Binding, StaffMember
 from tests.cycle.factories import FakeClock
-from verification.roster_synthetic import synthetic_id_number
+from verification.roster.synthetic import synthetic_id_number
 
 TODAY = date(2026, 11, 27)
 HELPER, STRANGER, STAFF, OTHER_STAFF = 7001, 7002, 7900, 7901

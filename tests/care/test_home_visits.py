@@ -7,9 +7,9 @@ from datetime import date, timedelta
 import pytest
 
 from kernel.permissions import NotStaff
-from storage.care_models import HomeVisitRequest
-from storage.certification_models import Certification
-from storage.records_models import VerificationRecord
+from storage.models.care import HomeVisitRequest
+from storage.models.certification import Certification
+from storage.models.records import VerificationRecord
 from tests.care.helpers import (
     HELPER,
     OTHER_STAFF,
@@ -21,8 +21,8 @@ from tests.care.helpers import (
     clock_at,
     rows,
 )
-from verification.certification import CertificationResult, Selfie
-from verification.home_visits import HomeVisitService
+from verification.care.home_visits import HomeVisitService
+from verification.certification.service import CertificationResult, Selfie
 
 
 class FakeCertifier:

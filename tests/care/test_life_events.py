@@ -6,16 +6,16 @@ from datetime import date, timedelta
 
 import pytest
 
-import verification.life_events as life_events_module
-from storage.care_models import HomeVisitRequest, LifeEventReport
-from storage.certification_models import AuditEntry, Binding, ReviewCase, Suspension
+import verification.care.life_events as life_events_module
 from storage.models import Retiree
-from storage.records_models import VerificationRecord
+from storage.models.care import HomeVisitRequest, LifeEventReport
+from storage.models.certification import AuditEntry, Binding, ReviewCase, Suspension
+from storage.models.records import VerificationRecord
 from tests.care.helpers import HELPER, STAFF, STRANGER, TODAY, add_retiree, add_staff, bind, clock_at, rows
-from verification.cycle_policies import load_cycle_policies
-from verification.cycle_service import CycleService
-from verification.life_events import DeathReport, HospitalReport, LifeEventService, RetireeClaim
-from verification.review import ReviewService
+from verification.care.life_events import DeathReport, HospitalReport, LifeEventService, RetireeClaim
+from verification.certification.review import ReviewService
+from verification.cycle.policies import load_cycle_policies
+from verification.cycle.service import CycleService
 
 DIED_ON = TODAY - timedelta(days=3)
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from storage.certification_models import Binding, Consent, StaffMember
 from storage.models import Retiree
+from storage.models.certification import Binding, Consent, StaffMember
 from tests.conftest import faces_dir
-from verification.cycle_policies import load_cycle_policies
-from verification.cycle_service import CycleService
-from verification.enrolment import ReferenceEnrolment
+from verification.certification.enrolment import ReferenceEnrolment
+from verification.cycle.policies import load_cycle_policies
+from verification.cycle.service import CycleService
 from verification.faces.pool import FaceWorkerPool
-from verification.roster_synthetic import synthetic_id_number
+from verification.roster.synthetic import synthetic_id_number
 
 RETIREE_USER = 900001
 STAFF_USER = 900900

@@ -22,8 +22,8 @@ from tests.faces.samples import (
     png_of_one_colour,
     sixteen_bit_grey_png,
 )
-from verification.certification import MEDIA_REASONS, CertificationService, Selfie
-from verification.review import ReviewService
+from verification.certification.review import ReviewService
+from verification.certification.service import MEDIA_REASONS, CertificationService, Selfie
 
 
 def _selfie(key: str, data: bytes, retiree_id: int) -> Selfie:

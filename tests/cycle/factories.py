@@ -6,8 +6,8 @@ import itertools
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from storage.certification_models import Binding
 from storage.models import BotUser, Retiree
+from storage.models.certification import Binding
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _numbers = itertools.count(1)

@@ -11,9 +11,9 @@ from telegram import Bot
 from bot.reminders import send_due_reminders
 from tests.cycle.factories import FakeClock, add_retiree, bind
 from tests.e2e.harness import TOKEN, running_bot
-from verification.cycle import add_months
-from verification.cycle_policies import load_cycle_policies
-from verification.cycle_service import CycleService
+from verification.cycle.policies import load_cycle_policies
+from verification.cycle.rules import add_months
+from verification.cycle.service import CycleService
 
 RETIREE_CHAT, HELPER_CHAT = 830001, 830002
 

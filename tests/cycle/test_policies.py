@@ -6,7 +6,7 @@ from datetime import time
 
 import pytest
 
-from verification.cycle_policies import (
+from verification.cycle.policies import (
     DEFAULT_POLICY_FILE,
     CyclePolicy,
     PolicyError,

@@ -10,8 +10,8 @@ from telegram.ext import ApplicationBuilder
 
 from bot.reminders import JOB_NAME, run_cycle_sweep, schedule_cycle_jobs, send_due_reminders
 from tests.cycle.factories import FakeClock, add_retiree, bind
-from verification.cycle_policies import load_cycle_policies
-from verification.cycle_service import CycleService
+from verification.cycle.policies import load_cycle_policies
+from verification.cycle.service import CycleService
 
 DUE = date(2026, 4, 30)
 

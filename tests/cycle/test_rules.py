@@ -8,7 +8,8 @@ from datetime import date, time, timedelta
 
 import pytest
 
-from verification.cycle import (
+from verification.cycle.policies import CyclePolicy
+from verification.cycle.rules import (
     State,
     add_months,
     back_pay_months,
@@ -19,7 +20,6 @@ from verification.cycle import (
     suspension_date,
     suspension_due,
 )
-from verification.cycle_policies import CyclePolicy
 
 ROLLING = CyclePolicy(rule="rolling_12")
 BIRTHDAY = CyclePolicy(rule="birthday_month", min_months=6)

@@ -7,11 +7,11 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from storage.certification_models import AuditEntry, Certification, Reminder, Suspension
 from storage.models import ErrorRecord, Retiree
+from storage.models.certification import AuditEntry, Certification, Reminder, Suspension
 from tests.cycle.factories import SHANGHAI, FakeClock, add_retiree, bind
-from verification.cycle_policies import load_cycle_policies
-from verification.cycle_service import CycleService
+from verification.cycle.policies import load_cycle_policies
+from verification.cycle.service import CycleService
 
 POLICIES = load_cycle_policies()
 DUE = date(2026, 4, 30)

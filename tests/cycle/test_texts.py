@@ -8,7 +8,7 @@ import pytest
 
 from bot.cycle_texts import month_text, reminder_text, status_text
 from content.i18n import Translator
-from verification.cycle_service import ReminderNotice, RetireeStatus
+from verification.cycle.service import ReminderNotice, RetireeStatus
 
 ZH, EN = Translator("zh_Hans"), Translator("en")
 

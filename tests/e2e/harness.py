@@ -19,7 +19,7 @@ from bot.application import build_application
 from standin.client import StandinClient
 from standin.server import RunningStandin, running_standin
 from tests.real_clips import clip
-from verification.roster import RosterSource, import_roster
+from verification.roster.service import RosterSource, import_roster
 
 TOKEN = "7100000001:e2e-test-token"
 

@@ -11,14 +11,14 @@ from datetime import date
 import pytest
 
 from app.wiring import prepare_roster
-from storage.care_models import HomeVisitRequest, LifeEventReport
-from storage.certification_models import Binding, Certification, Suspension
+from storage.models.care import HomeVisitRequest, LifeEventReport
+from storage.models.certification import Binding, Certification, Suspension
 from tests.care.helpers import rows
 from tests.certification.conftest import REFERENCE, SAME_PERSON
 from tests.conftest import faces_dir
 from tests.e2e.harness import inline_labels, running_bot
-from verification.roster import RosterSource, import_roster
-from verification.roster_synthetic import synthetic_id_number
+from verification.roster.service import RosterSource, import_roster
+from verification.roster.synthetic import synthetic_id_number
 
 RELATIVE_CHAT, RETIREE_CHAT, STAFF_CHAT = 840001, 840002, 840003
 NAME, NUMBER = "蔡刚", synthetic_id_number("110105", date(1950, 3, 4), 21)

@@ -20,7 +20,7 @@ from tests.binding.helpers import unused_code
 from tests.e2e.harness import inline_labels, retiree_id_of, running_bot_with_clip_people
 from tests.real_clips import clip, seed_challenge
 from verification.liveness.actions import Action
-from verification.roster_synthetic import synthetic_id_number
+from verification.roster.synthetic import synthetic_id_number
 
 RETIREE_CHAT, IMPOSTOR_CHAT, STAFF_CHAT = 830001, 830002, 830003
 # chat -> (name, ID number, the real clip whose person the retiree is)

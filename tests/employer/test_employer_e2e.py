@@ -8,10 +8,10 @@ import io
 import pytest
 from sqlalchemy import select
 
+from accounts.staff import StaffService
 from storage.models import ErrorRecord
 from tests.e2e.harness import inline_labels, running_bot
 from tests.employer.payrolls import all_ids, csv_bytes, known_rows, xlsx_bytes
-from verification.staff import StaffService
 
 EMPLOYER = 850001
 

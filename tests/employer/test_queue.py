@@ -7,11 +7,11 @@ import tomllib
 
 import pytest
 
+from accounts.staff import StaffService
 from app.cli import main
 from content.employer_service import redact
 from content.knowledge.answering import AnswerStatus
 from kernel.permissions import NotStaff
-from verification.staff import StaffService
 
 UNSURE = "我们单位的住房公积金缴存比例应该定多少？员工身份证11010519491231002X，电话13812345678"
 

@@ -9,19 +9,19 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pytest
 
-from storage.certification_models import Binding, Consent, ReferenceFace, StaffMember
 from storage.db import create_engine, create_session_factory
 from storage.models import Retiree
+from storage.models.certification import Binding, Consent, ReferenceFace, StaffMember
 from storage.schema import upgrade
 from storage.uow import unit_of_work_factory
-from verification.certification import CertificationService, Selfie
-from verification.cycle_policies import load_cycle_policies
-from verification.cycle_service import CycleService
+from verification.certification.reference_sets import load_reference_set
+from verification.certification.service import CertificationService, Selfie
+from verification.cycle.policies import load_cycle_policies
+from verification.cycle.service import CycleService
 from verification.faces.pipeline import SelfieVerdict
 from verification.faces.reasons import Reason
 from verification.faces.scoring import quality_weight
-from verification.reference_sets import load_reference_set
-from verification.roster_synthetic import synthetic_id_number
+from verification.roster.synthetic import synthetic_id_number
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 USER = 700001

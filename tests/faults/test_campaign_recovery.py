@@ -17,7 +17,7 @@ from bot.handlers.publicity import campaign_line
 from content.i18n import Translator
 from content.publicity.sender import LEASE, CampaignSender
 from content.publicity.service import PublicityService, Segment
-from storage.publicity_models import PublicityCampaign, PublicityDelivery
+from storage.models.publicity import PublicityCampaign, PublicityDelivery
 from tests.publicity.helpers import STAFF_USER, add_people, add_staff
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, text
 
-from storage.employer_models import EmployerQuestion
 from storage.errors import record_error
 from storage.models import ErrorRecord
+from storage.models.employer import EmployerQuestion
 from storage.text_guard import clean_text, clean_value
 
 DIRTY = "养老金\x00怎么\x07交？\x1b[31m\tline\r\nnext\x7f\x85\x9fend"

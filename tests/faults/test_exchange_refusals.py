@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 
 from kernel.clock import as_utc
 from storage.db import create_engine, create_session_factory
-from storage.durability_models import KeyFingerprint
 from storage.keyring import ENV_NAMES, fingerprint
-from storage.records_models import OutboxEntry, ReceivedRecord, VerificationRecord
+from storage.models.durability import KeyFingerprint
+from storage.models.records import OutboxEntry, ReceivedRecord, VerificationRecord
 from storage.schema import upgrade
 from storage.uow import unit_of_work_factory
 from tests.cli import cli_env, run_cli
@@ -32,7 +32,13 @@ from tests.records.regions import (
     certify_many,
     open_region,
 )
-from verification.exchange import Peer, PeerRegistry, generate_private_key, refused_entries, requeue_refused
+from verification.records.exchange import (
+    Peer,
+    PeerRegistry,
+    generate_private_key,
+    refused_entries,
+    requeue_refused,
+)
 
 LATE = "e" * 64  # lives in Shenzhen, paid by Beijing, not on Beijing's roster yet
 NEVER = "d" * 64  # the same, and Beijing never imports them
@@ -102,7 +108,7 @@ async def _received(region) -> list[str]:
 
 async def test_refused_for_an_unknown_retiree_is_retried_until_the_roster_is_in(regions, caplog):
     sz, bj = regions
-    caplog.set_level(logging.WARNING, logger="verification.exchange")
+    caplog.set_level(logging.WARNING, logger="verification.records.exchange")
     await certify_many(sz, [BJ_PAID[0], LATE, BJ_PAID[1]])
     report = await sz.dispatcher.drain()
     # the others are not held up behind the refused one

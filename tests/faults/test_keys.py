@@ -24,9 +24,7 @@ from sqlalchemy import delete, func, select
 from app.commands.keys import RotationRefused, rotate
 from app.settings import Settings, create_local_secrets
 from app.wiring import open_runtime
-from storage.certification_models import BindingCode, ReferenceFace
 from storage.db import create_engine, create_session_factory
-from storage.durability_models import KeyFingerprint
 from storage.keyring import (
     KeysDoNotMatchDatabase,
     encrypted_columns,
@@ -35,6 +33,8 @@ from storage.keyring import (
     open_vault,
 )
 from storage.models import Retiree
+from storage.models.certification import BindingCode, ReferenceFace
+from storage.models.durability import KeyFingerprint
 from storage.schema import upgrade
 from storage.uow import unit_of_work_factory
 from tests.binding.helpers import add_retiree, id_number

@@ -15,15 +15,15 @@ from app.settings import Settings
 from app.wiring import open_runtime
 from storage.db import create_engine, create_session_factory
 from storage.models import Retiree
-from storage.records_models import ChainCheckpoint, ChainHead, PeerChainHead, VerificationRecord
+from storage.models.records import ChainCheckpoint, ChainHead, PeerChainHead, VerificationRecord
 from storage.schema import upgrade
 from storage.uow import unit_of_work_factory
 from tests.cli import run_cli
 from tests.cycle.factories import add_retiree
 from tests.records.regions import BJ, BJ_PAID, SZ, SZ_PAID, Region, add_retirees, certify_many, open_region
-from verification.checkpoints import SignedHead, advance_checkpoint, check_checkpoints
-from verification.exchange import PeerRegistry, generate_private_key, save_private_key
-from verification.records import append_record, chain_hash, record_body, verify_chain
+from verification.records.chain import append_record, chain_hash, record_body, verify_chain
+from verification.records.checkpoints import SignedHead, advance_checkpoint, check_checkpoints
+from verification.records.exchange import PeerRegistry, generate_private_key, save_private_key
 
 REGION = "440300"
 NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)

@@ -13,13 +13,13 @@ import time_machine
 from sqlalchemy import select
 
 from content.i18n import Translator
-from storage.care_models import HomeVisitRequest
-from storage.certification_models import Binding, ReviewCase
-from storage.employer_models import EmployerQuestion
-from storage.publicity_models import PublicityCampaign
+from storage.models.care import HomeVisitRequest
+from storage.models.certification import Binding, ReviewCase
+from storage.models.employer import EmployerQuestion
+from storage.models.publicity import PublicityCampaign
 from tests.e2e.harness import inline_labels, running_bot
-from verification.roster import RosterSource, import_roster
-from verification.roster_synthetic import synthetic_id_number
+from verification.roster.service import RosterSource, import_roster
+from verification.roster.synthetic import synthetic_id_number
 
 STAFF_CHAT, EMPLOYER_CHAT, RETIREE_CHAT = 850001, 850002, 850003
 NAME, NUMBER = "蔡刚", synthetic_id_number("110105", date(1950, 3, 4), 21)

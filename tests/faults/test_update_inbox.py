@@ -29,9 +29,9 @@ from bot.inbox import InboxApplication, UpdateInbox, is_transient
 from content.i18n import Translator
 from standin.client import StandinClient
 from standin.server import running_standin
-from storage.durability_models import InboxUpdate
-from storage.employer_models import EmployerQuestion
-from storage.inbox_repository import IncomingUpdate
+from storage.models.durability import InboxUpdate
+from storage.models.employer import EmployerQuestion
+from storage.repositories.inbox import IncomingUpdate
 from tests.e2e.harness import TOKEN, ChatUser
 from web.webhook import WEBHOOK_PATH, create_webhook_app
 

@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.audits.helpers import add_retiree
-from verification.certification import CertificationService, VideoNote
-from verification.challenges import CHALLENGE_LIFETIME, ChallengeService
-from verification.cycle_policies import load_cycle_policies
-from verification.cycle_service import CycleService
+from verification.certification.challenges import CHALLENGE_LIFETIME, ChallengeService
+from verification.certification.service import CertificationService, VideoNote
+from verification.cycle.policies import load_cycle_policies
+from verification.cycle.service import CycleService
 from verification.liveness.actions import Action
 from verification.liveness.fingerprints import Recording
 from verification.liveness.judge import ActionFinding, VideoVerdict
@@ -142,7 +142,7 @@ async def test_someone_elses_video_is_a_counted_failure(uow_factory, vault, cloc
 
 
 async def certification_fingerprint(uow, data: bytes) -> None:
-    from verification.replay_guard import remember
+    from verification.certification.replay_guard import remember
 
     sha = hashlib.sha256(data).hexdigest()
     recording = Recording((1, 2, 3), (bytes(36),) * 3)

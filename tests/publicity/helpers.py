@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from storage.certification_models import Binding, StaffMember
 from storage.models import BotUser, Retiree
+from storage.models.certification import Binding, StaffMember
 
 STAFF_USER = 9000
 

@@ -11,15 +11,15 @@ from storage.db import create_engine, create_session_factory
 from storage.models import Retiree
 from storage.schema import upgrade
 from storage.uow import unit_of_work_factory
-from verification.assistance import AssistanceService
-from verification.exchange import (
+from verification.records.assistance import AssistanceService
+from verification.records.chain import append_record
+from verification.records.exchange import (
     ExchangeReceiver,
     OutboxDispatcher,
     Peer,
     PeerRegistry,
     generate_private_key,
 )
-from verification.records import append_record
 from web.exchange import HttpTransport, create_exchange_app, running_exchange
 
 SZ, BJ = "440300", "110000"

@@ -9,8 +9,8 @@ import pytest
 
 from tests.records.regions import BJ, BJ_PAID, SZ, add_retirees
 from tests.records.test_exchange import _post
-from verification.assistance import ASSISTANCE_PATH, IllegalTransition
-from verification.exchange import sign_headers
+from verification.records.assistance import ASSISTANCE_PATH, IllegalTransition
+from verification.records.exchange import sign_headers
 
 
 async def _ask(sz, bj, body: dict) -> tuple[int, dict]:

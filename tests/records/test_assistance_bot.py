@@ -8,10 +8,10 @@ from datetime import date
 
 from sqlalchemy import select
 
-from storage.records_models import AssistanceRequest, OutboxEntry
+from storage.models.records import AssistanceRequest, OutboxEntry
 from tests.binding.helpers import add_retiree, audit_entries
 from tests.e2e.harness import inline_labels, running_bot
-from verification.roster_synthetic import synthetic_id_number
+from verification.roster.synthetic import synthetic_id_number
 
 STAFF_CHAT = 840001
 ASKER = "440300"  # pays the pension; the bot serves 110000 (REGION_CODE's default)

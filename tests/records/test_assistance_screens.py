@@ -12,17 +12,17 @@ import pytest
 from sqlalchemy import select
 from telegram.ext import ApplicationBuilder
 
+from accounts.staff import StaffService
 from bot.handlers.assistance import SWEEP_JOB, run_sweep, schedule_sweep
 from kernel.permissions import NotStaff
-from storage.certification_models import AuditEntry
 from storage.models import Retiree
-from storage.records_models import AssistanceRequest, OutboxEntry, VerificationRecord
+from storage.models.certification import AuditEntry
+from storage.models.records import AssistanceRequest, OutboxEntry, VerificationRecord
 from tests.binding.helpers import FakeClock, add_retiree, audit_entries
 from tests.records.regions import BJ, SZ
-from verification.assistance import QUESTIONS, AssistanceService, ExchangeLink, IllegalTransition
-from verification.records import verify_chain
-from verification.roster_synthetic import synthetic_id_number
-from verification.staff import StaffService
+from verification.records.assistance import QUESTIONS, AssistanceService, ExchangeLink, IllegalTransition
+from verification.records.chain import verify_chain
+from verification.roster.synthetic import synthetic_id_number
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

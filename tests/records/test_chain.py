@@ -8,12 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select, update
 
-from storage.certification_models import Certification
-from storage.records_models import OutboxEntry, VerificationRecord
+from storage.models.certification import Certification
+from storage.models.records import OutboxEntry, VerificationRecord
 from tests.cycle.factories import FakeClock, add_retiree
-from verification.cycle_policies import load_cycle_policies
-from verification.cycle_service import CycleService
-from verification.records import append_record, verify_chain
+from verification.cycle.policies import load_cycle_policies
+from verification.cycle.service import CycleService
+from verification.records.chain import append_record, verify_chain
 
 NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 

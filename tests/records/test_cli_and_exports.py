@@ -12,13 +12,13 @@ from sqlalchemy import update
 
 from app.settings import Settings
 from app.wiring import open_runtime
-from storage.certification_models import Certification
-from storage.records_models import VerificationRecord
+from storage.models.certification import Certification
+from storage.models.records import VerificationRecord
 from tests.cli import run_cli
 from tests.cycle.factories import FakeClock, add_retiree
-from verification.cycle_policies import load_cycle_policies
-from verification.cycle_service import CycleService
-from verification.exports import export_rows
+from verification.cycle.policies import load_cycle_policies
+from verification.cycle.service import CycleService
+from verification.records.exports import export_rows
 
 REPO = Path(__file__).resolve().parents[2]
 DUE = date(2026, 4, 30)

@@ -9,9 +9,9 @@ from datetime import timedelta
 import aiohttp
 from sqlalchemy import func, select
 
-from storage.records_models import OutboxEntry, ReceivedRecord
+from storage.models.records import OutboxEntry, ReceivedRecord
 from tests.records.regions import BJ, BJ_PAID, SZ, SZ_PAID, add_retirees, certify_many
-from verification.exchange import RECORDS_PATH, generate_private_key, sign_headers
+from verification.records.exchange import RECORDS_PATH, generate_private_key, sign_headers
 
 
 async def received(region, origin=None) -> list[tuple[str, str]]:
@@ -70,7 +70,7 @@ async def _post(url: str, body: bytes, headers: dict, path: str = RECORDS_PATH) 
 
 async def _signed_batch(sz, hashes):
     """A real batch from Shenzhen's outbox, signed with Shenzhen's key."""
-    from verification.exchange import OutboxDispatcher
+    from verification.records.exchange import OutboxDispatcher
 
     captured = {}
 

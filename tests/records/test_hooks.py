@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage.records_models import VerificationRecord
+from storage.models.records import VerificationRecord
 from tests.certification.conftest import SAME_PERSON, SOMEONE_ELSE, STAFF_USER, enrol_retiree
-from verification.certification import CertificationService, Selfie
-from verification.records import verify_chain
-from verification.review import ReviewService
+from verification.certification.review import ReviewService
+from verification.certification.service import CertificationService, Selfie
+from verification.records.chain import verify_chain
 
 
 def _selfie(key: str, data: bytes, retiree_id: int) -> Selfie:

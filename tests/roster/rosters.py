@@ -6,7 +6,7 @@ import csv
 from datetime import date, timedelta
 from pathlib import Path
 
-from verification.roster_synthetic import synthetic_id_number
+from verification.roster.synthetic import synthetic_id_number
 
 HEADER_EN = [
     "name",

@@ -18,7 +18,7 @@ from kernel.idnumber import (
     mask_id_number,
 )
 from tests.roster.rosters import STANDARD_ID
-from verification.roster_synthetic import SYNTHETIC_REGIONS, synthetic_id_number
+from verification.roster.synthetic import SYNTHETIC_REGIONS, synthetic_id_number
 
 TODAY = date(2025, 6, 1)
 

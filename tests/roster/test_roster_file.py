@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.roster.rosters import HEADER_EN, HEADER_ZH, STANDARD_ID, person, write_csv, write_xlsx
-from verification.roster_reader import RosterField, RosterFileError, RosterSource
-from verification.roster_rows import RefusedRow, RosterRecord, RowValidator, parse_date
+from verification.roster.reader import RosterField, RosterFileError, RosterSource
+from verification.roster.rows import RefusedRow, RosterRecord, RowValidator, parse_date
 
 TODAY = date(2025, 6, 1)
 
@@ -22,7 +22,7 @@ def _rows(path: Path) -> list:
 def _check(tmp_path: Path, **overrides: object) -> RosterRecord | RefusedRow:
     cells = {RosterField(key): value for key, value in person(1).items()}
     cells.update({RosterField(key): value for key, value in overrides.items()})
-    from verification.roster_reader import RawRow
+    from verification.roster.reader import RawRow
 
     validator = RowValidator(today=TODAY, photo_folder=tmp_path, columns={})
     return validator.check(RawRow(number=7, cells=cells))

@@ -12,7 +12,7 @@ from sqlalchemy.types import JSON
 from storage.models import ErrorRecord, Retiree, RosterImport
 from storage.uow import UnitOfWork
 from tests.roster.rosters import HEADER_ZH, STANDARD_ID, make_id, person, write_csv, write_xlsx
-from verification.roster import (
+from verification.roster.service import (
     RosterFileError,
     RosterImportInterrupted,
     RosterSource,
