@@ -6,6 +6,8 @@ Each handler turns an update into one service call and one reply.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from telegram import Update
 from telegram.ext import (
@@ -25,8 +27,10 @@ from bot.inbox import apology_key
 from bot.menu import action_for_label, free_text_handler, handler_for, main_menu, menu_action
 from bot.services import services
 from content.i18n import Translator
+from kernel.permissions import NotStaff
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def user_and_chat(update: Update) -> tuple[int, int]:
@@ -51,6 +55,29 @@ def remember_profile(context: ContextTypes.DEFAULT_TYPE, profile: Profile) -> tu
 
 def menu_or_roles(t: Translator, profile: Profile):
     return main_menu(t, profile.role) if profile.role else keyboards.role_choice(t)
+
+
+async def staff_items(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    load: Callable[[int], Awaitable[Sequence[T]]],
+    *,
+    none_key: str | None,
+    not_staff_key: str = "review.not_staff",
+) -> Sequence[T]:
+    """What a staff screen lists (`load` of the sender's Telegram id). Someone who is not staff
+    is told so, and an empty list is said with `none_key` (unless None), both in the menu;
+    the caller then shows each item."""
+    profile, t = await profile_of(update, context)
+    message = update.effective_message
+    try:
+        items = await load(update.effective_user.id)
+    except NotStaff:
+        await message.reply_text(t(not_staff_key), reply_markup=menu_or_roles(t, profile))
+        return ()
+    if not items and none_key is not None:
+        await message.reply_text(t(none_key), reply_markup=menu_or_roles(t, profile))
+    return items
 
 
 async def reply_in_menu(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str, **values) -> None:

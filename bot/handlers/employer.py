@@ -31,7 +31,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from accounts.profiles import Role
-from bot.handlers.common import menu_or_roles, profile_of
+from bot.handlers.common import menu_or_roles, profile_of, staff_items
 from bot.menu import FIRST_LOOK_GROUP, answer_step, first_look_step, free_text_for, menu_action, stops_here
 from bot.services import services
 from content.i18n import Translator
@@ -299,17 +299,15 @@ async def payroll_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 @menu_action("questions")
 async def list_questions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    profile, t = await profile_of(update, context)
+    _, t = await profile_of(update, context)
     employer = services(context).employer
-    try:
-        questions = await employer.open_questions(update.effective_user.id)
-    except NotStaff:
-        await update.effective_message.reply_text(
-            t("questions.not_staff"), reply_markup=menu_or_roles(t, profile)
-        )
-        return
-    if not questions:
-        await update.effective_message.reply_text(t("questions.none"), reply_markup=menu_or_roles(t, profile))
+    questions = await staff_items(
+        update,
+        context,
+        employer.open_questions,
+        none_key="questions.none",
+        not_staff_key="questions.not_staff",
+    )
     for question in questions:
         closest = "、".join(
             button_label(entry, t.language)

@@ -18,7 +18,7 @@ from telegram.ext import (
     ConversationHandler,
 )
 
-from bot.handlers.common import menu_or_roles, profile_of
+from bot.handlers.common import menu_or_roles, profile_of, staff_items
 from bot.handlers.conversation import (
     cancel_step,
     conversation,
@@ -137,16 +137,10 @@ def _visit_text(t: Translator, visit: VisitView) -> str:
 
 @menu_action("home_visits")
 async def list_visits(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    profile, t = await profile_of(update, context)
+    _, t = await profile_of(update, context)
     message = update.effective_message
-    try:
-        visits = await services(context).home_visits.open_visits(update.effective_user.id)
-    except NotStaff:
-        await message.reply_text(t("review.not_staff"), reply_markup=menu_or_roles(t, profile))
-        return
-    if not visits:
-        await message.reply_text(t("care.visits.none"), reply_markup=menu_or_roles(t, profile))
-    for visit in visits:
+    load = services(context).home_visits.open_visits
+    for visit in await staff_items(update, context, load, none_key="care.visits.none"):
         await message.reply_text(
             _visit_text(t, visit),
             reply_markup=buttons(

@@ -19,7 +19,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.handlers.common import menu_or_roles, profile_of
+from bot.handlers.common import menu_or_roles, profile_of, staff_items
 from bot.menu import FIRST_LOOK_GROUP, first_look_step, menu_action, stops_here
 from bot.services import services
 from content.i18n import Translator
@@ -116,16 +116,8 @@ def _case_buttons(t: Translator, case: CaseView) -> InlineKeyboardMarkup:
 
 @menu_action("review")
 async def list_cases(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    profile, t = await profile_of(update, context)
-    try:
-        cases = await services(context).review.pending(update.effective_user.id)
-    except NotStaff:
-        await update.effective_message.reply_text(
-            t("review.not_staff"), reply_markup=menu_or_roles(t, profile)
-        )
-        return
-    if not cases:
-        await update.effective_message.reply_text(t("review.none"), reply_markup=menu_or_roles(t, profile))
+    _, t = await profile_of(update, context)
+    cases = await staff_items(update, context, services(context).review.pending, none_key="review.none")
     for case in cases:
         await update.effective_message.reply_text(_case_text(t, case), reply_markup=_case_buttons(t, case))
 
