@@ -52,7 +52,11 @@ class Runtime:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, *, auto_upgrade: bool = True) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings, *, auto_upgrade: bool = True, index_knowledge: bool = True
+) -> AsyncIterator[Runtime]:
+    """Everything the product runs on. `index_knowledge=False` (console commands that answer no
+    employer's question) leaves the knowledge base to be indexed on first use, not at start."""
     # The configured face engine and its calibrated thresholds, checked now: an engine without
     # a calibrated threshold (an ONNX model nobody ran `calibrate` for) stops the start-up here.
     face_spec = settings.face_engine_spec()
@@ -107,7 +111,7 @@ async def open_runtime(settings: Settings, *, auto_upgrade: bool = True) -> Asyn
             # The knowledge base is indexed once per process (about two seconds), off the loop.
             employer=EmployerService(
                 uow_factory,
-                await asyncio.to_thread(default_answerer),
+                await asyncio.to_thread(default_answerer) if index_knowledge else default_answerer,
                 load_regions(),
                 timezone=settings.timezone,
             ),

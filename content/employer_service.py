@@ -96,18 +96,25 @@ class EmployerService:
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
-        answerer: Answerer,
+        answerer: Answerer | Callable[[], Answerer],
         regions: RegionCatalogue,
         *,
         timezone: str = "Asia/Shanghai",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._uow_factory = uow_factory
-        self.answerer = answerer
+        # An Answerer, or what makes one on first use (indexing takes about two seconds).
+        self._answerer = answerer
         self.regions = regions
         self._zone = ZoneInfo(timezone)
         self._clock = clock
         self.rules = load_rules()
+
+    @property
+    def answerer(self) -> Answerer:
+        if not isinstance(self._answerer, Answerer):
+            self._answerer = self._answerer()
+        return self._answerer
 
     def today(self) -> date:
         return self._clock().astimezone(self._zone).date()

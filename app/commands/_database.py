@@ -29,7 +29,7 @@ async def command_runtime(settings: Settings) -> AsyncIterator[Runtime]:
 
     async with AsyncExitStack() as stack:
         try:
-            runtime = await stack.enter_async_context(open_runtime(settings))
+            runtime = await stack.enter_async_context(open_runtime(settings, index_knowledge=False))
         except SchemaOutOfDate as error:
             raise DatabaseUnavailable(str(error)) from error
         except (OSError, SQLAlchemyError) as error:
