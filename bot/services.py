@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from telegram.ext import ContextTypes
+from typing import TYPE_CHECKING
 
 from accounts.binding import BindingService
 from accounts.consent import ConsentService
@@ -19,6 +18,9 @@ from verification.certification.review import ReviewService
 from verification.certification.service import CertificationService
 from verification.cycle.service import CycleService
 from verification.records.assistance import AssistanceService
+
+if TYPE_CHECKING:  # the console commands' runtime builds BotServices without loading Telegram
+    from telegram.ext import ContextTypes
 
 SERVICES_KEY = "services"
 
