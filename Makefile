@@ -5,7 +5,7 @@ UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 PORT ?= 8080
 
-.PHONY: setup demo test test-late-clock lint browser
+.PHONY: setup demo test test-late-clock lint typecheck browser
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install -q "uv==$(UV_VERSION)"
@@ -23,7 +23,11 @@ browser:
 lint: setup
 	$(UV) run --frozen ruff check .
 
-test: setup browser lint
+# Types of the domain and storage packages ([tool.mypy] in pyproject.toml says how strict, where).
+typecheck: setup
+	$(UV) run --frozen mypy
+
+test: setup browser lint typecheck
 	$(UV) run --frozen pytest -q
 
 # The suite again from a late evening in UTC at a month and year end (already the next day,

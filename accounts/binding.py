@@ -85,7 +85,7 @@ async def bound_retirees(uow, telegram_user_id: int, *, kind: str | None = None)
     """(retiree id, name) of the retirees this account is bound to now (of one kind, if
     given), in the order they were bound: whom it may act for."""
     return [
-        (binding.retiree_id, (await uow.retirees.get(binding.retiree_id)).name)
+        (binding.retiree_id, (await uow.retirees.existing(binding.retiree_id)).name)
         for binding in await uow.bindings.active_for_user(telegram_user_id)
         if kind is None or binding.kind == kind
     ]
@@ -322,7 +322,7 @@ class BindingService:
         async with self._uow_factory() as uow:
             result = []
             for binding in await uow.bindings.active_for_user(telegram_user_id):
-                retiree = await uow.retirees.get(binding.retiree_id)
+                retiree = await uow.retirees.existing(binding.retiree_id)
                 result.append(BoundRetiree(binding.id, binding.retiree_id, retiree.name, binding.kind))
             return result
 

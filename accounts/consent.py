@@ -180,7 +180,7 @@ class ConsentService:
         async with self._uow_factory() as uow:
             summaries = []
             for binding in await uow.bindings.active_for_user(telegram_user_id):
-                retiree = await uow.retirees.get(binding.retiree_id)
+                retiree = await uow.retirees.existing(binding.retiree_id)
                 latest = await uow.consents.latest(retiree.id)
                 if latest is None:
                     state, at, version = "none", None, None

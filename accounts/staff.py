@@ -103,7 +103,7 @@ class StaffService:
         now = self._clock()
         async with self._uow_factory() as uow:
             state = await lock_state(uow, telegram_user_id, now)
-            if state.locked:
+            if state.locked_until is not None:  # state.locked
                 raise SignInLocked(state.locked_until)
             typed = normalise_code(code)
             member = None
@@ -115,7 +115,7 @@ class StaffService:
                 await record_error(
                     self._uow_factory, "staff", "wrong_staff_code", context={"locked": state.locked}
                 )
-                if state.locked:
+                if state.locked_until is not None:  # state.locked
                     raise SignInLocked(state.locked_until)
                 return None
             previous_account = member.telegram_user_id

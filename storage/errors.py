@@ -3,6 +3,8 @@ the record survives even when the work that met the bad input is rolled back."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import exc as sa_exc
 
 from storage.models import ErrorRecord
@@ -16,7 +18,7 @@ async def record_error(
     detail: str = "",
     *,
     chat_id: int | None = None,
-    context: dict | None = None,
+    context: dict[str, Any] | None = None,
 ) -> None:
     async with uow_factory() as uow:
         uow.errors.add(

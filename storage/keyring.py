@@ -22,7 +22,7 @@ import hmac
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import Column, LargeBinary, Table, bindparam, delete, insert, select, update
@@ -65,7 +65,7 @@ def key_fingerprints(keys: PersonalDataKeys) -> dict[str, str]:
     return {"data_key": fingerprint(keys.data_key), "id_hash_key": fingerprint(keys.id_hash_key)}
 
 
-def encrypted_columns() -> list[tuple[Table, Column, Column]]:
+def encrypted_columns() -> list[tuple[Table, Column[Any], Column[Any]]]:
     """(table, primary key, column) of every column holding Fernet tokens (`*_encrypted`)."""
     found = []
     for table in Base.metadata.sorted_tables:

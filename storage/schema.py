@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -24,7 +25,10 @@ def alembic_config() -> Config:
 
 
 def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    # None only for a migrations directory without revisions; this package ships them.
+    assert head is not None, "storage/migrations has no revisions"
+    return head
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
@@ -35,7 +39,7 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    def run(sync_connection) -> None:
+    def run(sync_connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = sync_connection
         command.upgrade(config, revision)

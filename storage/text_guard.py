@@ -15,7 +15,8 @@ import re
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine.interfaces import DBAPICursor, ExecutionContext
 
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
@@ -44,7 +45,14 @@ def json_dumps(value: Any) -> str:
     return json.dumps(clean_value(value))
 
 
-def _clean_parameters(_connection, _cursor, statement, parameters, _context, _executemany):
+def _clean_parameters(
+    _connection: Connection,
+    _cursor: DBAPICursor,
+    statement: str,
+    parameters: Any,
+    _context: ExecutionContext | None,
+    _executemany: bool,
+) -> tuple[str, Any]:
     return statement, clean_value(parameters)
 
 

@@ -10,6 +10,7 @@ Leaving the block without commit rolls back, so a failure half-way writes nothin
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import TracebackType
 from typing import Generic, TypeVar, overload
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -122,7 +123,9 @@ class UnitOfWork:
             del self.__dict__[name]
         return self
 
-    async def __aexit__(self, exc_type, exc, tb) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         # close() ends the transaction (uncommitted work is rolled back) and detaches what was
         # loaded without expiring it, so values read inside the block stay readable after it.
         try:

@@ -222,6 +222,7 @@ def _entry(
         problems.append(f"{where}: 'topic' is missing")
     if len(problems) > before:
         return None
+    assert isinstance(reviewed, date)  # else a problem was recorded above
     return Entry(entry_id, raw["topic"], reviewed, tuple(citations), tuple(related), texts)
 
 

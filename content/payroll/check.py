@@ -213,7 +213,7 @@ class PayrollChecker:
             )
             return None
         values: dict[str, object] = {}
-        problems = []
+        problems: list[str] = []
         for key, column, parser in _FIELD_PARSERS:
             value = cells.get(column)
             try:
@@ -231,8 +231,8 @@ class PayrollChecker:
         if not problems and values["start_date"] > self.today:  # type: ignore[operator]
             problems.append("start_date:in_future")
         if problems:
-            for problem in problems:
-                bad(problem)
+            for detail in problems:
+                bad(detail)
             return None
         return _Row(
             raw.number,

@@ -473,11 +473,12 @@ class _LeanSheet:
             elif tag == "mergeCell":
                 parts = (element.get("ref") or "").split(":")
                 matches = [_CELL_REF.match(part) for part in parts]
-                if len(matches) == 2 and all(matches):
+                if len(matches) == 2:
                     start, end = matches
-                    merged.append(
-                        (int(start[2]), _column_index(start[1]), int(end[2]), _column_index(end[1]))
-                    )
+                    if start and end:
+                        merged.append(
+                            (int(start[2]), _column_index(start[1]), int(end[2]), _column_index(end[1]))
+                        )
         return records, merged, unsaved
 
     def _value(self, cell_type, style, text, inline, from_excel) -> Any:

@@ -153,7 +153,7 @@ def findings_file(report: PayrollReport, t: Translate, kind: str) -> ReportFile:
             buffer.getvalue(),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
+    text = io.StringIO()
+    csv.writer(text).writerows(rows)
     # With a BOM, Excel opens the UTF-8 file with its Chinese intact.
-    return ReportFile(f"{stem}.csv", buffer.getvalue().encode("utf-8-sig"), "text/csv")
+    return ReportFile(f"{stem}.csv", text.getvalue().encode("utf-8-sig"), "text/csv")

@@ -32,7 +32,7 @@ class Segment:
     @classmethod
     def from_dict(cls, data: dict | None) -> Segment:
         data = data or {}
-        return cls(**{key: data.get(key) for key in cls.__dataclass_fields__ if key in data})
+        return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
 
 
 @dataclass(frozen=True)

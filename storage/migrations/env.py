@@ -7,6 +7,7 @@ import asyncio
 import os
 
 from alembic import context
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import storage.models.care  # noqa: F401  (registers its tables)
@@ -21,7 +22,7 @@ from storage.models import Base
 target_metadata = Base.metadata
 
 
-def run_with_connection(connection) -> None:
+def run_with_connection(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

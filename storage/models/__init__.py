@@ -7,8 +7,20 @@ numbers encrypted."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import JSON
 
@@ -18,7 +30,10 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    pass
+    # Every model here is mapped to a Table; DeclarativeBase types `__table__` as the wider
+    # FromClause, which Core's insert()/update() do not take (the annotation SQLAlchemy's
+    # maintainers suggest for that case, sqlalchemy/sqlalchemy#9130).
+    __table__: ClassVar[Table]
 
 
 class BotUser(Base):
@@ -86,6 +101,6 @@ class ErrorRecord(Base):
     source: Mapped[str] = mapped_column(String(40))
     code: Mapped[str] = mapped_column(String(60))
     detail: Mapped[str] = mapped_column(Text, default="")
-    context: Mapped[dict] = mapped_column(JSON, default=dict)
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     roster_import_id: Mapped[int | None] = mapped_column(ForeignKey("roster_imports.id", ondelete="CASCADE"))

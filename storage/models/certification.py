@@ -9,6 +9,7 @@ outright when consent is withdrawn; the attempt rows keep only a hash of the evi
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -94,7 +95,7 @@ class ReferenceFace(Base):
     template_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     engine: Mapped[str] = mapped_column(String(60))
     source: Mapped[str] = mapped_column(String(20))  # "roster" | "staff"
-    quality: Mapped[dict] = mapped_column(JSON, default=dict)
+    quality: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by: Mapped[str | None] = mapped_column(String(60))
 
@@ -147,7 +148,7 @@ class CertificationAttempt(Base):
     outcome: Mapped[str] = mapped_column(String(10))  # "pass" | "fail" | "retry" | "review"
     reason: Mapped[str] = mapped_column(String(40))
     distance: Mapped[float | None] = mapped_column(Float)
-    quality: Mapped[dict] = mapped_column(JSON, default=dict)
+    quality: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     evidence_sha256: Mapped[str | None] = mapped_column(String(64))
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger)
     helper_binding_id: Mapped[int | None] = mapped_column(ForeignKey("bindings.id", ondelete="SET NULL"))
@@ -177,7 +178,7 @@ class PassAudit(Base):
     state: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open|confirmed|review_opened
     score: Mapped[int] = mapped_column(Integer)
     # [{"code": "thin_match", "points": 2, "value": 0.031}, ...] (verification.certification.pass_risk)
-    reasons: Mapped[list] = mapped_column(JSON, default=list)
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     sampled: Mapped[bool] = mapped_column(Boolean, default=False)  # drawn for the random share
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -242,7 +243,7 @@ class Suspension(Base):
     suspended_on: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(String(40))
     resumed_on: Mapped[date | None] = mapped_column(Date)
-    back_pay_months: Mapped[list] = mapped_column(JSON, default=list)  # ["2026-03", "2026-04"]
+    back_pay_months: Mapped[list[str]] = mapped_column(JSON, default=list)  # ["2026-03", "2026-04"]
 
 
 class AuditEntry(Base):
@@ -255,4 +256,4 @@ class AuditEntry(Base):
     actor: Mapped[str] = mapped_column(String(60))  # "staff:12", "user:123456", "system"
     action: Mapped[str] = mapped_column(String(60))
     retiree_id: Mapped[int | None] = mapped_column(ForeignKey("retirees.id", ondelete="SET NULL"))
-    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

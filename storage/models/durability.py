@@ -5,6 +5,7 @@ database was written with (so that a lost key is noticed, not silently replaced)
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -27,7 +28,7 @@ class InboxUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
-    payload: Mapped[dict] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(12), default="pending", server_default="pending")
     tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -8,6 +8,7 @@ an ID number or a mobile phone number is masked first (see content.employer_serv
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -30,7 +31,7 @@ class EmployerQuestion(Base):
     question: Mapped[str] = mapped_column(Text)
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
     # The entries the bot found closest (ids), to help staff and the editor.
-    closest: Mapped[list] = mapped_column(JSON, default=list)
+    closest: Mapped[list[Any]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(12), default="open", server_default="open")
     answer: Mapped[str | None] = mapped_column(Text)
     answered_by: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id", ondelete="SET NULL"))

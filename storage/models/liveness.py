@@ -10,6 +10,7 @@ recording from being sent again.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -29,7 +30,7 @@ class LivenessChallenge(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     retiree_id: Mapped[int] = mapped_column(ForeignKey("retirees.id", ondelete="CASCADE"), index=True)
     telegram_user_id: Mapped[int] = mapped_column(BigInteger)
-    actions: Mapped[list] = mapped_column(JSON)  # ["blink", "turn_left"]
+    actions: Mapped[list[str]] = mapped_column(JSON)  # ["blink", "turn_left"]
     mode: Mapped[str] = mapped_column(String(10), default="together")
     step: Mapped[int] = mapped_column(Integer, default=0)
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -51,7 +52,7 @@ class MediaFingerprint(Base):
         ForeignKey("certification_attempts.id", ondelete="SET NULL")
     )
     # fingerprints.Recording.to_json(): a dHash and a brightness grid per sampled frame
-    recording: Mapped[dict] = mapped_column(JSON, default=dict)
+    recording: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -7,6 +7,7 @@ marked after, so a sender that crashes resumes where it was (content/publicity/s
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -46,7 +47,7 @@ class PublicityCampaign(Base):
     topic: Mapped[str] = mapped_column(String(30))
     text: Mapped[str] = mapped_column(Text)
     photo: Mapped[str | None] = mapped_column(String(300))  # a Telegram file_id
-    segment: Mapped[dict] = mapped_column(JSON, default=dict)
+    segment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # draft -> scheduled -> running -> done; paused and cancelled by staff.
     status: Mapped[str] = mapped_column(String(12), default="draft", index=True)
     send_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -7,6 +7,7 @@ Records name a retiree only by the keyed hash of the ID number, never the number
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -44,7 +45,7 @@ class VerificationRecord(Base):
     method: Mapped[str] = mapped_column(String(20))
     evidence_hash: Mapped[str | None] = mapped_column(String(64))
     staff_id: Mapped[int | None] = mapped_column(Integer)
-    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
@@ -81,7 +82,7 @@ class ReceivedRecord(Base):
     retiree_hash: Mapped[str] = mapped_column(String(64), index=True)
     event: Mapped[str] = mapped_column(String(20))
     occurred_at: Mapped[str] = mapped_column(String(40))
-    body: Mapped[dict] = mapped_column(JSON)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

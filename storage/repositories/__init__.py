@@ -4,13 +4,22 @@ imports); each feature's in a module beside it, named as its models' module is."
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import case, func, select
+from sqlalchemy import CursorResult, Result, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import BotUser, ErrorRecord, Retiree, RosterImport
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+
+def affected_rows(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE matched. `Session.execute` is typed as returning a
+    `Result` whatever the statement; for DML it is a `CursorResult`, which has the count."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 class BotUserRepository:
@@ -34,6 +43,16 @@ class RetireeRepository:
 
     async def get(self, retiree_id: int) -> Retiree | None:
         return await self._session.get(Retiree, retiree_id)
+
+    async def existing(self, retiree_id: int) -> Retiree:
+        """The retiree with this id, for a caller that knows it exists: a stored row names it
+        (a binding's, a case's, an audit's `retiree_id` foreign key) or an earlier step found it.
+        Retirees are never deleted, so unlike `get` this does not answer None; LookupError if
+        the id is nobody's after all."""
+        retiree = await self._session.get(Retiree, retiree_id)
+        if retiree is None:
+            raise LookupError(f"no retiree {retiree_id}")
+        return retiree
 
     async def count(self) -> int:
         return (await self._session.execute(select(func.count()).select_from(Retiree))).scalar_one()
@@ -62,10 +81,15 @@ class RetireeRepository:
         if not rows:
             return 0
         dialect = self._session.get_bind().dialect.name
+        insert: Callable[[type[Retiree]], postgresql.Insert | sqlite.Insert]
         if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
+            from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+            insert = postgresql_insert
         elif dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            insert = sqlite_insert
         else:  # pragma: no cover - only the two supported databases
             raise NotImplementedError(f"upsert is not implemented for {dialect}")
         statement = insert(Retiree)
@@ -93,10 +117,10 @@ class RetireeRepository:
         # An inserted row still has created_at == updated_at (both set to this batch's time);
         # an updated one keeps its older created_at. Same answer on SQLite and PostgreSQL,
         # and RETURNING lets SQLAlchemy send the batch as multi-row VALUES statements.
-        statement = statement.returning(Retiree.created_at == Retiree.updated_at)
+        returning = statement.returning(Retiree.created_at == Retiree.updated_at)
         # Core on the session's connection: no ORM objects for 1,000 rows.
         connection = await self._session.connection()
-        result = await connection.execute(statement, [dict(row) for row in rows])
+        result = await connection.execute(returning, [dict(row) for row in rows])
         return sum(1 for inserted in result.scalars() if inserted)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any, cast
 
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Retiree
 from storage.models.certification import StaffMember
 from storage.models.records import AssistanceRequest
+from storage.repositories import affected_rows
 
 
 class AssistanceRepository:
@@ -29,10 +31,12 @@ class AssistanceRepository:
         )
         return (await self._session.execute(statement)).scalar_one_or_none()
 
-    async def asked_of(self, own_region: str, states: Collection[str]) -> Sequence[Row]:
+    async def asked_of(
+        self, own_region: str, states: Collection[str]
+    ) -> Sequence[Row[AssistanceRequest, Retiree | None, str | None]]:
         """(request, the retiree or None, the name of the staff member who started it or None)
         of the requests from other regions in `states`, the oldest due first."""
-        return (
+        rows = (
             await self._session.execute(
                 select(AssistanceRequest, Retiree, StaffMember.name)
                 .outerjoin(Retiree, Retiree.id_number_hash == AssistanceRequest.retiree_hash)
@@ -44,8 +48,10 @@ class AssistanceRepository:
                 .order_by(AssistanceRequest.due_at, AssistanceRequest.id)
             )
         ).all()
+        # Outer joins: SQLAlchemy's row type does not say that their columns may be NULL.
+        return cast("Sequence[Row[AssistanceRequest, Retiree | None, str | None]]", rows)
 
-    async def move(self, request_id: int, from_states: Collection[str], **values) -> bool:
+    async def move(self, request_id: int, from_states: Collection[str], **values: Any) -> bool:
         """Set `values` on the request if it is in one of `from_states`; False if it is not.
         Conditional, so that of two colleagues pressing at once only one moves it."""
         moved = await self._session.execute(
@@ -53,7 +59,7 @@ class AssistanceRepository:
             .where(AssistanceRequest.id == request_id, AssistanceRequest.state.in_(from_states))
             .values(**values)
         )
-        return bool(moved.rowcount)
+        return bool(affected_rows(moved))
 
     async def mark_overdue(self, now: datetime) -> int:
         """Open and in-progress requests past their due time: overdue; returns how many."""
@@ -66,7 +72,7 @@ class AssistanceRepository:
             .values(state="overdue")
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount or 0
+        return affected_rows(result) or 0
 
     async def earlier_by(self, own_region: str, retiree_hash: str, states: Collection[str]) -> int | None:
         """The id of a request this region asked about the retiree that is in `states`."""
@@ -94,7 +100,7 @@ class AssistanceRepository:
             ).scalars()
         )
 
-    async def settle_sending(self, request_id: int, **values) -> None:
+    async def settle_sending(self, request_id: int, **values: Any) -> None:
         """Set `values` on the request if it is still "sending"."""
         await self._session.execute(
             update(AssistanceRequest)
@@ -116,9 +122,11 @@ class AssistanceRepository:
             .all()
         )
 
-    async def newest_asked_by(self, own_region: str, limit: int) -> Sequence[Row]:
+    async def newest_asked_by(
+        self, own_region: str, limit: int
+    ) -> Sequence[Row[AssistanceRequest, Retiree | None]]:
         """(request, the retiree or None) of the requests this region asked, newest first."""
-        return (
+        rows = (
             await self._session.execute(
                 select(AssistanceRequest, Retiree)
                 .outerjoin(Retiree, Retiree.id_number_hash == AssistanceRequest.retiree_hash)
@@ -127,3 +135,5 @@ class AssistanceRepository:
                 .limit(limit)
             )
         ).all()
+        # An outer join: SQLAlchemy's row type does not say that the retiree may be missing.
+        return cast("Sequence[Row[AssistanceRequest, Retiree | None]]", rows)

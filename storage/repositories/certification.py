@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Row, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import BotUser, Retiree
+from storage.models import Base, BotUser, Retiree
 from storage.models.certification import (
     AuditEntry,
     Binding,
@@ -25,13 +26,17 @@ from storage.models.certification import (
     StaffMember,
     Suspension,
 )
+from storage.repositories import affected_rows
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 
 class _Repository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    def add(self, row) -> None:
+    def add(self, row: Base) -> None:
         self._session.add(row)
 
 
@@ -50,7 +55,7 @@ class BindingRepository(_Repository):
         result = await self._session.execute(select(BindingCode).where(BindingCode.code_hash == code_hash))
         return result.scalar_one_or_none()
 
-    async def failures_since(self, telegram_user_id: int, since) -> int:
+    async def failures_since(self, telegram_user_id: int, since: datetime) -> int:
         query = select(BindingFailure).where(
             BindingFailure.telegram_user_id == telegram_user_id, BindingFailure.at >= since
         )
@@ -86,7 +91,7 @@ class BindingRepository(_Repository):
             .where(BindingCode.id == code_id, BindingCode.used_at.is_(None))
             .values(used_at=at)
         )
-        return result.rowcount == 1
+        return affected_rows(result) == 1
 
     async def failure_times_since(self, telegram_user_id: int, since: datetime, limit: int) -> list[datetime]:
         """Times of the newest failed code entries after `since`, newest first."""
@@ -119,7 +124,7 @@ class BindingRepository(_Repository):
         query = select(BindingCode.code_hash).where(BindingCode.code_hash.in_(list(code_hashes)))
         return set((await self._session.execute(query)).scalars().all())
 
-    async def add_codes(self, rows: Sequence[Mapping]) -> None:
+    async def add_codes(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert many codes at once (Core executemany: no ORM objects for a large batch)."""
         if rows:
             connection = await self._session.connection()
@@ -129,9 +134,9 @@ class BindingRepository(_Repository):
         result = await self._session.execute(
             delete(BindingCode).where(BindingCode.retiree_id == retiree_id, BindingCode.used_at.is_(None))
         )
-        return result.rowcount or 0
+        return affected_rows(result) or 0
 
-    async def letters(self) -> Sequence:
+    async def letters(self) -> Sequence[Row[str, bytes, str, bytes, datetime]]:
         """For each retiree holding an unused code, the newest one, with what a notice letter
         needs: rows of (name, id_number_encrypted, residence_region, code_encrypted, issued_at),
         ordered by region of residence (letters go out per community), then roster order."""
@@ -176,7 +181,7 @@ class ConsentRepository(_Repository):
             .where(Consent.retiree_id == retiree_id, Consent.withdrawn_at.is_(None))
             .values(withdrawn_at=at)
         )
-        return result.rowcount or 0
+        return affected_rows(result) or 0
 
 
 class StaffRepository(_Repository):
@@ -218,7 +223,7 @@ class FaceRepository(_Repository):
         result = await self._session.execute(
             delete(ReferenceFace).where(ReferenceFace.retiree_id == retiree_id)
         )
-        return result.rowcount or 0
+        return affected_rows(result) or 0
 
     async def count_for_retiree(self, retiree_id: int) -> int:
         query = select(func.count()).select_from(ReferenceFace).where(ReferenceFace.retiree_id == retiree_id)
@@ -234,7 +239,7 @@ class FaceRepository(_Repository):
 
     async def newest_of_region(
         self, region: str, engine: str, *, excluding: int, limit: int
-    ) -> Sequence[Row]:
+    ) -> Sequence[Row[int, bytes]]:
         """(retiree_id, template_encrypted) of the newest `limit` references made by `engine`
         of retirees living in `region`, other than retiree `excluding`."""
         query = (
@@ -259,7 +264,7 @@ class AttemptRepository(_Repository):
         query = select(CertificationAttempt).where(CertificationAttempt.idempotency_key == idempotency_key)
         return (await self._session.execute(query)).scalar_one_or_none()
 
-    async def since(self, retiree_id: int, since) -> Sequence[CertificationAttempt]:
+    async def since(self, retiree_id: int, since: datetime) -> Sequence[CertificationAttempt]:
         query = (
             select(CertificationAttempt)
             .where(CertificationAttempt.retiree_id == retiree_id, CertificationAttempt.at >= since)
@@ -308,7 +313,7 @@ class EvidenceRepository(_Repository):
 
     async def delete_for_retiree(self, retiree_id: int) -> int:
         result = await self._session.execute(delete(Evidence).where(Evidence.retiree_id == retiree_id))
-        return result.rowcount or 0
+        return affected_rows(result) or 0
 
     async def count_for_retiree(self, retiree_id: int) -> int:
         query = select(func.count()).select_from(Evidence).where(Evidence.retiree_id == retiree_id)
@@ -415,11 +420,11 @@ class PassAuditRepository(_Repository):
             .values(state=state, decided_by=staff_id, decided_at=at, review_case_id=review_case_id)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        return affected_rows(result) == 1
 
 
 class ReminderRepository(_Repository):
-    async def exists(self, retiree_id: int, due_on, days_before: int, chat_id: int) -> Reminder | None:
+    async def exists(self, retiree_id: int, due_on: date, days_before: int, chat_id: int) -> Reminder | None:
         query = select(Reminder).where(
             Reminder.retiree_id == retiree_id,
             Reminder.due_on == due_on,
@@ -431,7 +436,9 @@ class ReminderRepository(_Repository):
     # A reminder's key: (retiree_id, due_on, days_before, chat_id), the table's unique constraint.
     # A row with sent_at NULL is claimed by a sweep (being sent) or failed (e.g. a blocked chat).
 
-    async def recorded_for(self, retiree_ids: Sequence[int], since: date) -> Sequence[Row]:
+    async def recorded_for(
+        self, retiree_ids: Sequence[int], since: date
+    ) -> Sequence[Row[int, date, int, int]]:
         """(retiree_id, due_on, days_before, chat_id) of the reminders recorded for these
         retirees' due dates on or after `since`, sent or not."""
         query = select(Reminder.retiree_id, Reminder.due_on, Reminder.days_before, Reminder.chat_id).where(
@@ -445,10 +452,15 @@ class ReminderRepository(_Repository):
         if not keys:
             return set()
         dialect = self._session.get_bind().dialect.name
+        insert: Callable[[type[Reminder]], postgresql.Insert | sqlite.Insert]
         if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
+            from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+            insert = postgresql_insert
         elif dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            insert = sqlite_insert
         else:  # pragma: no cover - only the two supported databases
             raise NotImplementedError(f"claiming reminders is not implemented for {dialect}")
         claimed: set[tuple[int, date, int, int]] = set()
@@ -463,10 +475,10 @@ class ReminderRepository(_Repository):
                 .on_conflict_do_nothing(index_elements=["retiree_id", "due_on", "days_before", "chat_id"])
                 .returning(Reminder.retiree_id, Reminder.due_on, Reminder.days_before, Reminder.chat_id)
             )
-            claimed |= {tuple(row) for row in (await self._session.execute(statement)).all()}
+            claimed |= {(r, d, b, c) for r, d, b, c in await self._session.execute(statement)}
         return claimed
 
-    def _key_is(self, key: tuple[int, date, int, int]):
+    def _key_is(self, key: tuple[int, date, int, int]) -> ColumnElement[bool]:
         retiree_id, due_on, days_before, chat_id = key
         return and_(
             Reminder.retiree_id == retiree_id,
@@ -519,7 +531,9 @@ class ExportQueries(_Repository):
     """What the payment agency's lists read: retirees with their certifications, due dates
     and suspensions over a date range, oldest first."""
 
-    async def certified_between(self, date_from: date, date_to: date) -> Sequence[Row]:
+    async def certified_between(
+        self, date_from: date, date_to: date
+    ) -> Sequence[Row[Retiree, Certification]]:
         """(retiree, certification) of the certifications made in [date_from, date_to]."""
         statement = (
             select(Retiree, Certification)
@@ -537,7 +551,9 @@ class ExportQueries(_Repository):
         )
         return (await self._session.execute(statement)).scalars().all()
 
-    async def suspensions_between(self, date_from: date, date_to: date, *, resumed: bool) -> Sequence[Row]:
+    async def suspensions_between(
+        self, date_from: date, date_to: date, *, resumed: bool
+    ) -> Sequence[Row[Retiree, Suspension]]:
         """(retiree, suspension) of the suspensions made (resumed: ended) in [date_from, date_to]."""
         column = Suspension.resumed_on if resumed else Suspension.suspended_on
         statement = (
@@ -555,7 +571,9 @@ class CycleQueries(_Repository):
     Column tuples rather than ORM objects: the sweeps read many rows and need few columns.
     """
 
-    async def due_date_inputs(self, after_id: int, limit: int) -> Sequence[Row]:
+    async def due_date_inputs(
+        self, after_id: int, limit: int
+    ) -> Sequence[Row[int, date, str, date | None, date | None, str]]:
         """(id, birth_date, pension_region, last_certified_on, due_on, payment_state) of the
         next `limit` retirees after `after_id`, in id order."""
         query = (
@@ -588,7 +606,9 @@ class CycleQueries(_Repository):
         )
         await self._session.execute(statement, [{"b_id": i, "b_due_on": d} for i, d in values])
 
-    async def reminder_candidates(self, first: date, last: date) -> Sequence[Row]:
+    async def reminder_candidates(
+        self, first: date, last: date
+    ) -> Sequence[Row[int, str, str, date, int, str, str | None]]:
         """(retiree_id, name, pension_region, due_on, chat_id, kind, language) for every active
         binding of a retiree due between `first` and `last` whose payment is not suspended."""
         query = (
@@ -606,9 +626,12 @@ class CycleQueries(_Repository):
             .where(Retiree.due_on >= first, Retiree.due_on <= last, Retiree.payment_state != "suspended")
             .order_by(Retiree.due_on, Retiree.id, Binding.id)
         )
-        return (await self._session.execute(query)).all()
+        rows = (await self._session.execute(query)).all()
+        # due_on is within [first, last], so not NULL; the language is NULL for a chat whose
+        # account is not a bot user (the outer join), which SQLAlchemy's row type does not say.
+        return cast("Sequence[Row[int, str, str, date, int, str, str | None]]", rows)
 
-    async def overdue(self, due_before: date, after_id: int, limit: int) -> Sequence[Row]:
+    async def overdue(self, due_before: date, after_id: int, limit: int) -> Sequence[Row[int, str, date]]:
         """(id, pension_region, due_on) of retirees due before `due_before`, not suspended."""
         query = (
             select(Retiree.id, Retiree.pension_region, Retiree.due_on)
@@ -620,7 +643,8 @@ class CycleQueries(_Repository):
             .order_by(Retiree.id)
             .limit(limit)
         )
-        return (await self._session.execute(query)).all()
+        rows = (await self._session.execute(query)).all()
+        return cast("Sequence[Row[int, str, date]]", rows)  # due_on < due_before: not NULL
 
     async def suspend_if_unchanged(self, retiree_id: int, due_on: date) -> bool:
         """Suspend payment unless the retiree certified (or was suspended) meanwhile."""
@@ -634,4 +658,4 @@ class CycleQueries(_Repository):
             )
             .values(payment_state="suspended")
         )
-        return result.rowcount == 1
+        return affected_rows(result) == 1

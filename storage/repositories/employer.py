@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.employer import EmployerQuestion
+from storage.repositories import affected_rows
 
 
 class EmployerQuestionRepository:
@@ -55,7 +56,7 @@ class EmployerQuestionRepository:
             .where(EmployerQuestion.id == question_id, EmployerQuestion.status == "open")
             .values(status="answered", answer=answer, answered_by=staff_id, answered_at=at)
         )
-        return (result.rowcount or 0) == 1
+        return (affected_rows(result) or 0) == 1
 
     async def answered_not_exported(self) -> Sequence[EmployerQuestion]:
         query = (

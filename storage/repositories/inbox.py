@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.durability import InboxUpdate
+from storage.repositories import affected_rows
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
 
@@ -25,7 +27,7 @@ PENDING, DONE, FAILED = "pending", "done", "failed"
 class IncomingUpdate:
     update_id: int
     chat_id: int | None
-    payload: dict
+    payload: dict[str, Any]  # the Telegram update, as JSON
 
 
 class InboxRepository:
@@ -113,4 +115,4 @@ class InboxRepository:
             .where(InboxUpdate.state == DONE, InboxUpdate.finished_at < cutoff)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount or 0
+        return affected_rows(result) or 0

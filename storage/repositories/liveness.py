@@ -9,6 +9,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.liveness import FrameBand, LivenessChallenge, MediaFingerprint
+from storage.repositories import affected_rows
 
 
 class ChallengeRepository:
@@ -67,7 +68,7 @@ class ChallengeRepository:
             )
             .values(**values)
         )
-        return result.rowcount == 1
+        return affected_rows(result) == 1
 
 
 class FingerprintRepository:

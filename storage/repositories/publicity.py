@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import BotUser, Retiree
 from storage.models.certification import Binding
 from storage.models.publicity import PublicityCampaign, PublicityDelivery, PublicitySubscription
+from storage.repositories import affected_rows
 
 
 class PublicityRepository:
@@ -35,7 +36,7 @@ class PublicityRepository:
         )
         if topic is not None:
             query = query.where(PublicitySubscription.topic == topic)
-        return (await self._session.execute(query)).rowcount or 0
+        return affected_rows(await self._session.execute(query)) or 0
 
     # Campaigns
     def add_campaign(self, campaign: PublicityCampaign) -> None:
@@ -54,7 +55,7 @@ class PublicityRepository:
             .where(PublicityCampaign.id == campaign_id, PublicityCampaign.status.in_(list(allowed_from)))
             .values(status=status)
         )
-        return bool((await self._session.execute(query)).rowcount)
+        return bool(affected_rows(await self._session.execute(query)))
 
     async def due_campaigns(self, now: datetime) -> Sequence[PublicityCampaign]:
         query = (
@@ -110,7 +111,9 @@ class PublicityRepository:
                 )
             )
             query = query.where(exists(bound))
-        return [tuple(row) for row in (await self._session.execute(query)).all()]
+        return [
+            (user_id, chat_id, language) for user_id, chat_id, language in await self._session.execute(query)
+        ]
 
     # Deliveries
     def add_deliveries(self, campaign_id: int, recipients: Iterable[tuple[int, int, str]]) -> None:
@@ -137,7 +140,7 @@ class PublicityRepository:
             .where(PublicityDelivery.id == delivery_id, PublicityDelivery.status == "pending")
             .values(status="sending", claimed_at=now, attempts=PublicityDelivery.attempts + 1)
         )
-        return bool((await self._session.execute(query)).rowcount)
+        return bool(affected_rows(await self._session.execute(query)))
 
     async def finish(self, delivery_id: int, status: str, now: datetime, error: str | None = None) -> None:
         query = (
@@ -165,12 +168,15 @@ class PublicityRepository:
             PublicityDelivery.claimed_at.is_(None), PublicityDelivery.claimed_at < claimed_before
         )
         given_up = (
-            await self._session.execute(
-                update(PublicityDelivery)
-                .where(expired, PublicityDelivery.attempts >= max_claims)
-                .values(status="uncertain", error="interrupted")
+            affected_rows(
+                await self._session.execute(
+                    update(PublicityDelivery)
+                    .where(expired, PublicityDelivery.attempts >= max_claims)
+                    .values(status="uncertain", error="interrupted")
+                )
             )
-        ).rowcount or 0
+            or 0
+        )
         campaigns = list(
             (await self._session.execute(select(PublicityDelivery.campaign_id).where(expired).distinct()))
             .scalars()
@@ -179,10 +185,13 @@ class PublicityRepository:
         if not campaigns:
             return 0, given_up
         requeued = (
-            await self._session.execute(
-                update(PublicityDelivery).where(expired).values(status="pending", error="lease expired")
+            affected_rows(
+                await self._session.execute(
+                    update(PublicityDelivery).where(expired).values(status="pending", error="lease expired")
+                )
             )
-        ).rowcount or 0
+            or 0
+        )
         await self._session.execute(
             update(PublicityCampaign)
             .where(PublicityCampaign.id.in_(campaigns), PublicityCampaign.status == "done")

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import Row, delete, func, or_, select, update
+from sqlalchemy import Row, Select, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Retiree
+from storage.models import Base, Retiree
 from storage.models.records import (
     ChainCheckpoint,
     ChainHead,
@@ -21,13 +22,14 @@ from storage.models.records import (
     SeenNonce,
     VerificationRecord,
 )
+from storage.repositories import affected_rows
 
 
 class _Repository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    def add(self, row) -> None:
+    def add(self, row: Base) -> None:
         self._session.add(row)
 
 
@@ -37,7 +39,7 @@ class RecordRepository(_Repository):
     async def chain_head_for_update(self, region: str, genesis_hash: str) -> ChainHead:
         """The region's chain head, locked for this transaction (FOR UPDATE); made, at seq 0
         with `genesis_hash`, for a region without records yet."""
-        if self._session.bind.dialect.name == "sqlite":
+        if self._session.get_bind().dialect.name == "sqlite":
             # Take SQLite's write lock before reading the head (it waits on busy_timeout), so two
             # writers queue up instead of both reading the same head.
             touch = update(ChainHead).where(ChainHead.region == region).values(seq=ChainHead.seq)
@@ -201,7 +203,7 @@ class OutboxRepository(_Repository):
         )
 
     @staticmethod
-    def _deferred_hashes(region: str):
+    def _deferred_hashes(region: str) -> Select[str]:
         return (
             select(VerificationRecord.retiree_hash)
             .join(OutboxEntry, OutboxEntry.record_id == VerificationRecord.id)
@@ -225,7 +227,9 @@ class OutboxRepository(_Repository):
             .execution_options(synchronize_session=False)
         )
 
-    async def deferred_due(self, region: str, now: datetime, limit: int) -> Sequence[Row]:
+    async def deferred_due(
+        self, region: str, now: datetime, limit: int
+    ) -> Sequence[Row[OutboxEntry, VerificationRecord]]:
         """(entry, record) of the deferred records due again, in outbox order: a retiree's
         waiting records go when the first of them is due (its back-off rules)."""
         firsts = (
@@ -252,7 +256,7 @@ class OutboxRepository(_Repository):
             )
         ).all()
 
-    async def pending(self, region: str, limit: int) -> Sequence[Row]:
+    async def pending(self, region: str, limit: int) -> Sequence[Row[OutboxEntry, VerificationRecord]]:
         """(entry, record) of the region's pending records, in outbox order."""
         return (
             await self._session.execute(
@@ -271,13 +275,15 @@ class OutboxRepository(_Repository):
             )
         ).scalar_one()
 
-    async def mark(self, entry_id: int, **values) -> None:
+    async def mark(self, entry_id: int, **values: Any) -> None:
         await self._session.execute(update(OutboxEntry).where(OutboxEntry.id == entry_id).values(**values))
 
-    async def mark_all(self, entry_ids: Collection[int], **values) -> None:
+    async def mark_all(self, entry_ids: Collection[int], **values: Any) -> None:
         await self._session.execute(update(OutboxEntry).where(OutboxEntry.id.in_(entry_ids)).values(**values))
 
-    async def refusals(self, states: Collection[str]) -> Sequence[Row]:
+    async def refusals(
+        self, states: Collection[str]
+    ) -> Sequence[Row[OutboxEntry, VerificationRecord, int | None]]:
         """(entry, record, this region's retiree id or None) of the entries in `states`, by
         paying region, in outbox order."""
         statement = (
@@ -287,7 +293,9 @@ class OutboxRepository(_Repository):
             .where(OutboxEntry.state.in_(states))
             .order_by(OutboxEntry.dest_region, OutboxEntry.id)
         )
-        return (await self._session.execute(statement)).all()
+        rows = (await self._session.execute(statement)).all()
+        # An outer join: SQLAlchemy's row type does not say that the retiree id may be NULL.
+        return cast("Sequence[Row[OutboxEntry, VerificationRecord, int | None]]", rows)
 
     async def requeue_refused(self, entry_ids: Collection[int]) -> int:
         """Refused entries deferred again, with a new retry period; returns how many."""
@@ -296,4 +304,4 @@ class OutboxRepository(_Repository):
             .where(OutboxEntry.id.in_(entry_ids), OutboxEntry.state == "refused")
             .values(state="deferred", refused_since=None, next_attempt_at=None, attempts=0)
         )
-        return result.rowcount or 0
+        return affected_rows(result) or 0

@@ -25,10 +25,11 @@ from kernel.permissions import NotStaff
 from kernel.regions import covers
 from storage.models import Retiree
 from storage.models.care import HomeVisitRequest
-from storage.models.certification import AuditEntry
+from storage.models.certification import AuditEntry, StaffMember
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWork, UnitOfWorkFactory
-from verification.certification.service import CertificationResult, Selfie
+from verification.certification.attempts import CertificationResult
+from verification.certification.service import Selfie
 from verification.records.chain import append_record
 
 REASONS = ("cannot_film", "failed_tries", "hospital", "other")
@@ -142,7 +143,8 @@ class HomeVisitService:
             whom = await self._whom(uow, telegram_user_id, retiree_id)
             if whom.state != "can_ask":
                 return whom
-            retiree = await uow.retirees.get(whom.retiree_id)
+            assert whom.retiree_id is not None  # "can_ask" names the retiree
+            retiree = await uow.retirees.existing(whom.retiree_id)
             request, new = await open_request(
                 uow,
                 self._vault,
@@ -171,9 +173,9 @@ class HomeVisitService:
             return VisitAsked("choose", choices=bound)
         if retiree_id is None and bound:
             [(retiree_id, _)] = bound
-        if retiree_id not in dict(bound):
+        if retiree_id is None or retiree_id not in dict(bound):
             return VisitAsked("not_bound")
-        retiree = await uow.retirees.get(retiree_id)
+        retiree = await uow.retirees.existing(retiree_id)  # one this account is bound to
         if await uow.home_visits.open_for_retiree(retiree_id) is not None:
             return VisitAsked("already", retiree_id, retiree.name)
         return VisitAsked("can_ask", retiree_id, retiree.name)
@@ -188,7 +190,7 @@ class HomeVisitService:
             for request in await uow.home_visits.open_oldest():
                 if not covers(staff.region_code, request.region_code):
                     continue
-                retiree = await uow.retirees.get(request.retiree_id)
+                retiree = await uow.retirees.existing(request.retiree_id)
                 views.append(
                     VisitView(
                         request.id,
@@ -229,7 +231,7 @@ class HomeVisitService:
                 return RetireeFound("not_staff")
             if request is None or request.state != "open":
                 return RetireeFound("closed")
-            retiree = await uow.retirees.get(request.retiree_id)
+            retiree = await uow.retirees.existing(request.retiree_id)
             masked = mask_id_number(self._vault.decrypt_text(retiree.id_number_encrypted))
             return RetireeFound("found", retiree.id, retiree.name, masked, request_id=request.id)
 
@@ -268,7 +270,7 @@ class HomeVisitService:
             if not covers(staff.region_code, request.region_code):
                 raise NotStaff(staff_user_id)
             request.state, request.done_at, request.staff_id = "done", now, staff.id
-            retiree = await uow.retirees.get(request.retiree_id)
+            retiree = await uow.retirees.existing(request.retiree_id)
             uow.audit.add(
                 AuditEntry(
                     actor=f"staff:{staff.id}",
@@ -294,7 +296,7 @@ class HomeVisitService:
         return self._clock().astimezone(self._zone).date()
 
 
-async def _staff(uow: UnitOfWork, telegram_user_id: int):
+async def _staff(uow: UnitOfWork, telegram_user_id: int) -> StaffMember:
     staff = await uow.staff.by_telegram_user(telegram_user_id)
     if staff is None:
         raise NotStaff(telegram_user_id)

@@ -23,6 +23,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from accounts.binding import bound_retirees, count_wrong_try, normalise_id_input
@@ -279,14 +280,14 @@ class LifeEventService:
         kind: str,
         day: date,
         now: datetime,
-        **details,
+        **details: Any,
     ) -> tuple[Retiree, LifeEventReport] | Reported:
         """The report (with `details` of its kind) and the review case it opens, flushed in the
         caller's unit of work; or the answer when there is nothing to report: the retiree is not
         found, the day cannot be, or a report of this kind is pending already."""
-        retiree, refused = await self._resolve(uow, reporter, claim, now)
-        if refused is not None:
-            return refused
+        retiree = await self._resolve(uow, reporter, claim, now)
+        if isinstance(retiree, Reported):  # refused
+            return retiree
         if not retiree.birth_date <= day <= self.today():
             return Reported("bad_date", retiree.name)
         if await uow.life_events.pending_for_retiree(retiree.id, kind) is not None:
@@ -310,7 +311,7 @@ class LifeEventService:
         return retiree, entry
 
     @staticmethod
-    async def _reported(uow: UnitOfWork, retiree: Retiree, entry: LifeEventReport, **detail) -> Reported:
+    async def _reported(uow: UnitOfWork, retiree: Retiree, entry: LifeEventReport, **detail: Any) -> Reported:
         """Audit the report (the reporter is the actor) and commit it with all it did."""
         uow.audit.add(
             AuditEntry(
@@ -326,24 +327,25 @@ class LifeEventService:
 
     async def _resolve(
         self, uow: UnitOfWork, reporter: int, claim: RetireeClaim, now: datetime
-    ) -> tuple[Retiree | None, Reported | None]:
-        """The retiree a report is about, checked again inside the report's transaction."""
+    ) -> Retiree | Reported:
+        """The retiree a report is about, checked again inside the report's transaction; or
+        the answer refusing the report."""
         if claim.retiree_id is not None:
             helps = any(
                 b.retiree_id == claim.retiree_id and b.kind == "helper"
                 for b in await uow.bindings.active_for_user(reporter)
             )
             if not helps:
-                return None, Reported("no_match")
-            return await uow.retirees.get(claim.retiree_id), None
+                return Reported("no_match")
+            return await uow.retirees.existing(claim.retiree_id)  # a helper binding names them
         state = await lock_state(uow, reporter, now)
         if state.locked:
-            return None, Reported("locked")
+            return Reported("locked")
         retiree = await self._named(uow, claim)
         if retiree is None:
             await self._no_match(uow, reporter, now)
-            return None, Reported("no_match")
-        return retiree, None
+            return Reported("no_match")
+        return retiree
 
     async def _named(self, uow: UnitOfWork, claim: RetireeClaim) -> Retiree | None:
         checked = check_id_number(normalise_id_input(claim.id_number or ""), today=self.today())

@@ -15,13 +15,14 @@ from __future__ import annotations
 import numbers
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 
 from kernel.clock import Clock, as_utc
-from storage.models.certification import Certification, CertificationAttempt, Evidence, ReviewCase
+from storage.models import Retiree
+from storage.models.certification import Certification, CertificationAttempt, Evidence, PassAudit, ReviewCase
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 from verification.certification.challenges import CHALLENGE_LIFETIME, Challenge
@@ -30,6 +31,10 @@ from verification.certification.replay_guard import remember
 from verification.liveness.actions import Action
 from verification.liveness.fingerprints import Recording
 from verification.records.chain import append_record
+
+if TYPE_CHECKING:  # for annotations only: cycle.service imports from verification.certification
+    from verification.cycle.service import CycleChange
+    from verification.liveness.judge import ActionFinding
 
 # Three failed matches, then a person looks: an honest retiree whose face the engine rejects
 # (age, light, an old reference photo) must not be locked out by the machine alone.
@@ -41,20 +46,22 @@ FAILURE_WINDOW = timedelta(days=30)
 
 
 class CycleKeeper(Protocol):
-    async def apply_certification(self, uow: UnitOfWork, retiree, certified_on: date): ...
+    async def apply_certification(
+        self, uow: UnitOfWork, retiree: Retiree, certified_on: date
+    ) -> CycleChange: ...
 
 
 class Auditor(Protocol):  # verification.certification.pass_audit.PassAuditor
     async def consider(
         self,
         uow: UnitOfWork,
-        retiree,
+        retiree: Retiree,
         attempt: CertificationAttempt,
         certification: Certification,
         challenge: Challenge | None,
         judged: PassEvidence | None,
         now: datetime,
-    ): ...
+    ) -> PassAudit | None: ...
 
 
 @dataclass(frozen=True)
@@ -145,7 +152,10 @@ class AttemptBook:
             )
         except IntegrityError:
             async with self._uow_factory() as uow:
-                return await self._result_of(uow, await uow.attempts.by_key(capture.idempotency_key))
+                first = await uow.attempts.by_key(capture.idempotency_key)
+                if first is None:  # not a re-delivery: some other constraint failed
+                    raise
+                return await self._result_of(uow, first)
 
     async def _record(
         self,
@@ -160,7 +170,7 @@ class AttemptBook:
     ) -> CertificationResult:
         now = self._clock()
         async with self._uow_factory() as uow:
-            retiree = await uow.retirees.get(capture.retiree_id)
+            retiree = await uow.retirees.existing(capture.retiree_id)  # found ready a moment ago
             if challenge is not None and attempt.outcome != "retry":
                 last = challenge.last_step or attempt.outcome != "step"
                 # A step taken gives the next one the whole lifetime again: one action per note
@@ -188,6 +198,8 @@ class AttemptBook:
                     )
                 )
             if fingerprint is not None:
+                # Whoever hands a fingerprint hashed the note's bytes into the attempt.
+                assert attempt.evidence_sha256 is not None
                 await remember(
                     uow,
                     kind="video",
@@ -210,7 +222,7 @@ class AttemptBook:
     async def _decide(
         self,
         uow: UnitOfWork,
-        retiree,
+        retiree: Retiree,
         attempt: CertificationAttempt,
         now: datetime,
         how: CertifiedBy | None,
@@ -225,10 +237,12 @@ class AttemptBook:
         if attempt.outcome == "refused":
             return CertificationResult("refused", attempt.reason)
         if attempt.outcome == "step":
+            assert challenge is not None  # a step is one action of a stepwise challenge
             return CertificationResult(
                 "next_step", attempt.reason, next_actions=(challenge.actions[challenge.step + 1],)
             )
         if attempt.outcome == "pass":
+            assert how is not None  # every caller that can pass says how the retiree certified
             return await self._certify(uow, retiree, attempt, now, how, challenge, judged)
         tries_left = await self._tries_left(uow, retiree, now)
         failed = "not_passed" if attempt.channel == "video_note" else "not_matched"
@@ -245,7 +259,7 @@ class AttemptBook:
     async def _certify(
         self,
         uow: UnitOfWork,
-        retiree,
+        retiree: Retiree,
         attempt: CertificationAttempt,
         now: datetime,
         how: CertifiedBy,
@@ -291,7 +305,9 @@ class AttemptBook:
             back_pay_months=list(change.back_pay_months),
         )
 
-    async def _counted_failures(self, uow: UnitOfWork, retiree, now: datetime) -> list[CertificationAttempt]:
+    async def _counted_failures(
+        self, uow: UnitOfWork, retiree: Retiree, now: datetime
+    ) -> list[CertificationAttempt]:
         """Failed tries since the last certification, not yet put before staff."""
         since = now - FAILURE_WINDOW
         latest = await uow.certifications.latest(retiree.id)
@@ -300,7 +316,7 @@ class AttemptBook:
         attempts = await uow.attempts.since(retiree.id, since)
         return [a for a in attempts if a.outcome == "fail" and a.review_case_id is None]
 
-    async def _tries_left(self, uow: UnitOfWork, retiree, now: datetime) -> int:
+    async def _tries_left(self, uow: UnitOfWork, retiree: Retiree, now: datetime) -> int:
         return max(0, MAX_FAILED_MATCHES - len(await self._counted_failures(uow, retiree, now)))
 
     async def _result_of(self, uow: UnitOfWork, attempt: CertificationAttempt) -> CertificationResult:
@@ -313,7 +329,9 @@ class AttemptBook:
                 "review_opened", attempt.reason, review_case_id=attempt.review_case_id, repeated=True
             )
         if attempt.outcome == "step":
-            challenge = await uow.challenges.get(attempt.challenge_id)
+            challenge = (
+                await uow.challenges.get(attempt.challenge_id) if attempt.challenge_id is not None else None
+            )
             following = (
                 challenge.actions[challenge.step]
                 if challenge and challenge.step < len(challenge.actions)
@@ -331,7 +349,7 @@ class AttemptBook:
         return CertificationResult(failed, attempt.reason, repeated=True)
 
 
-def finding_figures(finding) -> dict:
+def finding_figures(finding: ActionFinding) -> dict[str, Any]:
     """One action finding as the attempt row stores it."""
     return {
         "action": str(finding.action),
@@ -341,10 +359,10 @@ def finding_figures(finding) -> dict:
     }
 
 
-def plain_figures(figures: dict) -> dict:
+def plain_figures(figures: dict[str, Any]) -> dict[str, Any]:
     """Quality figures as JSON can store them (numpy numbers become floats)."""
 
-    def plain(value):
+    def plain(value: Any) -> bool | str | float | None:
         if isinstance(value, bool | str) or value is None:
             return value
         return float(value) if isinstance(value, numbers.Real) else str(value)

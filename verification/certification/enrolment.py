@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from kernel.idnumber import mask_id_number
 from kernel.regions import covers
@@ -79,7 +79,7 @@ class ReferenceEnrolment:
         self, retiree_id: int, *, source: str, actor: str, photo: bytes | None = None, replace: bool = False
     ) -> EnrolmentProblem | None:
         async with self._uow_factory() as uow:
-            retiree = await uow.retirees.get(retiree_id)
+            retiree = await uow.retirees.existing(retiree_id)  # from the roster, or found by staff
             name, masked = retiree.name, mask_id_number(self._vault.decrypt_text(retiree.id_number_encrypted))
             path = Path(retiree.reference_photo_path) if retiree.reference_photo_path else None
         if photo is None:
@@ -87,7 +87,8 @@ class ReferenceEnrolment:
                 return EnrolmentProblem(retiree_id, name, masked, "photo_missing")
             photo = path.read_bytes()
         result = await self._faces.encode_reference(photo)
-        if not result.ok:
+        template = result.template
+        if template is None:  # not result.ok
             return EnrolmentProblem(retiree_id, name, masked, str(result.reason))
         async with self._uow_factory() as uow:
             if replace:
@@ -95,11 +96,11 @@ class ReferenceEnrolment:
             uow.faces.add(
                 ReferenceFace(
                     retiree_id=retiree_id,
-                    template_encrypted=self._vault.encrypt(result.template.vector),
-                    engine=result.template.engine,
+                    template_encrypted=self._vault.encrypt(template.vector),
+                    engine=template.engine,
                     source=source,
                     quality={
-                        "engine_version": result.template.engine_version,
+                        "engine_version": template.engine_version,
                         **plain_figures(result.quality),
                     },
                     created_by=actor,
@@ -114,7 +115,7 @@ class ReferenceEnrolment:
         return None
 
 
-def _plain(figures: dict) -> dict:
+def _plain(figures: dict[str, Any]) -> dict[str, Any]:
     return {
         key: (float(value) if isinstance(value, int | float) else value) for key, value in figures.items()
     }

@@ -44,6 +44,8 @@ from storage.models.certification import (
     CertificationAttempt,
     PassAudit,
     ReviewCase,
+    StaffMember,
+    Suspension,
 )
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWork, UnitOfWorkFactory
@@ -279,7 +281,7 @@ class AuditService:
                 if len(shown) >= limit:
                     more += 1
                     continue
-                shown.append((audit, await uow.retirees.get(audit.retiree_id)))
+                shown.append((audit, await uow.retirees.existing(audit.retiree_id)))
             views = []
             for audit, retiree in shown:
                 evidence = await uow.evidence.for_attempt(audit.attempt_id) if audit.attempt_id else None
@@ -333,7 +335,7 @@ class AuditService:
             audit = await uow.pass_audits.get(audit_id)
             if audit is None:
                 return None
-            retiree = await uow.retirees.get(audit.retiree_id)
+            retiree = await uow.retirees.existing(audit.retiree_id)
             if not covers(staff.region_code, retiree.residence_region):
                 raise NotStaff(telegram_user_id)
             if audit.state != "open":
@@ -374,7 +376,7 @@ class AuditService:
             return AuditDecision(audit.id, state, retiree.name, case.id if case else None)
 
 
-async def _staff(uow: UnitOfWork, telegram_user_id: int):
+async def _staff(uow: UnitOfWork, telegram_user_id: int) -> StaffMember:
     staff = await uow.staff.by_telegram_user(telegram_user_id)
     if staff is None:
         raise NotStaff(telegram_user_id)
@@ -386,7 +388,7 @@ def _read(path: str | None) -> bytes | None:
     return photo.read_bytes() if photo and photo.is_file() else None
 
 
-def audit_suspension_open(suspension) -> bool:
+def audit_suspension_open(suspension: Suspension | None) -> bool:
     """Whether an open suspension is one a rejected audit caused (self-service waits for a
     certification with staff)."""
     return suspension is not None and suspension.reason == AUDIT_SUSPENSION

@@ -21,7 +21,7 @@ by `parse_audit_policy`; `verification.certification.pass_audit.load_audit_polic
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -206,7 +206,8 @@ def parse_audit_policy(data: Mapping[str, Any]) -> AuditPolicy:
         values["threshold"] = _int(data["threshold"], 0, 1000, "threshold")
     if "share" in data:
         values["share"] = _share(data["share"], "share")
-    fields = {
+    # {reason: {key: (AuditPolicy attribute, check(value, where) -> the value to keep)}}
+    fields: dict[str, dict[str, tuple[str, Callable[[Any, str], Any]]]] = {
         "thin_match": {
             "points": ("thin_match_points", _points),
             "raw_margin_below": ("raw_margin_below", _positive),

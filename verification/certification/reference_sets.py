@@ -40,7 +40,7 @@ async def load_reference_set(
 async def _cohort(
     uow: UnitOfWork, vault: PersonalDataVault, retiree_id: int, engine: str, size: int
 ) -> np.ndarray | None:
-    region = (await uow.retirees.get(retiree_id)).residence_region
+    region = (await uow.retirees.existing(retiree_id)).residence_region  # it has reference faces
     # `size * 3` rows: a few retirees have several references.
     rows = await uow.faces.newest_of_region(region, engine, excluding=retiree_id, limit=size * 3)
     seen: set[int] = set()

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from kernel.clock import Clock, utc_now
@@ -26,9 +27,9 @@ from storage.models import Retiree
 from storage.models.care import LifeEventReport
 from storage.models.certification import AuditEntry, Certification, ReviewCase, StaffMember, Suspension
 from storage.protection import PersonalDataVault
-from storage.uow import UnitOfWorkFactory
+from storage.uow import UnitOfWork, UnitOfWorkFactory
+from verification.certification.attempts import CycleKeeper
 from verification.certification.pass_audit import AUDIT_SUSPENSION, REVIEW_BECAUSE
-from verification.certification.service import CycleKeeper
 from verification.cycle.rules import back_pay_months
 from verification.records.chain import append_record
 
@@ -116,7 +117,7 @@ class ReviewService:
         self._zone = ZoneInfo(timezone)
         self._clock = clock
 
-    async def _staff(self, uow, telegram_user_id: int):
+    async def _staff(self, uow: UnitOfWork, telegram_user_id: int) -> StaffMember:
         staff = await uow.staff.by_telegram_user(telegram_user_id)
         if staff is None:
             raise NotStaff(telegram_user_id)
@@ -127,7 +128,7 @@ class ReviewService:
             staff = await self._staff(uow, telegram_user_id)
             views = []
             for case in await uow.reviews.pending(limit=500):
-                retiree = await uow.retirees.get(case.retiree_id)
+                retiree = await uow.retirees.existing(case.retiree_id)
                 if not covers(staff.region_code, retiree.residence_region):
                     continue
                 attempts = [
@@ -206,10 +207,12 @@ class ReviewService:
                 report.document_media_type,
             )
 
-    async def _audit_look(self, uow, staff: StaffMember, retiree_id: int, action: str, detail: dict) -> None:
+    async def _audit_look(
+        self, uow: UnitOfWork, staff: StaffMember, retiree_id: int, action: str, detail: dict[str, Any]
+    ) -> None:
         """Only staff of the retiree's region may look at what was sent about them (NotStaff
         otherwise); the look is audited and committed before anything is shown."""
-        retiree = await uow.retirees.get(retiree_id)
+        retiree = await uow.retirees.existing(retiree_id)  # an evidence's or a report's
         if not covers(staff.region_code, retiree.residence_region):
             raise NotStaff(staff.telegram_user_id)
         uow.audit.add(
@@ -242,7 +245,7 @@ class ReviewService:
             case = await uow.reviews.get(case_id)
             if case is None or case.status != "pending":
                 return None
-            retiree = await uow.retirees.get(case.retiree_id)
+            retiree = await uow.retirees.existing(case.retiree_id)
             if not covers(staff.region_code, retiree.residence_region):
                 raise NotStaff(telegram_user_id)
             case.status = "approved" if approve else "rejected"
@@ -286,7 +289,13 @@ class ReviewService:
             return Decision(case.id, approve, valid_until, chats, retiree.name)
 
     async def _record(
-        self, uow, retiree: Retiree, staff: StaffMember, now: datetime, event: str, detail: dict | None = None
+        self,
+        uow: UnitOfWork,
+        retiree: Retiree,
+        staff: StaffMember,
+        now: datetime,
+        event: str,
+        detail: dict[str, Any] | None = None,
     ) -> None:
         """A verification record of what a staff member's decision did."""
         await append_record(
@@ -301,7 +310,13 @@ class ReviewService:
         )
 
     async def _decide_audited_pass(
-        self, uow, staff: StaffMember, case: ReviewCase, retiree: Retiree, approve: bool, now: datetime
+        self,
+        uow: UnitOfWork,
+        staff: StaffMember,
+        case: ReviewCase,
+        retiree: Retiree,
+        approve: bool,
+        now: datetime,
     ) -> Decision:
         """A decision on a pass staff doubted at its audit, in the caller's unit of work.
         Upheld: the certification stands and nobody is told (they were never told of the doubt).
@@ -335,7 +350,7 @@ class ReviewService:
 
     async def _decide_life_event(
         self,
-        uow,
+        uow: UnitOfWork,
         staff: StaffMember,
         case: ReviewCase,
         report: LifeEventReport,
@@ -345,6 +360,7 @@ class ReviewService:
     ) -> Decision:
         """A decision on a reported death or hospital stay, in the caller's unit of work."""
         report.state = "confirmed" if approve else "rejected"
+        assert case.decision_reason is not None  # decide() has just set it
         report.decided_by, report.decided_at, report.decision_note = staff.id, now, case.decision_reason
         outcome = f"{report.kind}_{'confirmed' if approve else 'rejected'}"
         if report.kind == "hospital" and approve:
@@ -366,7 +382,9 @@ class ReviewService:
         )
         return Decision(case.id, approve, None, notify, retiree.name, outcome)
 
-    async def _confirm_death(self, uow, staff: StaffMember, retiree: Retiree, now: datetime) -> None:
+    async def _confirm_death(
+        self, uow: UnitOfWork, staff: StaffMember, retiree: Retiree, now: datetime
+    ) -> None:
         """Payment stays stopped; nobody certifies for the retiree any more, and no one visits."""
         if retiree.payment_state != "suspended":
             # Resumed meanwhile (an in-person certification after the report): stop it again.
@@ -391,7 +409,9 @@ class ReviewService:
             visit.state, visit.done_at, visit.staff_id = "cancelled", now, staff.id
         await self._record(uow, retiree, staff, now, "death_confirmed")
 
-    async def _resume_after_rejected_report(self, uow, staff: StaffMember, retiree: Retiree, now) -> None:
+    async def _resume_after_rejected_report(
+        self, uow: UnitOfWork, staff: StaffMember, retiree: Retiree, now: datetime
+    ) -> None:
         """Lift the suspension the report caused, paying back the months it stopped. A
         suspension for not certifying in time is not this report's to lift."""
         suspension = await uow.suspensions.open_for_retiree(retiree.id)

@@ -25,7 +25,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -199,12 +199,14 @@ class CertificationService:
             bound = {binding.retiree_id for binding in bindings}
             if retiree_id is None:
                 if len(bound) > 1:
-                    choices = [(b.retiree_id, (await uow.retirees.get(b.retiree_id)).name) for b in bindings]
+                    choices = [
+                        (b.retiree_id, (await uow.retirees.existing(b.retiree_id)).name) for b in bindings
+                    ]
                     return Readiness(ReadinessState.CHOOSE, choices=choices)
                 retiree_id = bindings[0].retiree_id
             if retiree_id not in bound:
                 return Readiness(ReadinessState.NOT_BOUND)
-            retiree = await uow.retirees.get(retiree_id)
+            retiree = await uow.retirees.existing(retiree_id)  # one of the bindings' retirees
             consent = await uow.consents.current(retiree_id)
             if consent is None or consent.decision != "agree":
                 return Readiness(ReadinessState.NO_CONSENT, retiree_id, retiree.name)
@@ -242,6 +244,7 @@ class CertificationService:
         readiness = await self.readiness(telegram_user_id, retiree_id)
         if readiness.state is not ReadinessState.READY:
             return readiness, None
+        assert readiness.retiree_id is not None  # a READY readiness names its retiree
         return readiness, await self.challenges.issue(readiness.retiree_id, telegram_user_id)
 
     # --- a photo, taken by staff in person
@@ -262,6 +265,9 @@ class CertificationService:
         async with self._uow_factory() as uow:
             references = await load_reference_set(uow, self._vault, selfie.retiree_id, self._cohort_size)
             staff = await uow.staff.by_telegram_user(selfie.telegram_user_id)
+        # readiness_assisted found this account's staff member (READY), and staff rows are
+        # never deleted (only deactivated).
+        assert staff is not None
         try:
             verdict = await self._faces.verify(
                 references.templates,
@@ -324,6 +330,7 @@ class CertificationService:
         if readiness.state is not ReadinessState.READY:
             return CertificationResult("refused", readiness.state), None
         retiree_id = readiness.retiree_id
+        assert retiree_id is not None  # a READY readiness names its retiree
         return await self._judge_for(note, retiree_id), retiree_id
 
     async def _judge_for(self, note: VideoNote, retiree_id: int) -> CertificationResult:
@@ -425,7 +432,7 @@ class CertificationService:
         recording: Recording = NO_RECORDING,
         *,
         counted: bool = True,
-        detail: dict | None = None,
+        detail: dict[str, Any] | None = None,
     ) -> CertificationResult:
         """A refusal on a fraud cue: recorded as an attempt with its reason, and as an error
         record for staff; the challenge is used up."""

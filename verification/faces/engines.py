@@ -47,6 +47,7 @@ class EngineSpec:
             return DLIB_ENGINE_NAME
         from verification.faces.onnx_engine import OnnxModelError, engine_name_for, model_sha256
 
+        assert self.model_path is not None  # __post_init__ refuses an onnx spec without one
         try:
             return engine_name_for(model_sha256(self.model_path))
         except OnnxModelError as error:
@@ -61,6 +62,7 @@ def build_engine(spec: EngineSpec) -> FaceEngine:
         return DlibEngine(DlibEngineConfig(num_jitters=spec.dlib_jitters))
     from verification.faces.onnx_engine import OnnxEngine, OnnxEngineConfig, OnnxModelError
 
+    assert spec.model_path is not None  # EngineSpec refuses an onnx spec without one
     try:
         return OnnxEngine(OnnxEngineConfig(Path(spec.model_path), flip_test=spec.onnx_flip_test))
     except OnnxModelError as error:

@@ -182,7 +182,11 @@ def groups(photos: Sequence[EncodedPhoto]) -> dict[str, Callable[[str], bool]]:
         if found is not None:
             by_identity.setdefault(photo.entry.identity, found)
     names = sorted(set(by_identity.values()))
-    return {name: (lambda identity, name=name: by_identity.get(identity) == name) for name in names}
+    return {name: _member_of(by_identity, name) for name in names}
+
+
+def _member_of(by_identity: dict[str, str], name: str) -> Callable[[str], bool]:
+    return lambda identity: by_identity.get(identity) == name
 
 
 @dataclass(frozen=True)
@@ -283,7 +287,9 @@ class TrialScorer:
         )
         self._stats: dict[tuple[str, int, frozenset[str]], tuple[float, float]] = {}
 
-    def _cohort_stats(self, side: str, index: int, pool: Sequence[int], excluded: frozenset[str]):
+    def _cohort_stats(
+        self, side: str, index: int, pool: Sequence[int], excluded: frozenset[str]
+    ) -> tuple[float, float]:
         from verification.faces.scoring import MAX_COHORT, MIN_COHORT, top_count
 
         key = (side, index, excluded)
@@ -402,7 +408,8 @@ def simulated_frames(data: bytes, count: int, seed: int = 0) -> list[bytes]:
             frame = image.rotate(
                 rng.uniform(-4, 4),
                 resample=Image.Resampling.BILINEAR,
-                translate=(rng.uniform(-0.03, 0.03) * width, rng.uniform(-0.03, 0.03) * height),
+                # Pillow annotates int offsets but adds them to its float affine matrix as given.
+                translate=(rng.uniform(-0.03, 0.03) * width, rng.uniform(-0.03, 0.03) * height),  # type: ignore[arg-type]
             )
             frame = frame.resize((round(width * scale), round(height * scale)), Image.Resampling.BILINEAR)
             frame = ImageEnhance.Brightness(frame).enhance(1 + rng.uniform(-0.1, 0.1))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -122,7 +123,7 @@ def fuse_vectors(vectors: Sequence[np.ndarray], weights: Sequence[float] | None 
     return mean.astype(np.float32)
 
 
-def quality_weight(figures: dict) -> float:
+def quality_weight(figures: dict[str, Any]) -> float:
     """How much a capture's score counts, from its quality figures (0.25 .. 1).
 
     Two figures tell most about how far a genuine score strays (measured on the shared faces

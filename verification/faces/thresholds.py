@@ -19,7 +19,11 @@ import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported where used: loading them costs start-up time
+    from verification.faces.engines import EngineSpec
+    from verification.faces.pipeline import VerifyPolicy
 
 SHIPPED_FILE = Path(__file__).resolve().parents[1] / "data" / "face_thresholds.toml"
 
@@ -164,7 +168,7 @@ def with_heldout(values: Calibrated, fmr: float | None, fnmr: float | None) -> C
     return replace(values, heldout_fmr=fmr, heldout_fnmr=fnmr)
 
 
-def policy_for(entry: EngineThresholds, **overrides: Any):
+def policy_for(entry: EngineThresholds, **overrides: Any) -> VerifyPolicy:
     """The `VerifyPolicy` these calibrated thresholds give (media/quality limits as default)."""
     from verification.faces.pipeline import VerifyPolicy
     from verification.faces.scoring import MIN_COHORT
@@ -178,7 +182,7 @@ def policy_for(entry: EngineThresholds, **overrides: Any):
     return VerifyPolicy(**(values | overrides))
 
 
-def configured_policy(spec, thresholds_file: Path | None = None):
+def configured_policy(spec: EngineSpec, thresholds_file: Path | None = None) -> VerifyPolicy:
     """The policy for the configured engine (`verification.faces.engines.EngineSpec`), read at
     start-up: raises ThresholdsError when that engine has no calibrated threshold, or when it
     was calibrated with another number of dlib jitters (averaging re-encodings pulls genuine

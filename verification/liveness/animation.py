@@ -170,7 +170,7 @@ def surround_shift(
     if len(others) > config.frames:
         others = [others[k] for k in np.linspace(0, len(others) - 1, config.frames).round().astype(int)]
     scale = config.scale
-    anchor = signals[reference].points.astype(np.float64) * scale
+    anchor = _landmarks(signals, reference) * scale
     eyes = float(np.linalg.norm(anchor[EYES[0]].mean(axis=0) - anchor[EYES[1]].mean(axis=0)))
     template = _Template(_small_gray(frames[reference], scale), anchor, config)
     if eyes < 4 or template.face is None or template.ring is None:
@@ -178,10 +178,17 @@ def surround_shift(
     shifts = []
     for n in others:
         image = _small_gray(frames[n], scale)
-        rough = _affine(anchor[STABLE], signals[n].points[STABLE].astype(np.float64) * scale)
+        rough = _affine(anchor[STABLE], _landmarks(signals, n)[STABLE] * scale)
         fitted = template.fit_face(image, rough)
         shifts.append(float(np.hypot(*template.ring_shift(image, fitted))) / eyes)
     return round(float(np.percentile(shifts, 75)), 5), len(shifts)
+
+
+def _landmarks(signals: Sequence[FrameSignals], n: int) -> np.ndarray:
+    """Frame n's 68 landmarks as float64; `n` is one of `resting_frames`, all frames with a face."""
+    points = signals[n].points
+    assert points is not None  # resting_frames picks only frames with landmarks
+    return points.astype(np.float64)
 
 
 def _same_shape(
@@ -194,10 +201,10 @@ def _same_shape(
     from a photo of a smiling mouth reads as hardly open); the shape does not."""
     if len(candidates) <= config.min_frames:
         return candidates
-    target = signals[reference].points.astype(np.float64)
+    target = _landmarks(signals, reference)
     residuals = []
     for n in candidates:
-        design = np.hstack([signals[n].points.astype(np.float64), np.ones((len(target), 1))])
+        design = np.hstack([_landmarks(signals, n), np.ones((len(target), 1))])
         solution, *_ = np.linalg.lstsq(design, target, rcond=None)
         left = design @ solution - target
         residuals.append(float(np.sqrt((left**2).sum(axis=1).mean())))

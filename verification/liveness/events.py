@@ -125,12 +125,13 @@ def strongest(
     faces = [s for s in signals if s.has_face]
     if not faces:
         return None
+    # Every frame in `faces` has landmarks, so each measures its ear, mar and yaw (not None).
     if action is Action.BLINK:
-        return round(min(s.ear for s in faces) / max(rest.ear, 1e-6), 3)
+        return round(min(s.ear for s in faces if s.ear is not None) / max(rest.ear, 1e-6), 3)
     if action is Action.OPEN_MOUTH:
-        return round(max(s.mar for s in faces) - rest.mar, 3)
+        return round(max(s.mar for s in faces if s.mar is not None) - rest.mar, 3)
     sign = yaw_sign(action, mirrored)
-    return round(max((s.yaw - rest.yaw) * sign for s in faces) * sign, 3)
+    return round(max((s.yaw - rest.yaw) * sign for s in faces if s.yaw is not None) * sign, 3)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:

@@ -190,7 +190,8 @@ def judge_video(
     ]
     run.figures["embedded_at_s"] = [face.time for face in faces]
     pairs = [engine.compare(a, b) for a, b in combinations(vectors, 2)]
-    run.figures["worst_pair"] = None if not pairs else round(max(pairs, key=lambda s: _farness(s, engine)), 4)
+    worst = max(pairs, key=lambda s: _farness(s, engine), default=None)
+    run.figures["worst_pair"] = None if worst is None else round(worst, 4)
     run.lap("embed_s")
 
     if any(not is_match(score, match_policy.match_threshold, engine.higher_is_closer) for score in pairs):
@@ -320,17 +321,27 @@ def _identity_frames(
     frontal, eyes open, mouth closed: the face of a reference photo), or every faced frame
     when none rests, cut into `embed_frames` runs in time order, the most frontal of each."""
     faced = [n for n, s in enumerate(signals) if s.has_face]
-    resting = [
-        n
-        for n in faced
-        if abs(signals[n].yaw - rest.yaw) <= policy.frontal_yaw
-        and signals[n].ear >= policy.events.blink_recover * rest.ear
-        and signals[n].mar - rest.mar < policy.events.mouth_rise / 2
-    ] or faced
+
+    # Only faced frames are asked: they have landmarks, so their yaw, ear and mar are set.
+    def turned(n: int) -> float:
+        yaw = signals[n].yaw
+        assert yaw is not None
+        return abs(yaw - rest.yaw)
+
+    def rests(n: int) -> bool:
+        ear, mar = signals[n].ear, signals[n].mar
+        assert ear is not None and mar is not None
+        return (
+            turned(n) <= policy.frontal_yaw
+            and ear >= policy.events.blink_recover * rest.ear
+            and mar - rest.mar < policy.events.mouth_rise / 2
+        )
+
+    resting = [n for n in faced if rests(n)] or faced
     chosen = []
     for part in np.array_split(np.asarray(resting), min(policy.embed_frames, len(resting))):
         if part.size:
-            chosen.append(int(min(part, key=lambda n: abs(signals[n].yaw - rest.yaw))))
+            chosen.append(int(min(part, key=turned)))
     return chosen
 
 

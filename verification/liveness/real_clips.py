@@ -69,7 +69,7 @@ def real_clip(real_dir: Path, name: str) -> RealClip | None:
 
 def reference_frame(data: bytes, at_s: float) -> bytes:
     """The clip's frame at `at_s` seconds (or its last one), as a JPEG: a reference photo."""
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), "r") as container:
         chosen = None
         for frame in container.decode(video=0):
             chosen = frame

@@ -75,7 +75,7 @@ def eye_aspect_ratio(points: np.ndarray) -> float:
     for eye in EYES:
         p = points[eye]
         height = np.linalg.norm(p[1] - p[5]) + np.linalg.norm(p[2] - p[4])
-        values.append(height / (2.0 * max(np.linalg.norm(p[0] - p[3]), 1e-6)))
+        values.append(height / (2.0 * max(float(np.linalg.norm(p[0] - p[3])), 1e-6)))
     return float(np.mean(values))
 
 
@@ -114,7 +114,9 @@ def detected_face(signals: FrameSignals) -> DetectedFace:
     )
 
 
-def track(frames: Sequence[np.ndarray], times: Sequence[float], config: TrackerConfig | None = None):
+def track(
+    frames: Sequence[np.ndarray], times: Sequence[float], config: TrackerConfig | None = None
+) -> list[FrameSignals]:
     """Signals for every frame, following the largest face."""
     config = config or TrackerConfig()
     result: list[FrameSignals] = []
@@ -152,12 +154,13 @@ def redetect(pixels: np.ndarray, signals: FrameSignals, config: TrackerConfig) -
     and its landmarks with it (measured on a real one: 0.02 overlap with the detector's box,
     and 0.8 between two identity vectors of the same man): fine for eye and mouth signals
     read over many frames, not for an identity vector taken from one frame."""
-    if signals.box is None:
+    followed = signals.box
+    if followed is None:
         return None
     faces = _detect(pixels, config.detect_long_side)
     if not faces:
         return None
-    box = max(faces, key=lambda face: (_overlap(face, signals.box), face.width * face.height))
+    box = max(faces, key=lambda face: (_overlap(face, followed), face.width * face.height))
     return FrameSignals(signals.time, _landmarks(pixels, box), box, faces)
 
 

@@ -109,7 +109,7 @@ def decode_video(data: bytes, limits: VideoLimits | None = None) -> DecodedVideo
     if demuxer is None:
         raise VideoRejected(VideoReason.NOT_A_VIDEO, "no known video container signature")
     try:
-        with av.open(io.BytesIO(data), format=demuxer.split(",")[0]) as container:
+        with av.open(io.BytesIO(data), "r", format=demuxer.split(",")[0]) as container:
             return _decode(container, limits)
     except VideoRejected:
         raise

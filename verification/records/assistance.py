@@ -20,19 +20,22 @@ import logging
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.exc import IntegrityError
 
 from accounts.binding import normalise_id_input
-from kernel.clock import as_utc
+from kernel.clock import Clock, as_utc
 from kernel.idnumber import ValidIdNumber, check_id_number, mask_id_number
 from kernel.permissions import NotStaff
 from kernel.regions import covers
 from storage.models import Retiree
 from storage.models.certification import AuditEntry, StaffMember
 from storage.models.records import AssistanceRequest
+from storage.protection import PersonalDataVault
+from storage.uow import UnitOfWork, UnitOfWorkFactory
 from verification.records.chain import append_record
 from verification.records.exchange import ExchangeError, Peer, PeerRegistry, Transport, sign_headers
 
@@ -140,11 +143,12 @@ def parse_request(body: bytes) -> tuple[str, str, str]:
     if not isinstance(data, dict):
         raise ExchangeError(400, "malformed_body", "the body must be an object")
     values = [data.get(name) for name in ("request_id", "retiree_hash", "question")]
-    if not all(isinstance(v, str) and v.strip() for v in values):
+    strings = [v for v in values if isinstance(v, str) and v.strip()]
+    if len(strings) != len(values):
         raise ExchangeError(
             400, "malformed_body", "request_id, retiree_hash and question are required strings"
         )
-    request_id, retiree_hash, question = values
+    request_id, retiree_hash, question = strings
     if len(request_id) > 36 or len(retiree_hash) != 64 or len(question) > 2000:
         raise ExchangeError(
             400, "malformed_body", "request_id ≤ 36, retiree_hash = 64, question ≤ 2000 chars"
@@ -169,11 +173,11 @@ def question_key(text: str) -> str:
 class AssistanceService:
     def __init__(
         self,
-        uow_factory,
+        uow_factory: UnitOfWorkFactory,
         own_region: str,
-        clock,
+        clock: Clock,
         *,
-        vault=None,
+        vault: PersonalDataVault | None = None,
         link: ExchangeLink | None = None,
         timezone: str = "Asia/Shanghai",
     ) -> None:
@@ -203,7 +207,10 @@ class AssistanceService:
                 await uow.commit()
             except IntegrityError:  # the same request arrived concurrently
                 await uow.rollback()
-                return Opened((await uow.assistance.by_uid(origin, request_id)).id, False)
+                first = await uow.assistance.by_uid(origin, request_id)
+                if first is None:  # not that: some other constraint failed
+                    raise
+                return Opened(first.id, False)
             return Opened(request.id, True)
 
     async def incoming(self, telegram_user_id: int, limit: int = 20) -> list[IncomingView]:
@@ -262,7 +269,14 @@ class AssistanceService:
         )
 
     async def _move(
-        self, request_id: int, move: str, staff_id, telegram_user_id, *, finding=None, note=""
+        self,
+        request_id: int,
+        move: str,
+        staff_id: int | None,
+        telegram_user_id: int | None,
+        *,
+        finding: str | None = None,
+        note: str = "",
     ) -> AssistanceRequest:
         now = self._clock()
         async with self._uow_factory() as uow:
@@ -275,7 +289,10 @@ class AssistanceService:
             residence = retiree.residence_region if retiree else self._region
             if staff is not None and not covers(staff.region_code, residence):
                 raise NotStaff(telegram_user_id)
-            values = {"state": "in_progress" if move == "start" else "answered", "staff_id": staff_id}
+            values: dict[str, Any] = {
+                "state": "in_progress" if move == "start" else "answered",
+                "staff_id": staff_id,
+            }
             if move == "answer":
                 values |= {"answer": answer_text(finding, note), "answered_at": now}
             # Conditional, so that of two colleagues pressing at once only one moves it.
@@ -340,6 +357,7 @@ class AssistanceService:
             asked, retiree, staff = await self._subject(uow, telegram_user_id, id_number)
             if asked.outcome != "ok":
                 return asked
+            assert retiree is not None  # "ok": the retiree was found
             request = AssistanceRequest(
                 origin_region=self._region, request_uid=str(uuid.uuid4()), staff_id=staff.id,
                 retiree_hash=retiree.id_number_hash, question=QUESTIONS[question], state="sending",
@@ -365,7 +383,9 @@ class AssistanceService:
         outcome = {"open": "sent", "refused": "refused"}.get(state, "queued")
         return replace(asked, outcome=outcome, request_id=request.id)
 
-    async def _subject(self, uow, telegram_user_id: int, id_number: str):
+    async def _subject(
+        self, uow: UnitOfWork, telegram_user_id: int, id_number: str
+    ) -> tuple[Asked, Retiree | None, StaffMember]:
         """(Asked, the retiree, the staff member): "ok" when a request can be sent."""
         staff = await self._staff(uow, telegram_user_id)
         checked = check_id_number(
@@ -373,6 +393,8 @@ class AssistanceService:
         )
         if not isinstance(checked, ValidIdNumber):
             return Asked("malformed_id"), None, staff
+        # The bot's service has the vault; the exchange server's (no vault) never asks.
+        assert self._vault is not None, "asking about a retiree needs the personal-data vault"
         retiree = await uow.retirees.by_id_hash(self._vault.lookup_hash(checked.number))
         if retiree is None:
             return Asked("unknown"), None, staff
@@ -412,10 +434,13 @@ class AssistanceService:
         held open over the network: read, send, then a conditional update."""
         async with self._uow_factory() as uow:
             request = await uow.assistance.get(request_id)
+            assert request is not None  # one still_to_send listed; requests are never deleted
             retiree = await uow.retirees.by_id_hash(request.retiree_hash)
         peer = self._peer_for(retiree.residence_region) if retiree else None
         if request.state != "sending" or peer is None:
             return request.state
+        link = self._link
+        assert link is not None  # _peer_for found the peer in it
         body = json.dumps(
             {
                 "request_id": request.request_uid,
@@ -424,9 +449,9 @@ class AssistanceService:
             },
             ensure_ascii=False,
         ).encode()
-        headers = sign_headers(self._link.key, self._region, "POST", ASSISTANCE_PATH, body, self._clock())
+        headers = sign_headers(link.key, self._region, "POST", ASSISTANCE_PATH, body, self._clock())
         try:
-            status, problem = await self._link.transport(peer.url + ASSISTANCE_PATH, body, headers)
+            status, problem = await link.transport(peer.url + ASSISTANCE_PATH, body, headers)
         except Exception as error:  # noqa: BLE001 - any transport failure means "try later"
             logger.info("assistance request not sent yet: %s", type(error).__name__)
             return "sending"
@@ -497,7 +522,7 @@ class AssistanceService:
     # --- shared ---------------------------------------------------------------------------------
 
     @staticmethod
-    async def _staff(uow, telegram_user_id: int) -> StaffMember:
+    async def _staff(uow: UnitOfWork, telegram_user_id: int) -> StaffMember:
         staff = await uow.staff.by_telegram_user(telegram_user_id)
         if staff is None:
             raise NotStaff(telegram_user_id)

@@ -15,9 +15,11 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from kernel.clock import as_utc
 from storage.models.records import OutboxEntry, VerificationRecord
+from storage.uow import UnitOfWork
 
 GENESIS = "0" * 64
 # "suspended" carries its cause in `detail.reason` (not certified in time, death reported);
@@ -44,15 +46,15 @@ EVENTS = frozenset(
 LOCAL_EVENTS = frozenset({"audit_confirmed", "audit_review_opened"})
 
 
-def canonical(record: dict) -> bytes:
+def canonical(record: dict[str, Any]) -> bytes:
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def chain_hash(prev_hash: str, body: dict) -> str:
+def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode() + b"\n" + canonical(body)).hexdigest()
 
 
-def record_body(record: VerificationRecord) -> dict:
+def record_body(record: VerificationRecord) -> dict[str, Any]:
     """What the hash covers, and what the exchange sends: plain JSON values only."""
     return {
         "record_id": record.record_uid,
@@ -70,17 +72,28 @@ def record_body(record: VerificationRecord) -> dict:
     }
 
 
+class RecordSubject(Protocol):
+    """Whom a record is about: a Retiree, or one another region asked about (assistance)."""
+
+    @property
+    def id_number_hash(self) -> str: ...
+    @property
+    def residence_region(self) -> str: ...
+    @property
+    def pension_region(self) -> str: ...
+
+
 async def append_record(
-    uow,
+    uow: UnitOfWork,
     *,
     region: str | None,
     event: str,
-    retiree,
+    retiree: RecordSubject,
     method: str,
     at: datetime,
     evidence_hash: str | None = None,
     staff_id: int | None = None,
-    detail: dict | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> VerificationRecord:
     """Append one record to `region`'s chain (default: the retiree's residence region)
     inside the caller's unit of work; nothing is committed here."""
@@ -129,7 +142,7 @@ class ChainReport:
     records_lost: int = 0
 
 
-async def verify_chain(uow, region: str, *, batch: int = 5000) -> ChainReport:
+async def verify_chain(uow: UnitOfWork, region: str, *, batch: int = 5000) -> ChainReport:
     """Walk the chain in sequence order; stop at the first record that does not check out."""
     prev, expected_seq, count, last_id = GENESIS, 1, 0, 0
     while True:
@@ -156,5 +169,5 @@ async def verify_chain(uow, region: str, *, batch: int = 5000) -> ChainReport:
     return ChainReport(region, count, True)
 
 
-async def chain_regions(uow) -> list[str]:
+async def chain_regions(uow: UnitOfWork) -> list[str]:
     return await uow.records.chain_regions()

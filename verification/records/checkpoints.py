@@ -25,12 +25,14 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from kernel.clock import as_utc
 from storage.models.records import ChainCheckpoint, PeerChainHead
+from storage.uow import UnitOfWork
 from verification.records.chain import GENESIS, ChainReport, chain_hash, record_body
 
 logger = logging.getLogger(__name__)
@@ -47,7 +49,7 @@ class SignedHead:
     made_at: str
     signature: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "region": self.region,
             "seq": self.seq,
@@ -57,16 +59,18 @@ class SignedHead:
         }
 
     @classmethod
-    def of(cls, row) -> SignedHead:
-        region = getattr(row, "region", None) or row.origin_region
+    def of(cls, row: ChainCheckpoint | PeerChainHead) -> SignedHead:
+        region = row.region if isinstance(row, ChainCheckpoint) else row.origin_region
         return cls(region, row.seq, row.hash, row.made_at, row.signature)
 
     @classmethod
-    def parse(cls, value) -> SignedHead:
+    def parse(cls, value: object) -> SignedHead:
         """From a request body; ValueError names what is wrong."""
         if not isinstance(value, dict):
             raise ValueError("head is not an object")
-        head = cls(*(value.get(name) for name in ("region", "seq", "hash", "made_at", "signature")))
+        # Whatever the body holds (checked below, field by field).
+        fields: list[Any] = [value.get(name) for name in ("region", "seq", "hash", "made_at", "signature")]
+        head = cls(*fields)
         if not (isinstance(head.region, str) and 0 < len(head.region) <= 6):
             raise ValueError("head.region is missing")
         if not isinstance(head.seq, int) or isinstance(head.seq, bool) or head.seq < 1:
@@ -104,7 +108,7 @@ class Advance:
     problem: str = ""  # the chain does not check out since that checkpoint: none was made
 
 
-async def advance_checkpoint(uow, region: str, key: Ed25519PrivateKey, at: datetime) -> Advance:
+async def advance_checkpoint(uow: UnitOfWork, region: str, key: Ed25519PrivateKey, at: datetime) -> Advance:
     """Check the records after the latest checkpoint and sign a new one at the chain head.
 
     Incremental: only the records since the last checkpoint are read. Nothing is signed for
@@ -160,7 +164,9 @@ async def advance_checkpoint(uow, region: str, key: Ed25519PrivateKey, at: datet
     return Advance(signed, made=True)
 
 
-async def check_checkpoints(uow, report: ChainReport, public_key: Ed25519PublicKey | None) -> ChainReport:
+async def check_checkpoints(
+    uow: UnitOfWork, report: ChainReport, public_key: Ed25519PublicKey | None
+) -> ChainReport:
     """A chain that walks intact must also still reach its checkpoints with the same hashes.
 
     Without the public key (no exchange key on this machine) the checkpoints are compared
@@ -220,7 +226,7 @@ class HeadTaken:
     conflict: str = ""
 
 
-async def store_peer_head(uow, head: SignedHead, now: datetime) -> HeadTaken:
+async def store_peer_head(uow: UnitOfWork, head: SignedHead, now: datetime) -> HeadTaken:
     """Keep the latest head seen from a peer; a head going backwards is kept aside as a
     conflict (the sender's chain was cut or rewritten) and the later head stays."""
     row = await uow.peer_heads.for_update(head.region)
@@ -264,5 +270,5 @@ async def store_peer_head(uow, head: SignedHead, now: datetime) -> HeadTaken:
     return HeadTaken(False, conflict)
 
 
-async def peer_heads(uow) -> list[PeerChainHead]:
+async def peer_heads(uow: UnitOfWork) -> list[PeerChainHead]:
     return await uow.peer_heads.all()

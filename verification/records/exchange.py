@@ -16,22 +16,29 @@ import hashlib
 import json
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 
 from kernel.clock import as_utc
-from storage.models.records import ReceivedRecord, SeenNonce
+from storage.models.records import OutboxEntry, ReceivedRecord, SeenNonce, VerificationRecord
+from storage.uow import UnitOfWork, UnitOfWorkFactory
 from verification.records.chain import chain_hash, record_body
 from verification.records.checkpoints import SignedHead, advance_checkpoint, store_peer_head
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+if TYPE_CHECKING:
+    OutboxRow = Row[OutboxEntry, VerificationRecord]  # (entry, the record it sends)
 
 MAX_SKEW = timedelta(minutes=5)
 NONCE_TTL = MAX_SKEW * 2 + timedelta(minutes=1)
@@ -95,7 +102,7 @@ class PeerRegistry:
         return self.peers.get(region)
 
     @classmethod
-    def from_mapping(cls, mapping: dict) -> PeerRegistry:
+    def from_mapping(cls, mapping: dict[str, Any]) -> PeerRegistry:
         peers = {}
         for region, entry in mapping.get("regions", mapping).items():
             key = Ed25519PublicKey.from_public_bytes(base64.b64decode(entry["public_key"]))
@@ -118,7 +125,7 @@ def _message(method: str, path: str, region: str, timestamp: str, nonce: str, bo
 
 def sign_headers(
     key: Ed25519PrivateKey, region: str, method: str, path: str, body: bytes, now: datetime
-) -> dict:
+) -> dict[str, str]:
     timestamp, nonce = str(int(now.timestamp())), secrets.token_hex(16)
     signature = key.sign(_message(method, path, region, timestamp, nonce, body))
     return {
@@ -133,11 +140,11 @@ def sign_headers(
 class ExchangeError(Exception):
     """A refused request: turned into an RFC 9457 problem detail by the web layer."""
 
-    def __init__(self, status: int, code: str, detail: str, **extra) -> None:
+    def __init__(self, status: int, code: str, detail: str, **extra: Any) -> None:
         super().__init__(detail)
         self.status, self.code, self.detail, self.extra = status, code, detail, extra
 
-    def problem(self) -> dict:
+    def problem(self) -> dict[str, Any]:
         return {
             "type": f"urn:pension-bot:exchange:{self.code}",
             "title": self.code.replace("_", " "),
@@ -157,10 +164,16 @@ class IntakeResult:
 
 
 class ExchangeReceiver:
-    def __init__(self, uow_factory, own_region: str, peers: PeerRegistry, clock: Callable[[], datetime]):
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        own_region: str,
+        peers: PeerRegistry,
+        clock: Callable[[], datetime],
+    ) -> None:
         self._uow_factory, self._region, self._peers, self._clock = uow_factory, own_region, peers, clock
 
-    def authenticate(self, method: str, path: str, headers, body: bytes) -> str:
+    def authenticate(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> str:
         """The sending region, or ExchangeError (unknown region, stale time, bad signature)."""
         region = headers.get("X-Region", "")
         timestamp, nonce = headers.get("X-Timestamp", ""), headers.get("X-Nonce", "")
@@ -190,7 +203,7 @@ class ExchangeReceiver:
             ) from None
         return region
 
-    async def admit(self, method: str, path: str, headers, body: bytes) -> str:
+    async def admit(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> str:
         """Authenticate, then spend the nonce (refusing a replay); returns the sending region."""
         origin = self.authenticate(method, path, headers, body)
         now = self._clock()
@@ -205,7 +218,7 @@ class ExchangeReceiver:
                 raise ExchangeError(409, "replayed_request", "this nonce was used already") from None
         return origin
 
-    async def take_in(self, method: str, path: str, headers, body: bytes) -> IntakeResult:
+    async def take_in(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> IntakeResult:
         origin = await self.admit(method, path, headers, body)
         data = load_body(body)
         records = parse_records(data, origin)
@@ -227,7 +240,7 @@ class ExchangeReceiver:
                     raise
         raise AssertionError("unreachable")
 
-    async def _store(self, origin: str, records: list[dict]) -> IntakeResult:
+    async def _store(self, origin: str, records: list[dict[str, Any]]) -> IntakeResult:
         async with self._uow_factory() as uow:
             hashes = {r["retiree_hash"] for r in records}
             ours: set[str] = set()
@@ -268,19 +281,19 @@ class ExchangeReceiver:
             return IntakeResult(accepted, len(records) - accepted)
 
 
-def _chunks(items: list, size: int):
+def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
-def load_body(body: bytes):
+def load_body(body: bytes | str) -> Any:
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise ExchangeError(400, "malformed_body", "the body is not JSON") from None
 
 
-def parse_head(data, origin: str, peer: Peer | None) -> SignedHead | None:
+def parse_head(data: Any, origin: str, peer: Peer | None) -> SignedHead | None:
     """The sender's signed chain head, when the body carries one (`head`; older senders
     send none). It must be the sender's and signed with its key (ExchangeError 400 if not)."""
     value = data.get("head") if isinstance(data, dict) else None
@@ -297,7 +310,7 @@ def parse_head(data, origin: str, peer: Peer | None) -> SignedHead | None:
     return head
 
 
-def parse_records(body, origin: str) -> list[dict]:
+def parse_records(body: Any, origin: str) -> list[dict[str, Any]]:
     """The records of a request body (bytes, or already parsed), checked field by field
     (ExchangeError 400 if not)."""
     data = load_body(body) if isinstance(body, bytes | str) else body
@@ -327,7 +340,7 @@ def parse_records(body, origin: str) -> list[dict]:
 # --- sending: the outbox worker -----------------------------------------------------------
 
 # (url, body, headers) -> (HTTP status, parsed JSON body or None); raises OSError-like on failure.
-Transport = Callable[[str, bytes, dict], Awaitable[tuple[int, dict | None]]]
+Transport = Callable[[str, bytes, dict[str, str]], Awaitable[tuple[int, dict[str, Any] | None]]]
 
 
 @dataclass(frozen=True)
@@ -342,7 +355,7 @@ class DeliveryReport:
 RETRIED_REFUSALS = frozenset({"not_our_retiree"})
 
 
-def problem_code(answer: dict | None) -> str:
+def problem_code(answer: dict[str, Any] | None) -> str:
     """The short code of an RFC 9457 answer ("not_our_retiree"), or "" when it has none."""
     if not answer:
         return ""
@@ -350,7 +363,7 @@ def problem_code(answer: dict | None) -> str:
     return str(kind).rsplit(":", 1)[-1][:40] if kind else str(answer.get("title") or "")[:40]
 
 
-def _reason(status: int, answer: dict | None) -> str:
+def _reason(status: int, answer: dict[str, Any] | None) -> str:
     code, detail = problem_code(answer), str((answer or {}).get("detail") or "")
     return " ".join(part for part in (f"HTTP {status}", code, detail and f"- {detail}") if part)[:500]
 
@@ -369,7 +382,7 @@ class OutboxDispatcher:
 
     def __init__(
         self,
-        uow_factory,
+        uow_factory: UnitOfWorkFactory,
         own_region: str,
         peers: PeerRegistry,
         key: Ed25519PrivateKey,
@@ -448,7 +461,13 @@ class OutboxDispatcher:
         return await self._send(region, rows, head, now, retrying=False)
 
     async def _send(
-        self, region: str, rows: list, head: SignedHead | None, now: datetime, *, retrying: bool
+        self,
+        region: str,
+        rows: Sequence[OutboxRow],
+        head: SignedHead | None,
+        now: datetime,
+        *,
+        retrying: bool,
     ) -> tuple[bool, int, int, int]:
         peer = self._peers.get(region)
         ids = [entry.id for entry, _ in rows]
@@ -457,10 +476,10 @@ class OutboxDispatcher:
             return False, 0, 0, 0
         payload = []
         for _, record in rows:
-            body = record_body(record)
-            body["prev_hash"], body["hash"] = record.prev_hash, record.hash
-            payload.append(body)
-        document: dict = {"records": payload}
+            item = record_body(record)
+            item["prev_hash"], item["hash"] = record.prev_hash, record.hash
+            payload.append(item)
+        document: dict[str, Any] = {"records": payload}
         if head is not None:
             document["head"] = head.as_dict()
         body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
@@ -492,14 +511,20 @@ class OutboxDispatcher:
         await self._failed(rows, now, reason, retrying)
         return False, 0, 0, 0
 
-    async def _refused(self, rows: list, now: datetime, reason: str, retried: bool) -> tuple[int, int]:
+    async def _refused(
+        self,
+        rows: Sequence[tuple[OutboxEntry, VerificationRecord]],
+        now: datetime,
+        reason: str,
+        retried: bool,
+    ) -> tuple[int, int]:
         """Defer each refused record for another try, or give it up: (given up, deferred)."""
         given_up = deferred = 0
         async with self._uow_factory() as uow:
             for entry, _ in rows:
                 since = as_utc(entry.refused_since) if entry.refused_since else now
                 tries = entry.attempts + 1 if entry.refused_since else 1
-                values: dict = {"refused_since": since, "attempts": tries, "last_error": reason}
+                values: dict[str, Any] = {"refused_since": since, "attempts": tries, "last_error": reason}
                 deadline = since + self._refusal_period
                 if not retried or now >= deadline:
                     values.update(state="refused", next_attempt_at=None)
@@ -512,13 +537,13 @@ class OutboxDispatcher:
             await uow.commit()
         return given_up, deferred
 
-    async def _mark(self, ids: list[int], **values) -> None:
+    async def _mark(self, ids: list[int], **values: Any) -> None:
         async with self._uow_factory() as uow:
             for chunk in _chunks(ids, 500):
                 await uow.outbox.mark_all(chunk, **values)
             await uow.commit()
 
-    async def _failed(self, rows: list, now: datetime, error: str, retrying: bool) -> None:
+    async def _failed(self, rows: Sequence[OutboxRow], now: datetime, error: str, retrying: bool) -> None:
         """Not delivered (transport failure, or refused in a way another try may cure): the
         queue's first row backs off; records waiting for a retry wait again, as they are."""
         if retrying:
@@ -559,7 +584,7 @@ class RefusedEntry:
     reason: str
 
 
-async def refused_entries(uow, *, waiting_too: bool = False) -> list[RefusedEntry]:
+async def refused_entries(uow: UnitOfWork, *, waiting_too: bool = False) -> list[RefusedEntry]:
     """Records a paying region refused: given up, and (waiting_too) those still retried."""
     states = ("refused", "deferred") if waiting_too else ("refused",)
     return [
@@ -580,6 +605,6 @@ async def refused_entries(uow, *, waiting_too: bool = False) -> list[RefusedEntr
     ]
 
 
-async def requeue_refused(uow, outbox_ids: list[int]) -> int:
+async def requeue_refused(uow: UnitOfWork, outbox_ids: list[int]) -> int:
     """Send given-up records again (after the regions have sorted it out); a new retry period."""
     return await uow.outbox.requeue_refused(outbox_ids)

@@ -7,8 +7,10 @@ from __future__ import annotations
 import csv
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from storage.models import Retiree
+from storage.uow import UnitOfWorkFactory
 
 KINDS = ("certified", "due", "suspended", "resumed")
 PERSON = ["retiree_id", "name", "id_number_hash", "pension_region", "residence_region"]
@@ -20,7 +22,7 @@ HEADERS = {
 }
 
 
-def _person(retiree: Retiree) -> list:
+def _person(retiree: Retiree) -> list[Any]:
     return [
         retiree.id,
         retiree.name,
@@ -30,11 +32,13 @@ def _person(retiree: Retiree) -> list:
     ]
 
 
-async def export_rows(uow_factory, kind: str, date_from: date, date_to: date) -> list[list]:
+async def export_rows(
+    uow_factory: UnitOfWorkFactory, kind: str, date_from: date, date_to: date
+) -> list[list[Any]]:
     """The header row, then one row per entry in [date_from, date_to], oldest first."""
     if kind not in KINDS:
         raise ValueError(f"unknown export kind {kind!r}")
-    rows: list[list] = [HEADERS[kind]]
+    rows: list[list[Any]] = [HEADERS[kind]]
     async with uow_factory() as uow:
         if kind == "certified":
             for retiree, cert in await uow.exports.certified_between(date_from, date_to):
@@ -53,7 +57,7 @@ async def export_rows(uow_factory, kind: str, date_from: date, date_to: date) ->
     return rows
 
 
-def _cell(value):
+def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, date):
@@ -63,13 +67,13 @@ def _cell(value):
     return value
 
 
-def write_csv(rows: list[list], path: Path) -> None:
+def write_csv(rows: list[list[Any]], path: Path) -> None:
     # UTF-8 with a byte-order mark, so that Excel opens the Chinese names correctly.
     with path.open("w", newline="", encoding="utf-8-sig") as handle:
         csv.writer(handle).writerows([[_cell(v) for v in row] for row in rows])
 
 
-def write_xlsx(rows: list[list], path: Path) -> None:
+def write_xlsx(rows: list[list[Any]], path: Path) -> None:
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)

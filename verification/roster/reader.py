@@ -14,7 +14,7 @@ import hashlib
 import itertools
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -141,7 +141,8 @@ class RosterFileError(Exception):
     def message(self, language: Language = "en") -> str:
         return reason_text(self.code, language, **self.params)
 
-    def __reduce__(self):  # crosses from the reader process to the importing one intact
+    # Crosses from the reader process to the importing one intact.
+    def __reduce__(self) -> tuple[Callable[..., RosterFileError], tuple[str, dict[str, object]]]:
         return (_rebuild_file_error, (self.code, self.params))
 
 
@@ -237,12 +238,12 @@ def _map_header(titles: list[CellValue]) -> tuple[dict[int, RosterField], dict[R
     return by_index, labels, ignored
 
 
-def _is_blank(values: tuple[CellValue, ...] | list[CellValue]) -> bool:
+def _is_blank(values: Sequence[CellValue]) -> bool:
     return all(value is None or (isinstance(value, str) and not value.strip()) for value in values)
 
 
 def _raw_rows(
-    records: Iterator[tuple[int, list[CellValue] | tuple[CellValue, ...]]], by_index: dict[int, RosterField]
+    records: Iterator[tuple[int, Sequence[CellValue]]], by_index: dict[int, RosterField]
 ) -> Iterator[RawRow]:
     indexes = list(by_index)
     fields = list(by_index.values())
