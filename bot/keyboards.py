@@ -5,15 +5,18 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from accounts.profiles import Role
+from bot.callbacks import Button, OneOf
 from content.i18n import Translator
 
 LANGUAGE_LABELS = {"zh_Hans": "简体中文", "en": "English"}
+LANGUAGE = Button("lang", OneOf(*LANGUAGE_LABELS))
+ROLE = Button("role", OneOf(*(role.value for role in Role)))
 
 
 def language_choice() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(label, callback_data=f"lang:{code}")]
+            [InlineKeyboardButton(label, callback_data=LANGUAGE(code))]
             for code, label in LANGUAGE_LABELS.items()
         ]
     )
@@ -22,7 +25,7 @@ def language_choice() -> InlineKeyboardMarkup:
 def role_choice(t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(t(f"role.button.{role.value}"), callback_data=f"role:{role.value}")]
+            [InlineKeyboardButton(t(f"role.button.{role.value}"), callback_data=ROLE(role.value))]
             for role in Role
         ]
     )

@@ -25,6 +25,7 @@ from telegram.ext import (
     ConversationHandler,
 )
 
+from bot.callbacks import Button, Number, OneOf
 from bot.handlers.common import menu_or_roles, profile_of
 from bot.handlers.conversation import cancel_step, conversation, drop_buttons, stale_button, typed
 from bot.keyboards import buttons
@@ -50,9 +51,15 @@ _PENDING = "assistance"  # user_data: {"request_id", "finding"} or {"id_number"}
 SWEEP_JOB = "assistance-sweep"
 SWEEP_FIRST_SECONDS = 30
 
+START = Button("xreq:start", Number())
+ANSWER = Button("xreq:answer", Number())
+FINDING = Button("xreq:finding", OneOf(*FINDINGS))
+QUESTION = Button("xreq:q", OneOf(*QUESTIONS))
+SENT, ASK, SKIP, CANCEL = (Button(f"xreq:{word}") for word in ("sent", "ask", "skip", "cancel"))
+
 
 def _cancel(t: Translator) -> tuple[str, str]:
-    return t("xreq.button.cancel"), "xreq:cancel"
+    return t("xreq.button.cancel"), CANCEL()
 
 
 def _who(t: Translator, name: str | None, masked_id: str | None) -> str:
@@ -81,9 +88,9 @@ def _incoming_text(t: Translator, request: IncomingView) -> str:
 
 
 def _incoming_buttons(t: Translator, request: IncomingView) -> InlineKeyboardMarkup:
-    rows = [(t("xreq.button.answer"), f"xreq:answer:{request.request_id}")]
+    rows = [(t("xreq.button.answer"), ANSWER(request.request_id))]
     if request.state in MOVES["start"]:
-        rows.insert(0, (t("xreq.button.start"), f"xreq:start:{request.request_id}"))
+        rows.insert(0, (t("xreq.button.start"), START(request.request_id)))
     return buttons(*rows)
 
 
@@ -101,14 +108,14 @@ async def list_requests(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     summary = t("xreq.summary", count=len(requests)) if requests else t("xreq.none")
     await message.reply_text(
         summary,
-        reply_markup=buttons((t("xreq.button.sent"), "xreq:sent"), (t("xreq.button.ask"), "xreq:ask")),
+        reply_markup=buttons((t("xreq.button.sent"), SENT()), (t("xreq.button.ask"), ASK())),
     )
 
 
 async def start_request(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     await query.answer()
-    request_id = int(query.data.removeprefix("xreq:start:"))
+    (request_id,) = START.of(update)
     profile, t = await profile_of(update, context)
     try:
         await services(context).assistance.start(request_id, telegram_user_id=update.effective_user.id)
@@ -118,7 +125,7 @@ async def start_request(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     except (IllegalTransition, LookupError):
         text = t("xreq.moved_meanwhile", request_id=request_id)
     try:  # started: what is left to do on that request is answering it
-        await query.edit_message_reply_markup(buttons((t("xreq.button.answer"), f"xreq:answer:{request_id}")))
+        await query.edit_message_reply_markup(buttons((t("xreq.button.answer"), ANSWER(request_id))))
     except BadRequest:
         pass
     await update.effective_message.reply_text(text, reply_markup=menu_or_roles(t, profile))
@@ -126,10 +133,10 @@ async def start_request(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 async def ask_finding(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await drop_buttons(update)
-    request_id = int(update.callback_query.data.removeprefix("xreq:answer:"))
+    (request_id,) = ANSWER.of(update)
     context.user_data[_PENDING] = {"request_id": request_id}
     _, t = await profile_of(update, context)
-    rows = [(t(f"xreq.finding.{finding}"), f"xreq:finding:{finding}") for finding in FINDINGS]
+    rows = [(t(f"xreq.finding.{finding}"), FINDING(finding)) for finding in FINDINGS]
     await update.effective_message.reply_text(
         t("xreq.ask_finding", request_id=request_id), reply_markup=buttons(*rows, _cancel(t))
     )
@@ -142,9 +149,9 @@ async def finding_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     _, t = await profile_of(update, context)
     if "request_id" not in pending:  # lost (a restart): the list has the buttons again
         return await _end(update, context, t("xreq.stale_button"))
-    pending["finding"] = update.callback_query.data.removeprefix("xreq:finding:")
+    (pending["finding"],) = FINDING.of(update)
     await update.effective_message.reply_text(
-        t("xreq.ask_note"), reply_markup=buttons((t("xreq.button.no_note"), "xreq:skip"), _cancel(t))
+        t("xreq.ask_note"), reply_markup=buttons((t("xreq.button.no_note"), SKIP()), _cancel(t))
     )
     return ASK_NOTE
 
@@ -235,7 +242,7 @@ async def id_number_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return await _end(update, context, _asked_text(t, subject))
     # The number stays in memory only while the conversation lasts (as in binding).
     context.user_data[_PENDING] = {"id_number": id_number}
-    rows = [(t(f"xreq.question.{key}"), f"xreq:q:{key}") for key in QUESTIONS]
+    rows = [(t(f"xreq.question.{key}"), QUESTION(key)) for key in QUESTIONS]
     await update.effective_message.reply_text(
         _asked_text(t, subject), reply_markup=buttons(*rows, _cancel(t))
     )
@@ -248,7 +255,7 @@ async def question_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     _, t = await profile_of(update, context)
     if "id_number" not in pending:
         return await _end(update, context, t("xreq.stale_button"))
-    question = update.callback_query.data.removeprefix("xreq:q:")
+    (question,) = QUESTION.of(update)
     try:
         asked = await services(context).assistance.ask(
             update.effective_user.id, pending["id_number"], question
@@ -319,29 +326,25 @@ def register(application: Application) -> None:
     assistance = conversation(
         "assistance",
         entry_points=[
-            CallbackQueryHandler(ask_finding, pattern=r"^xreq:answer:[0-9]+$"),
-            CallbackQueryHandler(ask_id_number, pattern=r"^xreq:ask$"),
+            CallbackQueryHandler(ask_finding, pattern=ANSWER.pattern),
+            CallbackQueryHandler(ask_id_number, pattern=ASK.pattern),
         ],
         states={
-            ASK_FINDING: [
-                CallbackQueryHandler(finding_chosen, pattern=rf"^xreq:finding:({'|'.join(FINDINGS)})$")
-            ],
+            ASK_FINDING: [CallbackQueryHandler(finding_chosen, pattern=FINDING.pattern)],
             ASK_NOTE: [
                 typed(note_typed, cancel, _PENDING),
-                CallbackQueryHandler(note_skipped, pattern=r"^xreq:skip$"),
+                CallbackQueryHandler(note_skipped, pattern=SKIP.pattern),
             ],
             ASK_ID: [typed(id_number_typed, cancel, _PENDING)],
-            ASK_QUESTION: [
-                CallbackQueryHandler(question_chosen, pattern=rf"^xreq:q:({'|'.join(QUESTIONS)})$")
-            ],
+            ASK_QUESTION: [CallbackQueryHandler(question_chosen, pattern=QUESTION.pattern)],
         },
         cancel=cancel,
-        cancel_pattern=r"^xreq:cancel$",
+        cancel_pattern=CANCEL.pattern,
         pending=_PENDING,
         timeout=TIMEOUT,
     )
     application.add_handler(assistance)
     application.add_handler(CommandHandler("assistance", list_requests))
-    application.add_handler(CallbackQueryHandler(start_request, pattern=r"^xreq:start:[0-9]+$"))
-    application.add_handler(CallbackQueryHandler(list_sent, pattern=r"^xreq:sent$"))
+    application.add_handler(CallbackQueryHandler(start_request, pattern=START.pattern))
+    application.add_handler(CallbackQueryHandler(list_sent, pattern=SENT.pattern))
     application.add_handler(CallbackQueryHandler(stale_button("xreq.stale_button"), pattern=r"^xreq:"))

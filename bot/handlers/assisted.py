@@ -22,6 +22,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.callbacks import Button, Number, OneOf
 from bot.handlers.common import menu_or_roles, profile_of
 from bot.handlers.conversation import (
     cancel_step,
@@ -44,9 +45,13 @@ TIMEOUT = timedelta(minutes=15)
 PLACES = ("home_visit", "service_point")  # the one-tap places, stored as these codes
 _PENDING = "assisted"  # user_data: {"retiree_id", "name", "place"} while the conversation lasts
 
+CERTIFY_VISIT = Button("assist:visit", Number())  # on a home-visit request (bot.handlers.home_visits)
+PLACE = Button("assist:place", OneOf(*PLACES))
+AGREES, DECLINES, CANCEL = (Button(f"assist:{word}") for word in ("agrees", "declines", "cancel"))
+
 
 def _cancel(t: Translator) -> tuple[str, str]:
-    return t("care.button.cancel"), "assist:cancel"
+    return t("care.button.cancel"), CANCEL()
 
 
 @menu_action("assisted_certify")
@@ -65,7 +70,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 async def from_visit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """The "certify now" button of a home-visit request."""
     await drop_buttons(update)
-    request_id = int(update.callback_query.data.removeprefix("assist:visit:"))
+    (request_id,) = CERTIFY_VISIT.of(update)
     found = await services(context).home_visits.retiree_to_visit(update.effective_user.id, request_id)
     return await _found(update, context, found)
 
@@ -82,7 +87,7 @@ async def _found(update: Update, context: ContextTypes.DEFAULT_TYPE, found: Reti
     message = update.effective_message
     if found.state == "found":
         context.user_data[_PENDING] = {"retiree_id": found.retiree_id, "name": found.retiree_name}
-        rows = [(t(f"care.assist.place.{place}"), f"assist:place:{place}") for place in PLACES]
+        rows = [(t(f"care.assist.place.{place}"), PLACE(place)) for place in PLACES]
         await message.reply_text(
             t("care.assist.ask_place", name=found.retiree_name, masked_id=found.masked_id_number),
             reply_markup=buttons(*rows, _cancel(t)),
@@ -103,7 +108,7 @@ async def _found(update: Update, context: ContextTypes.DEFAULT_TYPE, found: Reti
 
 async def place_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await drop_buttons(update)
-    return await _ask_agreement(update, context, update.callback_query.data.removeprefix("assist:place:"))
+    return await _ask_agreement(update, context, *PLACE.of(update))
 
 
 async def place_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -119,8 +124,8 @@ async def _ask_agreement(update: Update, context: ContextTypes.DEFAULT_TYPE, pla
     await update.effective_message.reply_text(
         t("care.assist.ask_agreement", name=pending["name"]),
         reply_markup=buttons(
-            (t("care.assist.button.agrees"), "assist:agrees"),
-            (t("care.assist.button.declines"), "assist:declines"),
+            (t("care.assist.button.agrees"), AGREES()),
+            (t("care.assist.button.declines"), DECLINES()),
         ),
     )
     return CONFIRM
@@ -204,15 +209,15 @@ def register(application: Application) -> None:
     # Buttons are entry points too: the menu button may have been tapped in the middle of
     # another conversation (bot.menu.leave_for_menu), which starts this one outside it.
     taps = [
-        CallbackQueryHandler(place_chosen, pattern=rf"^assist:place:({'|'.join(PLACES)})$"),
-        CallbackQueryHandler(agreed, pattern=r"^assist:agrees$"),
-        CallbackQueryHandler(declined, pattern=r"^assist:declines$"),
+        CallbackQueryHandler(place_chosen, pattern=PLACE.pattern),
+        CallbackQueryHandler(agreed, pattern=AGREES.pattern),
+        CallbackQueryHandler(declined, pattern=DECLINES.pattern),
     ]
     assisted = conversation(
         "assisted",
         entry_points=[
             *started_by("assisted_certify", "assist", start),
-            CallbackQueryHandler(from_visit, pattern=r"^assist:visit:[0-9]+$"),
+            CallbackQueryHandler(from_visit, pattern=CERTIFY_VISIT.pattern),
             *taps,
         ],
         states={
@@ -225,7 +230,7 @@ def register(application: Application) -> None:
             ],
         },
         cancel=cancel,
-        cancel_pattern=r"^assist:cancel$",
+        cancel_pattern=CANCEL.pattern,
         pending=_PENDING,
         timeout=TIMEOUT,
     )

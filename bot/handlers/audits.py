@@ -10,7 +10,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.callbacks import choice_and_number, refuse
+from bot.callbacks import Button, Number, OneOf
 from bot.handlers.common import menu_or_roles, profile_of
 from bot.handlers.conversation import remove_buttons
 from bot.keyboards import buttons
@@ -21,7 +21,7 @@ from kernel.permissions import NotStaff
 from verification.certification.pass_audit import AuditDecision, AuditView
 from verification.certification.pass_risk import COUNTED_REASONS
 
-_VERBS = {"ok", "case"}
+AUDIT_DECISION = Button("audit", OneOf("ok", "case"), Number())
 
 
 def audit_text(t: Translator, audit: AuditView) -> str:
@@ -75,8 +75,8 @@ async def list_audits(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await message.reply_text(
             audit_text(t, audit),
             reply_markup=buttons(
-                (t("audit.button.confirm"), f"audit:ok:{audit.audit_id}"),
-                (t("audit.button.review"), f"audit:case:{audit.audit_id}"),
+                (t("audit.button.confirm"), AUDIT_DECISION("ok", audit.audit_id)),
+                (t("audit.button.review"), AUDIT_DECISION("case", audit.audit_id)),
             ),
         )
     if queue.more:
@@ -84,11 +84,7 @@ async def list_audits(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    parsed = choice_and_number(update.callback_query.data, "audit:", _VERBS)
-    if parsed is None:
-        await refuse(update, context, "audit")
-        return
-    verb, audit_id = parsed
+    verb, audit_id = AUDIT_DECISION.of(update)
     await update.callback_query.answer()
     profile, t = await profile_of(update, context)
     audits = services(context).audits
@@ -120,6 +116,5 @@ def _decided_text(t: Translator, audit_id: int, decision: AuditDecision | None) 
 
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("audits", list_audits))
-    # Any "audit:" data comes here and is read strictly (bot.callbacks): what the bot did not
-    # send gets the polite refusal and an error record.
-    application.add_handler(CallbackQueryHandler(decide, pattern=r"^audit:"))
+    # What the bot did not send matches no pattern: the catch-all refuses it (bot.callbacks).
+    application.add_handler(CallbackQueryHandler(decide, pattern=AUDIT_DECISION.pattern))

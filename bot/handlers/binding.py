@@ -23,6 +23,7 @@ from telegram.ext import (
 from accounts.binding import BindOutcome, BindResult
 from accounts.profiles import Role
 from accounts.staff import SignInLocked
+from bot.callbacks import Button, OneOf
 from bot.handlers.common import menu_or_roles, profile_of, remember_profile, user_and_chat
 from bot.handlers.conversation import (
     cancel_step,
@@ -42,9 +43,13 @@ STAFF_ASK_CODE = 10
 TIMEOUT = timedelta(minutes=5)
 _PENDING = "binding"  # user_data: {"kind", "id_number", "code"} while the conversation lasts
 
+KIND = Button("bind", OneOf("self", "helper"))
+AS_HELPER = Button("bind:as_helper")
+CANCEL = Button("bind:cancel")  # binding and staff sign-in: one conversation
 
-def _cancel_only(t: Translator, data: str = "bind:cancel") -> InlineKeyboardMarkup:
-    return buttons((t("bind.button.cancel"), data))
+
+def _cancel_only(t: Translator) -> InlineKeyboardMarkup:
+    return buttons((t("bind.button.cancel"), CANCEL()))
 
 
 def _wait_text(t: Translator, until: datetime | None) -> str:
@@ -65,9 +70,9 @@ async def start_binding(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     await update.effective_message.reply_text(
         t("bind.ask_kind"),
         reply_markup=buttons(
-            (t("bind.button.self"), "bind:self"),
-            (t("bind.button.helper"), "bind:helper"),
-            (t("bind.button.cancel"), "bind:cancel"),
+            (t("bind.button.self"), KIND("self")),
+            (t("bind.button.helper"), KIND("helper")),
+            (t("bind.button.cancel"), CANCEL()),
         ),
     )
     return ASK_KIND
@@ -76,7 +81,7 @@ async def start_binding(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
 async def kind_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     query = update.callback_query
     _, t = await profile_of(update, context)
-    kind = query.data.removeprefix("bind:")
+    (kind,) = KIND.of(update)
     await drop_buttons(update)
     context.user_data[_PENDING] = {"kind": kind}
     text = t("bind.ask_id_self") if kind == "self" else t("bind.ask_id_helper")
@@ -142,7 +147,7 @@ async def _bind(update: Update, context: ContextTypes.DEFAULT_TYPE, pending: dic
         await message.reply_text(
             t("bind.self_taken", name=result.name),
             reply_markup=buttons(
-                (t("bind.button.as_helper"), "bind:as_helper"), (t("bind.button.cancel"), "bind:cancel")
+                (t("bind.button.as_helper"), AS_HELPER()), (t("bind.button.cancel"), CANCEL())
             ),
         )
         return OFFER_HELPER
@@ -199,9 +204,7 @@ async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 @menu_action("staff_login")
 async def start_staff_login(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     _, t = await profile_of(update, context)
-    await update.effective_message.reply_text(
-        t("staff_login.ask_code"), reply_markup=_cancel_only(t, "staff:cancel")
-    )
+    await update.effective_message.reply_text(t("staff_login.ask_code"), reply_markup=_cancel_only(t))
     return STAFF_ASK_CODE
 
 
@@ -216,7 +219,7 @@ async def staff_code_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await message.reply_text(text, reply_markup=menu_or_roles(t, profile))
         return ConversationHandler.END
     if staff is None:
-        await message.reply_text(t("staff_login.wrong_code"), reply_markup=_cancel_only(t, "staff:cancel"))
+        await message.reply_text(t("staff_login.wrong_code"), reply_markup=_cancel_only(t))
         return STAFF_ASK_CODE
     remember_profile(context, await services(context).profiles.set_role(user_id, chat_id, Role.STAFF))
     await message.reply_text(
@@ -239,14 +242,14 @@ def register(application: Application) -> None:
             *started_by("staff_login", "staff", start_staff_login),
         ],
         states={
-            ASK_KIND: [CallbackQueryHandler(kind_chosen, pattern=r"^bind:(self|helper)$")],
+            ASK_KIND: [CallbackQueryHandler(kind_chosen, pattern=KIND.pattern)],
             ASK_ID: [typed(id_typed, cancel, _PENDING)],
             ASK_CODE: [typed(code_typed, cancel, _PENDING)],
-            OFFER_HELPER: [CallbackQueryHandler(bind_as_helper, pattern=r"^bind:as_helper$")],
+            OFFER_HELPER: [CallbackQueryHandler(bind_as_helper, pattern=AS_HELPER.pattern)],
             STAFF_ASK_CODE: [typed(staff_code_typed, cancel, _PENDING)],
         },
         cancel=cancel,
-        cancel_pattern=r"^(bind|staff):cancel$",
+        cancel_pattern=CANCEL.pattern,
         pending=_PENDING,
         timeout=TIMEOUT,
         on_timeout=say_timed_out,

@@ -17,6 +17,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.callbacks import Button, Number
 from bot.handlers.common import menu_or_roles, profile_of
 from bot.handlers.privacy import ask_consent
 from bot.menu import menu_action
@@ -44,6 +45,7 @@ NOT_READY_TEXT = {
     ReadinessState.DEATH_REPORTED: "care.assist.refused.death_reported",
 }
 _CERTIFYING = "certifying_retiree_id"  # user_data: whom the next picture is for
+FOR_RETIREE = Button("cert:for", Number())
 
 
 @menu_action("certify")
@@ -55,7 +57,7 @@ async def certify(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def elder_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     await query.answer()
-    retiree_id = int(query.data.removeprefix("cert:for:"))
+    (retiree_id,) = FOR_RETIREE.of(update)
     readiness, challenge = await services(context).certification.start(update.effective_user.id, retiree_id)
     await _answer_readiness(update, context, readiness, challenge)
 
@@ -70,7 +72,7 @@ async def _answer_readiness(
         return
     if readiness.state is ReadinessState.CHOOSE:
         buttons = [
-            [InlineKeyboardButton(name, callback_data=f"cert:for:{rid}")] for rid, name in readiness.choices
+            [InlineKeyboardButton(name, callback_data=FOR_RETIREE(rid))] for rid, name in readiness.choices
         ]
         await message.reply_text(t("cert.choose"), reply_markup=InlineKeyboardMarkup(buttons))
         return
@@ -164,6 +166,6 @@ def video_result_text(t: Translator, result: CertificationResult) -> str:
 
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("certify", certify))
-    application.add_handler(CallbackQueryHandler(elder_chosen, pattern=r"^cert:for:[0-9]+$"))
+    application.add_handler(CallbackQueryHandler(elder_chosen, pattern=FOR_RETIREE.pattern))
     application.add_handler(MessageHandler(filters.VIDEO_NOTE | filters.VIDEO, video_note_received))
     application.add_handler(MessageHandler(filters.PHOTO | filters.Document.ALL, photo_received))

@@ -19,9 +19,9 @@ from telegram.ext import (
     filters,
 )
 
-from accounts.profiles import LANGUAGES, Profile, Role
+from accounts.profiles import Profile, Role
 from bot import keyboards
-from bot.callbacks import refuse, unknown_button
+from bot.callbacks import unknown_button
 from bot.context import BotContext
 from bot.inbox import apology_key
 from bot.menu import action_for_label, free_text_handler, handler_for, main_menu, menu_action
@@ -101,10 +101,7 @@ async def choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
-    language = query.data.removeprefix("lang:")
-    if language not in LANGUAGES:
-        await refuse(update, context, "lang")
-        return
+    (language,) = keyboards.LANGUAGE.of(update)
     profile, t = remember_profile(
         context, await services(context).profiles.set_language(*user_and_chat(update), language)
     )
@@ -126,11 +123,7 @@ async def choose_role(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 async def role_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
-    try:
-        role = Role(query.data.removeprefix("role:"))
-    except ValueError:
-        await refuse(update, context, "role")
-        return
+    role = Role(*keyboards.ROLE.of(update))
     profile, t = remember_profile(
         context, await services(context).profiles.set_role(*user_and_chat(update), role)
     )
@@ -203,8 +196,8 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("language", choose_language))
     application.add_handler(CommandHandler("role", choose_role))
     application.add_handler(CommandHandler("help", help_command))
-    application.add_handler(CallbackQueryHandler(language_chosen, pattern=r"^lang:"))
-    application.add_handler(CallbackQueryHandler(role_chosen, pattern=r"^role:"))
+    application.add_handler(CallbackQueryHandler(language_chosen, pattern=keyboards.LANGUAGE.pattern))
+    application.add_handler(CallbackQueryHandler(role_chosen, pattern=keyboards.ROLE.pattern))
     application.add_error_handler(on_error)
 
 

@@ -5,6 +5,7 @@ few quiet minutes — after which the answers kept in `user_data` are forgotten.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -119,7 +120,7 @@ def conversation(
     entry_points: list[BaseHandler],
     states: dict[object, list[BaseHandler]],
     cancel: ConversationStep,
-    cancel_pattern: str,
+    cancel_pattern: str | re.Pattern[str],
     pending: str,
     timeout: timedelta | float,
     on_timeout: Handler | None = None,

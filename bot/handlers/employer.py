@@ -31,6 +31,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from accounts.profiles import Role
+from bot.callbacks import Button, Number, OneOf, Word
 from bot.handlers.common import menu_or_roles, profile_of, staff_items
 from bot.menu import FIRST_LOOK_GROUP, answer_step, first_look_step, free_text_for, menu_action, stops_here
 from bot.services import services
@@ -59,12 +60,20 @@ PAYROLL_FILES = (
 )
 
 
+ENTRY = Button("kb", Word())  # a knowledge-base entry; looked up, as it may be gone since
+CALCULATOR = Button("calc", OneOf("contrib", "late", "deadline"))
+CALC_REGION_BUTTON = Button("calc:region", Word())
+CALC_CANCEL = Button("calc:cancel")
+PAYROLL_REGION = Button("payroll:region", Word())
+REPLY = Button("empq:reply", Number())  # staff: answer this employer's question
+
+
 def _entry_buttons(entries: tuple[Entry, ...] | list[Entry], language: str) -> InlineKeyboardMarkup | None:
     if not entries:
         return None
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(button_label(entry, language), callback_data=f"kb:{entry.id}")]
+            [InlineKeyboardButton(button_label(entry, language), callback_data=ENTRY(entry.id))]
             for entry in entries
         ]
     )
@@ -105,7 +114,7 @@ async def entry_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     query = update.callback_query
     await query.answer()
     _, t = await profile_of(update, context)
-    entry = services(context).employer.entry(query.data.removeprefix("kb:"))
+    entry = services(context).employer.entry(*ENTRY.of(update))
     if entry is None:
         await query.message.reply_text(t("ask.unknown_entry"))
         return
@@ -120,23 +129,24 @@ async def entry_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 def _calc_buttons(t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(t("calc.button.contrib"), callback_data="calc:contrib")],
-            [InlineKeyboardButton(t("calc.button.late"), callback_data="calc:late")],
-            [InlineKeyboardButton(t("calc.button.deadline"), callback_data="calc:deadline")],
+            [InlineKeyboardButton(t(f"calc.button.{kind}"), callback_data=CALCULATOR(kind))]
+            for kind in ("contrib", "late", "deadline")
         ]
     )
 
 
 def _cancel_button(t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(t("calc.button.cancel"), callback_data="calc:cancel")]]
+        [[InlineKeyboardButton(t("calc.button.cancel"), callback_data=CALC_CANCEL())]]
     )
 
 
-def _region_buttons(context: ContextTypes.DEFAULT_TYPE, t: Translator, prefix: str) -> InlineKeyboardMarkup:
+def _region_buttons(
+    context: ContextTypes.DEFAULT_TYPE, t: Translator, button: Button
+) -> InlineKeyboardMarkup:
     regions = services(context).employer.regions.regions
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(r.name(t.language), callback_data=f"{prefix}:{r.code}")] for r in regions]
+        [[InlineKeyboardButton(r.name(t.language), callback_data=button(r.code))] for r in regions]
     )
 
 
@@ -150,7 +160,7 @@ async def calculator_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     query = update.callback_query
     await query.answer()
     _, t = await profile_of(update, context)
-    kind = query.data.removeprefix("calc:")
+    (kind,) = CALCULATOR.of(update)
     context.user_data[_CALC] = {"kind": kind}
     prompt, state = {
         "contrib": ("calc.ask_wage", CALC_WAGE),
@@ -169,7 +179,7 @@ async def wage_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         return CALC_WAGE
     context.user_data.setdefault(_CALC, {})["wage"] = result.text
     await update.effective_message.reply_text(
-        t("calc.ask_region"), reply_markup=_region_buttons(context, t, "calc:region")
+        t("calc.ask_region"), reply_markup=_region_buttons(context, t, CALC_REGION_BUTTON)
     )
     return CALC_REGION
 
@@ -179,9 +189,7 @@ async def region_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     await query.answer()
     profile, t = await profile_of(update, context)
     wage = context.user_data.pop(_CALC, {}).get("wage", "")
-    result = services(context).employer.contributions(
-        wage, query.data.removeprefix("calc:region:"), t.language
-    )
+    result = services(context).employer.contributions(wage, *CALC_REGION_BUTTON.of(update), t.language)
     await query.message.reply_text(result.text, reply_markup=menu_or_roles(t, profile))
     return ConversationHandler.END
 
@@ -243,7 +251,7 @@ async def payroll_intro(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     _, t = await profile_of(update, context)
     await update.effective_message.reply_text(
         t("payroll.intro") + "\n\n" + t("payroll.format"),
-        reply_markup=_region_buttons(context, t, "payroll:region"),
+        reply_markup=_region_buttons(context, t, PAYROLL_REGION),
     )
 
 
@@ -251,7 +259,7 @@ async def payroll_region_chosen(update: Update, context: ContextTypes.DEFAULT_TY
     query = update.callback_query
     await query.answer()
     _, t = await profile_of(update, context)
-    region = services(context).employer.region(query.data.removeprefix("payroll:region:"))
+    region = services(context).employer.region(*PAYROLL_REGION.of(update))
     context.user_data[_PAYROLL_REGION] = region.code
     await query.message.reply_text(t("payroll.region_chosen", region=region.name(t.language)))
 
@@ -322,9 +330,7 @@ async def list_questions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             question=question.question,
             closest=closest or "—",
         )
-        button = InlineKeyboardButton(
-            t("questions.button.reply"), callback_data=f"empq:reply:{question.question_id}"
-        )
+        button = InlineKeyboardButton(t("questions.button.reply"), callback_data=REPLY(question.question_id))
         await update.effective_message.reply_text(text, reply_markup=InlineKeyboardMarkup([[button]]))
 
 
@@ -332,7 +338,7 @@ async def ask_staff_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     query = update.callback_query
     await query.answer()
     _, t = await profile_of(update, context)
-    question_id = int(query.data.rsplit(":", 1)[1])
+    (question_id,) = REPLY.of(update)
     context.user_data[_ANSWERING] = question_id
     await query.message.reply_text(
         t("questions.ask_answer", question_id=question_id), reply_markup=ForceReply()
@@ -384,11 +390,11 @@ def register(application: Application) -> None:
         # Callback queries start these conversations; they are tracked per user, as wanted.
         warnings.filterwarnings("ignore", message=".*per_message=False.*", category=PTBUserWarning)
         calculator = ConversationHandler(
-            entry_points=[CallbackQueryHandler(calculator_chosen, pattern=r"^calc:(contrib|late|deadline)$")],
+            entry_points=[CallbackQueryHandler(calculator_chosen, pattern=CALCULATOR.pattern)],
             states={
                 CALC_WAGE: [MessageHandler(text, answer_step(wage_typed, cancel_calculator, _CALC))],
                 CALC_REGION: [
-                    CallbackQueryHandler(region_chosen, pattern=r"^calc:region:[A-Za-z0-9_-]+$"),
+                    CallbackQueryHandler(region_chosen, pattern=CALC_REGION_BUTTON.pattern),
                     MessageHandler(text, answer_step(region_expected, cancel_calculator, _CALC)),
                 ],
                 CALC_AMOUNT: [MessageHandler(text, answer_step(amount_typed, cancel_calculator, _CALC))],
@@ -397,13 +403,13 @@ def register(application: Application) -> None:
             },
             fallbacks=[
                 CommandHandler("cancel", cancel_calculator),
-                CallbackQueryHandler(cancel_calculator, pattern=r"^calc:cancel$"),
+                CallbackQueryHandler(cancel_calculator, pattern=CALC_CANCEL.pattern),
             ],
             conversation_timeout=600,
             allow_reentry=True,
         )
         staff_answer = ConversationHandler(
-            entry_points=[CallbackQueryHandler(stops_here(ask_staff_answer), pattern=r"^empq:reply:[0-9]+$")],
+            entry_points=[CallbackQueryHandler(stops_here(ask_staff_answer), pattern=REPLY.pattern)],
             states={
                 STAFF_ANSWER: [
                     MessageHandler(text, first_look_step(staff_answer_typed, cancel_staff_answer, _ANSWERING))
@@ -419,10 +425,8 @@ def register(application: Application) -> None:
     application.add_handler(staff_answer, group=FIRST_LOOK_GROUP)
     application.add_handler(CommandHandler("questions", list_questions))
     application.add_handler(CommandHandler("ask", ask_prompt))
-    application.add_handler(CallbackQueryHandler(entry_chosen, pattern=r"^kb:[a-z0-9-]+$"))
-    application.add_handler(
-        CallbackQueryHandler(payroll_region_chosen, pattern=r"^payroll:region:[A-Za-z0-9_-]+$")
-    )
+    application.add_handler(CallbackQueryHandler(entry_chosen, pattern=ENTRY.pattern))
+    application.add_handler(CallbackQueryHandler(payroll_region_chosen, pattern=PAYROLL_REGION.pattern))
     # A calculator button of a conversation that has ended (timed out, cancelled).
     application.add_handler(CallbackQueryHandler(cancel_calculator, pattern=r"^calc:"))
     # Before certification's handler of any document: a spreadsheet is a payroll to check.

@@ -18,6 +18,8 @@ from telegram.ext import (
     ConversationHandler,
 )
 
+from bot.callbacks import Button, Number, OneOf
+from bot.handlers.assisted import CERTIFY_VISIT
 from bot.handlers.common import menu_or_roles, profile_of, staff_items
 from bot.handlers.conversation import (
     cancel_step,
@@ -38,6 +40,12 @@ CHOOSE, ASK_REASON, ASK_NOTE = range(20, 23)
 TIMEOUT = timedelta(minutes=10)
 _PENDING = "home_visit"  # user_data: {"retiree_id", "reason"} while the conversation lasts
 
+FOR_RETIREE = Button("visit:for", Number())
+REASON = Button("visit:reason", OneOf(*REASONS))
+SKIP, CANCEL = Button("visit:skip"), Button("visit:cancel")
+MISSED = Button("hv:missed", Number())  # a visit made, the retiree not certified: why
+OUTCOME = Button("hv:done", Number(), OneOf(*OUTCOMES))
+
 
 # ------------------------------------------------------------------ asking for a visit
 
@@ -51,7 +59,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 async def elder_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await drop_buttons(update)
-    retiree_id = int(update.callback_query.data.removeprefix("visit:for:"))
+    (retiree_id,) = FOR_RETIREE.of(update)
     whom = await services(context).home_visits.can_ask(update.effective_user.id, retiree_id)
     return await _answer_whom(update, context, whom)
 
@@ -60,12 +68,12 @@ async def _answer_whom(update: Update, context: ContextTypes.DEFAULT_TYPE, whom:
     profile, t = await profile_of(update, context)
     message = update.effective_message
     if whom.state == "choose":
-        rows = [(name, f"visit:for:{retiree_id}") for retiree_id, name in whom.choices]
+        rows = [(name, FOR_RETIREE(retiree_id)) for retiree_id, name in whom.choices]
         await message.reply_text(t("care.visit.choose"), reply_markup=buttons(*rows, _cancel(t)))
         return CHOOSE
     if whom.state == "can_ask":
         context.user_data[_PENDING] = {"retiree_id": whom.retiree_id}
-        rows = [(t(f"care.visit.reason.{reason}"), f"visit:reason:{reason}") for reason in REASONS]
+        rows = [(t(f"care.visit.reason.{reason}"), REASON(reason)) for reason in REASONS]
         await message.reply_text(
             t("care.visit.ask_reason", name=whom.retiree_name), reply_markup=buttons(*rows, _cancel(t))
         )
@@ -77,7 +85,7 @@ async def _answer_whom(update: Update, context: ContextTypes.DEFAULT_TYPE, whom:
 
 
 def _cancel(t: Translator) -> tuple[str, str]:
-    return t("care.button.cancel"), "visit:cancel"
+    return t("care.button.cancel"), CANCEL()
 
 
 async def reason_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -85,11 +93,11 @@ async def reason_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     pending = context.user_data.get(_PENDING)
     if not pending:  # lost (a restart): begin again
         return await start(update, context)
-    pending["reason"] = update.callback_query.data.removeprefix("visit:reason:")
+    (pending["reason"],) = REASON.of(update)
     _, t = await profile_of(update, context)
     await update.effective_message.reply_text(
         t("care.visit.ask_note"),
-        reply_markup=buttons((t("care.visit.button.no_note"), "visit:skip"), _cancel(t)),
+        reply_markup=buttons((t("care.visit.button.no_note"), SKIP()), _cancel(t)),
     )
     return ASK_NOTE
 
@@ -144,8 +152,8 @@ async def list_visits(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await message.reply_text(
             _visit_text(t, visit),
             reply_markup=buttons(
-                (t("care.visits.button.certify"), f"assist:visit:{visit.request_id}"),
-                (t("care.visits.button.not_certified"), f"hv:missed:{visit.request_id}"),
+                (t("care.visits.button.certify"), CERTIFY_VISIT(visit.request_id)),
+                (t("care.visits.button.not_certified"), MISSED(visit.request_id)),
             ),
         )
 
@@ -153,18 +161,18 @@ async def list_visits(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 async def ask_outcome(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await drop_buttons(update)
     _, t = await profile_of(update, context)
-    request_id = update.callback_query.data.removeprefix("hv:missed:")
-    rows = [(t(f"care.visits.outcome.{outcome}"), f"hv:done:{request_id}:{outcome}") for outcome in OUTCOMES]
+    (request_id,) = MISSED.of(update)
+    rows = [(t(f"care.visits.outcome.{outcome}"), OUTCOME(request_id, outcome)) for outcome in OUTCOMES]
     await update.effective_message.reply_text(t("care.visits.ask_outcome"), reply_markup=buttons(*rows))
 
 
 async def outcome_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await drop_buttons(update)
     profile, t = await profile_of(update, context)
-    _, _, request_id, outcome = update.callback_query.data.split(":")
+    request_id, outcome = OUTCOME.of(update)
     try:
         closed = await services(context).home_visits.visited_not_certified(
-            update.effective_user.id, int(request_id), outcome
+            update.effective_user.id, request_id, outcome
         )
     except NotStaff:
         closed = None
@@ -176,14 +184,13 @@ async def outcome_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 def register(application: Application) -> None:
-    outcomes = "|".join(OUTCOMES)
-    application.add_handler(CallbackQueryHandler(ask_outcome, pattern=r"^hv:missed:[0-9]+$"))
-    application.add_handler(CallbackQueryHandler(outcome_chosen, pattern=rf"^hv:done:[0-9]+:({outcomes})$"))
+    application.add_handler(CallbackQueryHandler(ask_outcome, pattern=MISSED.pattern))
+    application.add_handler(CallbackQueryHandler(outcome_chosen, pattern=OUTCOME.pattern))
     # The buttons are entry points too: the menu button may have been tapped in the middle
     # of another conversation (bot.menu.leave_for_menu), which starts this one outside it.
     taps = [
-        CallbackQueryHandler(elder_chosen, pattern=r"^visit:for:[0-9]+$"),
-        CallbackQueryHandler(reason_chosen, pattern=rf"^visit:reason:({'|'.join(REASONS)})$"),
+        CallbackQueryHandler(elder_chosen, pattern=FOR_RETIREE.pattern),
+        CallbackQueryHandler(reason_chosen, pattern=REASON.pattern),
     ]
     visit = conversation(
         "home_visit",
@@ -193,11 +200,11 @@ def register(application: Application) -> None:
             ASK_REASON: taps,
             ASK_NOTE: [
                 typed(note_typed, cancel, _PENDING),
-                CallbackQueryHandler(note_skipped, pattern=r"^visit:skip$"),
+                CallbackQueryHandler(note_skipped, pattern=SKIP.pattern),
             ],
         },
         cancel=cancel,
-        cancel_pattern=r"^visit:cancel$",
+        cancel_pattern=CANCEL.pattern,
         pending=_PENDING,
         timeout=TIMEOUT,
     )

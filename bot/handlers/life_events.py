@@ -24,6 +24,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.callbacks import Button, NumberOr, OneOf
 from bot.handlers.common import menu_or_roles, profile_of
 from bot.handlers.conversation import (
     cancel_step,
@@ -44,13 +45,18 @@ KIND, WHOM, ASK_ID, ASK_NAME, ASK_DAY, ASK_CERTIFICATE, ASK_DOCUMENT, ASK_HOSPIT
 TIMEOUT = timedelta(minutes=15)
 _PENDING = "life_event"  # user_data while the conversation lasts: kind, claim, name, day, ...
 
+KIND_BUTTON = Button("life:kind", OneOf("death", "hospital"))
+WHOM_BUTTON = Button("life:for", NumberOr("other"))  # a retiree the person helps, or someone else
+DAY = Button("life:day", OneOf("today", "yesterday"))
+SKIP, CONFIRM_BUTTON, CANCEL = (Button(f"life:{word}") for word in ("skip", "confirm", "cancel"))
+
 
 def _cancel(t: Translator) -> tuple[str, str]:
-    return t("care.button.cancel"), "life:cancel"
+    return t("care.button.cancel"), CANCEL()
 
 
 def _skip(t: Translator) -> tuple[str, str]:
-    return t("care.button.skip"), "life:skip"
+    return t("care.button.skip"), SKIP()
 
 
 async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str, *rows, **values) -> None:
@@ -67,15 +73,15 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         update,
         context,
         "care.life.start",
-        (t("care.life.button.death"), "life:kind:death"),
-        (t("care.life.button.hospital"), "life:kind:hospital"),
+        (t("care.life.button.death"), KIND_BUTTON("death")),
+        (t("care.life.button.hospital"), KIND_BUTTON("hospital")),
     )
     return KIND
 
 
 async def kind_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await drop_buttons(update)
-    kind = update.callback_query.data.removeprefix("life:kind:")
+    (kind,) = KIND_BUTTON.of(update)
     context.user_data[_PENDING] = {"kind": kind}
     helped = await services(context).life_events.helped(update.effective_user.id)
     _, t = await profile_of(update, context)
@@ -86,10 +92,10 @@ async def kind_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
             intro + t("care.life.ask_id"), reply_markup=buttons(_cancel(t))
         )
         return ASK_ID
-    rows = [(name, f"life:for:{retiree_id}") for retiree_id, name in helped]
+    rows = [(name, WHOM_BUTTON(retiree_id)) for retiree_id, name in helped]
     await update.effective_message.reply_text(
         intro + t("care.life.choose"),
-        reply_markup=buttons(*rows, (t("care.life.button.someone_else"), "life:for:other"), _cancel(t)),
+        reply_markup=buttons(*rows, (t("care.life.button.someone_else"), WHOM_BUTTON("other")), _cancel(t)),
     )
     return WHOM
 
@@ -99,14 +105,14 @@ async def whom_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     pending = context.user_data.get(_PENDING)
     if not pending:
         return await start(update, context)
-    choice = update.callback_query.data.removeprefix("life:for:")
+    (choice,) = WHOM_BUTTON.of(update)
     if choice == "other":
         await _reply(update, context, "care.life.ask_id")
         return ASK_ID
     helped = dict(await services(context).life_events.helped(update.effective_user.id))
-    if int(choice) not in helped:  # no longer theirs (unbound meanwhile)
+    if choice not in helped:  # no longer theirs (unbound meanwhile)
         return await start(update, context)
-    pending["claim"], pending["name"] = {"retiree_id": int(choice)}, helped[int(choice)]
+    pending["claim"], pending["name"] = {"retiree_id": choice}, helped[choice]
     return await _ask_day(update, context, pending)
 
 
@@ -157,8 +163,8 @@ async def _ask_day(update: Update, context: ContextTypes.DEFAULT_TYPE, pending: 
         update,
         context,
         f"care.life.ask_day.{pending['kind']}",
-        (t("care.button.today"), "life:day:today"),
-        (t("care.button.yesterday"), "life:day:yesterday"),
+        (t("care.button.today"), DAY("today")),
+        (t("care.button.yesterday"), DAY("yesterday")),
         name=pending["name"],
     )
     return ASK_DAY
@@ -166,7 +172,7 @@ async def _ask_day(update: Update, context: ContextTypes.DEFAULT_TYPE, pending: 
 
 async def day_tapped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     await drop_buttons(update)
-    return await _day(update, context, update.callback_query.data.removeprefix("life:day:"))
+    return await _day(update, context, *DAY.of(update))
 
 
 async def day_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -233,7 +239,7 @@ async def _confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, pending: 
         update,
         context,
         f"care.life.confirm.{pending['kind']}",
-        (t("care.life.button.confirm"), "life:confirm"),
+        (t("care.life.button.confirm"), CONFIRM_BUTTON()),
         name=pending["name"],
         day=t.date(date.fromisoformat(pending["day"])),
         hospital=pending.get("hospital") or "—",
@@ -284,21 +290,21 @@ def register(application: Application) -> None:
     def step(handler) -> MessageHandler:
         return typed(handler, cancel, _PENDING)
 
-    skip = CallbackQueryHandler(skipped, pattern=r"^life:skip$")
+    skip = CallbackQueryHandler(skipped, pattern=SKIP.pattern)
     # The first buttons are entry points too: the menu button may have been tapped in the middle
     # of another conversation (bot.menu.leave_for_menu), which starts this one outside it.
-    kind = CallbackQueryHandler(kind_chosen, pattern=r"^life:kind:(death|hospital)$")
+    kind = CallbackQueryHandler(kind_chosen, pattern=KIND_BUTTON.pattern)
     life_event = conversation(
         "life_event",
         entry_points=[*started_by("report_life_event", "report", start), kind],
         states={
             KIND: [kind],
-            WHOM: [CallbackQueryHandler(whom_chosen, pattern=r"^life:for:([0-9]+|other)$")],
+            WHOM: [CallbackQueryHandler(whom_chosen, pattern=WHOM_BUTTON.pattern)],
             ASK_ID: [step(id_typed)],
             ASK_NAME: [step(name_typed)],
             ASK_DAY: [
                 step(day_typed),
-                CallbackQueryHandler(day_tapped, pattern=r"^life:day:(today|yesterday)$"),
+                CallbackQueryHandler(day_tapped, pattern=DAY.pattern),
             ],
             ASK_CERTIFICATE: [step(certificate_typed)],
             ASK_DOCUMENT: [
@@ -307,10 +313,10 @@ def register(application: Application) -> None:
                 skip,
             ],
             ASK_HOSPITAL: [step(hospital_typed), skip],
-            CONFIRM: [CallbackQueryHandler(confirmed, pattern=r"^life:confirm$")],
+            CONFIRM: [CallbackQueryHandler(confirmed, pattern=CONFIRM_BUTTON.pattern)],
         },
         cancel=cancel,
-        cancel_pattern=r"^life:cancel$",
+        cancel_pattern=CANCEL.pattern,
         pending=_PENDING,
         timeout=TIMEOUT,
     )

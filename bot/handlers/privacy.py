@@ -13,44 +13,35 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from accounts.consent import CONSENT_TEXT_VERSION, NotBound, PrivacySummary
-from bot.callbacks import choice_and_number, number, refuse
+from bot import keyboards
+from bot.callbacks import Button, Number, OneOf
 from bot.handlers.common import menu_or_roles, profile_of
 from bot.menu import menu_action
 from bot.services import services
 from content.i18n import Translator
 
+CONSENT = Button("consent", OneOf("agree", "not_now", "no_face"), Number())
+WITHDRAW = Button("privacy:withdraw", Number())
+WITHDRAW_CONFIRMED = Button("privacy:confirm", Number())
+KEEP = Button("privacy:keep")
+
 
 async def ask_consent(update: Update, context: ContextTypes.DEFAULT_TYPE, retiree_id: int) -> None:
     """The consent screen for one retiree, with its three answers as inline buttons."""
     _, t = await profile_of(update, context)
-    buttons = InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(t("consent.button.agree"), callback_data=f"consent:agree:{retiree_id}")],
-            [
-                InlineKeyboardButton(
-                    t("consent.button.not_now"), callback_data=f"consent:not_now:{retiree_id}"
-                )
-            ],
-            [
-                InlineKeyboardButton(
-                    t("consent.button.no_face"), callback_data=f"consent:no_face:{retiree_id}"
-                )
-            ],
-        ]
-    )
+    answers = [
+        (t(f"consent.button.{answer}"), CONSENT(answer, retiree_id))
+        for answer in ("agree", "not_now", "no_face")
+    ]
     await update.effective_message.reply_text(
-        t("consent.text", version=CONSENT_TEXT_VERSION), reply_markup=buttons
+        t("consent.text", version=CONSENT_TEXT_VERSION), reply_markup=keyboards.buttons(*answers)
     )
 
 
 async def consent_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     profile, t = await profile_of(update, context)
-    parsed = choice_and_number(query.data, "consent:", {"agree", "not_now", "no_face"})
-    if parsed is None:
-        await refuse(update, context, "consent")
-        return
-    decision, retiree_id = parsed
+    decision, retiree_id = CONSENT.of(update)
     try:
         await services(context).consent.record(update.effective_user.id, retiree_id, decision)
     except NotBound:
@@ -78,7 +69,7 @@ async def show_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                 t("privacy.button.withdraw")
                 if len(summaries) == 1
                 else t("privacy.button.withdraw_for", name=summary.name),
-                callback_data=f"privacy:withdraw:{summary.retiree_id}",
+                callback_data=WITHDRAW(summary.retiree_id),
             )
         ]
         for summary in summaries
@@ -115,20 +106,10 @@ def _summary_text(t: Translator, s: PrivacySummary) -> str:
 async def withdraw_asked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     _, t = await profile_of(update, context)
-    retiree_id = number(query.data.removeprefix("privacy:withdraw:"))
-    if retiree_id is None:
-        await refuse(update, context, "privacy")
-        return
+    (retiree_id,) = WITHDRAW.of(update)
     await query.answer()
-    buttons = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    t("privacy.button.confirm"), callback_data=f"privacy:confirm:{retiree_id}"
-                )
-            ],
-            [InlineKeyboardButton(t("privacy.button.keep"), callback_data="privacy:keep")],
-        ]
+    buttons = keyboards.buttons(
+        (t("privacy.button.confirm"), WITHDRAW_CONFIRMED(retiree_id)), (t("privacy.button.keep"), KEEP())
     )
     await query.message.reply_text(t("privacy.confirm_withdraw"), reply_markup=buttons)
 
@@ -136,10 +117,7 @@ async def withdraw_asked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def withdraw_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     profile, t = await profile_of(update, context)
-    retiree_id = number(query.data.removeprefix("privacy:confirm:"))
-    if retiree_id is None:
-        await refuse(update, context, "privacy")
-        return
+    (retiree_id,) = WITHDRAW_CONFIRMED.of(update)
     try:
         report = await services(context).consent.withdraw(retiree_id, update.effective_user.id)
     except NotBound:
@@ -171,7 +149,7 @@ async def _drop_buttons(query) -> None:
 
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("privacy", show_privacy))
-    application.add_handler(CallbackQueryHandler(consent_chosen, pattern=r"^consent:"))
-    application.add_handler(CallbackQueryHandler(withdraw_asked, pattern=r"^privacy:withdraw:"))
-    application.add_handler(CallbackQueryHandler(withdraw_confirmed, pattern=r"^privacy:confirm:"))
-    application.add_handler(CallbackQueryHandler(withdraw_kept, pattern=r"^privacy:keep$"))
+    application.add_handler(CallbackQueryHandler(consent_chosen, pattern=CONSENT.pattern))
+    application.add_handler(CallbackQueryHandler(withdraw_asked, pattern=WITHDRAW.pattern))
+    application.add_handler(CallbackQueryHandler(withdraw_confirmed, pattern=WITHDRAW_CONFIRMED.pattern))
+    application.add_handler(CallbackQueryHandler(withdraw_kept, pattern=KEEP.pattern))

@@ -17,7 +17,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.callbacks import NUMBER, refuse
+from bot.callbacks import Button, Number, OneOf, Word, refuse
 from bot.handlers.common import menu_or_roles, profile_of
 from bot.menu import first_look_step, menu_action
 from bot.services import services
@@ -32,7 +32,13 @@ GROUP = -1  # before certification's photo handler; each step stops the update t
 ROLES = (None, "retiree", "employer", "staff")
 LANGUAGES = (None, "zh_Hans", "en")
 DUE = (None, 7, 30)
-TOPIC_ORDER = ("certification", "fraud", "employer", "audit")
+
+TOPIC = Button("pub:topic", OneOf(*TOPICS))
+ARTICLE = Button("pub:art", Word())  # an article may have been withdrawn since: looked up
+SUBSCRIPTIONS = Button("pub:subs")
+SUBSCRIPTION = Button("pub:sub", OneOf(*TOPICS))  # toggles; offered only for the person's role
+SEGMENT_FIELDS = ("topic", "role", "lang", "region", "due", "cert")
+CAMPAIGN = Button("cmp", Number(), OneOf(*SEGMENT_FIELDS, "preview", "now", "1h", "tmr", "pause", "cancel"))
 
 
 def _next(values: tuple, current):
@@ -42,10 +48,9 @@ def _next(values: tuple, current):
 # The library and subscriptions
 def _library_buttons(t: Translator, topics) -> InlineKeyboardMarkup:
     rows = [
-        [InlineKeyboardButton(t(f"publicity.topic.{topic}"), callback_data=f"pub:topic:{topic}")]
-        for topic in topics
+        [InlineKeyboardButton(t(f"publicity.topic.{topic}"), callback_data=TOPIC(topic))] for topic in topics
     ]
-    rows.append([InlineKeyboardButton(t("publicity.button.subscriptions"), callback_data="pub:subs")])
+    rows.append([InlineKeyboardButton(t("publicity.button.subscriptions"), callback_data=SUBSCRIPTIONS())])
     return InlineKeyboardMarkup(rows)
 
 
@@ -58,7 +63,7 @@ def _subscription_buttons(t: Translator, topics, subscribed: set[str]) -> Inline
                         "publicity.sub.on" if topic in subscribed else "publicity.sub.off",
                         topic=t(f"publicity.topic.{topic}"),
                     ),
-                    callback_data=f"pub:sub:{topic}",
+                    callback_data=SUBSCRIPTION(topic),
                 )
             ]
             for topic in topics
@@ -77,13 +82,10 @@ async def library(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def show_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     _, t = await profile_of(update, context)
-    topic = query.data.removeprefix("pub:topic:")
-    if topic not in TOPICS:
-        await refuse(update, context, "pub")
-        return
+    (topic,) = TOPIC.of(update)
     await query.answer()
     buttons = [
-        [InlineKeyboardButton(t(f"publicity.article.{a.id}.title"), callback_data=f"pub:art:{a.id}")]
+        [InlineKeyboardButton(t(f"publicity.article.{a.id}.title"), callback_data=ARTICLE(a.id))]
         for a in articles_in(topic)
     ]
     await query.message.reply_text(
@@ -104,7 +106,7 @@ def article_text(t: Translator, article_id: str) -> str:
 async def show_article(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     profile, t = await profile_of(update, context)
-    found = article(query.data.removeprefix("pub:art:"))
+    found = article(*ARTICLE.of(update))
     if found is None:
         await refuse(update, context, "pub")
         return
@@ -126,7 +128,7 @@ async def show_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE)
 async def toggle_subscription(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     profile, t = await profile_of(update, context)
-    topic = query.data.removeprefix("pub:sub:")
+    (topic,) = SUBSCRIPTION.of(update)
     if topic not in topics_for(profile.role):
         await refuse(update, context, "pub")
         return
@@ -164,7 +166,7 @@ async def campaign_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
         raise ApplicationHandlerStop(_TEXT)
     try:
         campaign_id = await services(context).publicity.create(
-            update.effective_user.id, TOPIC_ORDER[0], text, Segment(), photo=photo
+            update.effective_user.id, TOPICS[0], text, Segment(), photo=photo
         )
     except NotStaff:
         await _not_staff(update, t)
@@ -209,7 +211,7 @@ def _segment_buttons(t: Translator, view: CampaignView) -> InlineKeyboardMarkup:
     seg = view.segment
 
     def button(key: str, field: str, **values) -> list[InlineKeyboardButton]:
-        return [InlineKeyboardButton(t(key, **values), callback_data=f"cmp:{cid}:{field}")]
+        return [InlineKeyboardButton(t(key, **values), callback_data=CAMPAIGN(cid, field))]
 
     anyone = t("campaign.any")
     return InlineKeyboardMarkup(
@@ -242,12 +244,12 @@ def _segment_buttons(t: Translator, view: CampaignView) -> InlineKeyboardMarkup:
 def _schedule_buttons(t: Translator, cid: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(t("campaign.button.now"), callback_data=f"cmp:{cid}:now")],
+            [InlineKeyboardButton(t("campaign.button.now"), callback_data=CAMPAIGN(cid, "now"))],
             [
-                InlineKeyboardButton(t("campaign.button.in_hour"), callback_data=f"cmp:{cid}:1h"),
-                InlineKeyboardButton(t("campaign.button.tomorrow"), callback_data=f"cmp:{cid}:tmr"),
+                InlineKeyboardButton(t("campaign.button.in_hour"), callback_data=CAMPAIGN(cid, "1h")),
+                InlineKeyboardButton(t("campaign.button.tomorrow"), callback_data=CAMPAIGN(cid, "tmr")),
             ],
-            [InlineKeyboardButton(t("campaign.button.cancel"), callback_data=f"cmp:{cid}:cancel")],
+            [InlineKeyboardButton(t("campaign.button.cancel"), callback_data=CAMPAIGN(cid, "cancel"))],
         ]
     )
 
@@ -256,11 +258,11 @@ def _list_buttons(t: Translator, view: CampaignView) -> InlineKeyboardMarkup | N
     cid = view.id
     row = []
     if view.status in ("scheduled", "running"):
-        row.append(InlineKeyboardButton(t("campaign.button.pause"), callback_data=f"cmp:{cid}:pause"))
+        row.append(InlineKeyboardButton(t("campaign.button.pause"), callback_data=CAMPAIGN(cid, "pause")))
     if view.status == "paused":
-        row.append(InlineKeyboardButton(t("campaign.button.resume"), callback_data=f"cmp:{cid}:now"))
+        row.append(InlineKeyboardButton(t("campaign.button.resume"), callback_data=CAMPAIGN(cid, "now")))
     if view.status in ("draft", "scheduled", "running", "paused"):
-        row.append(InlineKeyboardButton(t("campaign.button.cancel"), callback_data=f"cmp:{cid}:cancel"))
+        row.append(InlineKeyboardButton(t("campaign.button.cancel"), callback_data=CAMPAIGN(cid, "cancel")))
     return InlineKeyboardMarkup([row]) if row else None
 
 
@@ -296,8 +298,7 @@ async def list_campaigns(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def campaign_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     _, t = await profile_of(update, context)
-    _, cid_text, action = query.data.split(":")
-    cid = int(cid_text)
+    cid, action = CAMPAIGN.of(update)
     user_id = update.effective_user.id
     publicity = services(context).publicity
     try:
@@ -305,11 +306,11 @@ async def campaign_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         if view is None:
             await query.answer()
             return
-        if action in ("topic", "role", "lang", "region", "due", "cert"):
+        if action in SEGMENT_FIELDS:
             seg = view.segment
             topic = view.topic
             if action == "topic":
-                topic = _next(TOPIC_ORDER, topic)
+                topic = _next(TOPICS, topic)
             elif action == "role":
                 seg = Segment(**{**seg.as_dict(), "role": _next(ROLES, seg.role)})
             elif action == "lang":
@@ -362,12 +363,11 @@ async def campaign_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 def register(application: Application) -> None:
-    application.add_handler(CallbackQueryHandler(show_topic, pattern=r"^pub:topic:\w+$"))
-    application.add_handler(CallbackQueryHandler(show_article, pattern=r"^pub:art:\w+$"))
-    application.add_handler(CallbackQueryHandler(show_subscriptions, pattern=r"^pub:subs$"))
-    application.add_handler(CallbackQueryHandler(toggle_subscription, pattern=r"^pub:sub:\w+$"))
-    actions = "topic|role|lang|region|due|cert|preview|now|1h|tmr|pause|cancel"
-    application.add_handler(CallbackQueryHandler(campaign_button, pattern=rf"^cmp:{NUMBER}:({actions})$"))
+    application.add_handler(CallbackQueryHandler(show_topic, pattern=TOPIC.pattern))
+    application.add_handler(CallbackQueryHandler(show_article, pattern=ARTICLE.pattern))
+    application.add_handler(CallbackQueryHandler(show_subscriptions, pattern=SUBSCRIPTIONS.pattern))
+    application.add_handler(CallbackQueryHandler(toggle_subscription, pattern=SUBSCRIPTION.pattern))
+    application.add_handler(CallbackQueryHandler(campaign_button, pattern=CAMPAIGN.pattern))
     application.add_handler(CommandHandler("campaigns", list_campaigns))
     conversation = ConversationHandler(
         entry_points=[CommandHandler("campaign", campaign_command)],

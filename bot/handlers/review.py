@@ -19,6 +19,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.callbacks import Button, Number, OneOf, Word
 from bot.handlers.common import menu_or_roles, profile_of, staff_items
 from bot.menu import FIRST_LOOK_GROUP, first_look_step, menu_action, stops_here
 from bot.services import services
@@ -87,14 +88,18 @@ def _case_text(t: Translator, case: CaseView) -> str:
     )
 
 
+EVIDENCE = Button("review:see", Number())
+DOCUMENT = Button("review:doc", Number())  # of a death report
+# The case's reason rides along to word the question; buttons made before it had none.
+VERDICT = Button("review", OneOf("ok", "no"), Number(), Word(24), optional_last=True)
+
+
 def _case_buttons(t: Translator, case: CaseView) -> InlineKeyboardMarkup:
     case_id = case.case_id
     if case.life_event is None:
-        see = [[InlineKeyboardButton(t("review.button.evidence"), callback_data=f"review:see:{case_id}")]]
+        see = [[InlineKeyboardButton(t("review.button.evidence"), callback_data=EVIDENCE(case_id))]]
     elif case.life_event.kind == "death":
-        see = [
-            [InlineKeyboardButton(t("care.review.button.document"), callback_data=f"review:doc:{case_id}")]
-        ]
+        see = [[InlineKeyboardButton(t("care.review.button.document"), callback_data=DOCUMENT(case_id))]]
     else:
         see = []
     return InlineKeyboardMarkup(
@@ -103,11 +108,11 @@ def _case_buttons(t: Translator, case: CaseView) -> InlineKeyboardMarkup:
             [
                 InlineKeyboardButton(
                     t(_verdict_key(case.opened_because, True, "button")),
-                    callback_data=f"review:ok:{case_id}:{case.opened_because}",
+                    callback_data=VERDICT("ok", case_id, case.opened_because),
                 ),
                 InlineKeyboardButton(
                     t(_verdict_key(case.opened_because, False, "button")),
-                    callback_data=f"review:no:{case_id}:{case.opened_because}",
+                    callback_data=VERDICT("no", case_id, case.opened_because),
                 ),
             ],
         ]
@@ -126,7 +131,7 @@ async def show_evidence(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     query = update.callback_query
     await query.answer()
     _, t = await profile_of(update, context)
-    case_id = int(query.data.rsplit(":", 1)[1])
+    (case_id,) = EVIDENCE.of(update)
     review = services(context).review
     try:
         reference = await review.reference_photo(update.effective_user.id, case_id)
@@ -151,7 +156,7 @@ async def show_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     query = update.callback_query
     await query.answer()
     _, t = await profile_of(update, context)
-    case_id = int(query.data.rsplit(":", 1)[1])
+    (case_id,) = DOCUMENT.of(update)
     try:
         sent = await services(context).review.life_event_document(update.effective_user.id, case_id)
     except NotStaff:
@@ -168,10 +173,10 @@ async def ask_reason(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     query = update.callback_query
     await query.answer()
     _, t = await profile_of(update, context)
-    _, verb, case_id, *because = query.data.split(":")
+    verb, case_id, because = VERDICT.of(update)
     approve = verb == "ok"
-    context.user_data[_DECISION] = (int(case_id), approve)
-    decision = t(_verdict_key(because[0] if because else "", approve, "decision"))
+    context.user_data[_DECISION] = (case_id, approve)
+    decision = t(_verdict_key(because or "", approve, "decision"))
     await query.message.reply_text(t("review.ask_reason", decision=decision), reply_markup=ForceReply())
     return _ASK_REASON
 
@@ -226,16 +231,14 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("review", list_cases))
-    application.add_handler(CallbackQueryHandler(show_evidence, pattern=r"^review:see:[0-9]+$"))
-    application.add_handler(CallbackQueryHandler(show_document, pattern=r"^review:doc:[0-9]+$"))
+    application.add_handler(CallbackQueryHandler(show_evidence, pattern=EVIDENCE.pattern))
+    application.add_handler(CallbackQueryHandler(show_document, pattern=DOCUMENT.pattern))
     with warnings.catch_warnings():
         # PTB notes that per_message=False does not track callback queries per message; the
         # reason is asked per staff member, so that is what is wanted here.
         warnings.filterwarnings("ignore", message=".*per_message=False.*", category=PTBUserWarning)
         conversation = ConversationHandler(
-            entry_points=[
-                CallbackQueryHandler(stops_here(ask_reason), pattern=r"^review:(ok|no):[0-9]+(:[a-z_]+)?$")
-            ],
+            entry_points=[CallbackQueryHandler(stops_here(ask_reason), pattern=VERDICT.pattern)],
             states={
                 _ASK_REASON: [
                     MessageHandler(
