@@ -90,3 +90,18 @@ def test_a_text_no_catalog_holds_fails_a_test_and_never_shows_its_key(monkeypatc
         shown = Translator("en")("cert.no_such_text")
     assert shown == Translator("en")("error.generic") and "cert." not in shown
     assert "cert.no_such_text" in caplog.text
+
+
+def test_every_care_outcome_has_words_in_both_languages():
+    # The states are enums and the handlers map each to one catalog key (a presenter), so a new
+    # state without words fails here rather than showing a raw key to a relative or a helper.
+    from bot.handlers.home_visits import VISIT_TEXT
+    from bot.handlers.life_events import REPORT_TEXT
+    from verification.care.home_visits import VisitState
+    from verification.care.life_events import ReportState
+
+    assert set(VISIT_TEXT) == set(VisitState) - {VisitState.CAN_ASK}  # CAN_ASK asks the reason
+    assert set(REPORT_TEXT) == set(ReportState) - {ReportState.REPORTED}  # thanked for by kind
+    kinds = [f"care.life.{kind}_reported" for kind in ("death", "hospital")]
+    for language in available_languages():
+        assert {*VISIT_TEXT.values(), *REPORT_TEXT.values(), *kinds} <= message_ids(language), language

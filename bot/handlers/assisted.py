@@ -37,7 +37,7 @@ from bot.keyboards import buttons
 from bot.menu import menu_action
 from bot.services import services
 from content.i18n import Translator
-from verification.care.home_visits import RetireeFound
+from verification.care.home_visits import FoundState, RetireeFound
 from verification.certification.service import CertificationResult, Selfie
 
 ASK_ID, ASK_PLACE, CONFIRM, ASK_PHOTO = range(30, 34)
@@ -85,7 +85,7 @@ async def id_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 async def _found(update: Update, context: ContextTypes.DEFAULT_TYPE, found: RetireeFound) -> int:
     profile, t = await profile_of(update, context)
     message = update.effective_message
-    if found.state == "found":
+    if found.state is FoundState.FOUND:
         context.user_data[_PENDING] = {"retiree_id": found.retiree_id, "name": found.retiree_name}
         rows = [(t(f"care.assist.place.{place}"), PLACE(place)) for place in PLACES]
         await message.reply_text(
@@ -93,7 +93,7 @@ async def _found(update: Update, context: ContextTypes.DEFAULT_TYPE, found: Reti
             reply_markup=buttons(*rows, _cancel(t)),
         )
         return ASK_PLACE
-    if found.state in ("malformed", "not_found"):
+    if found.state in (FoundState.MALFORMED, FoundState.NOT_FOUND):
         problem = (
             t(f"bind.id_problem.{found.id_problem.value}") if found.id_problem else t("care.assist.not_found")
         )
@@ -101,7 +101,7 @@ async def _found(update: Update, context: ContextTypes.DEFAULT_TYPE, found: Reti
             problem + "\n\n" + t("care.assist.type_again"), reply_markup=buttons(_cancel(t))
         )
         return ASK_ID
-    key = "review.not_staff" if found.state == "not_staff" else "care.assist.visit_closed"
+    key = "review.not_staff" if found.state is FoundState.NOT_STAFF else "care.assist.visit_closed"
     await message.reply_text(t(key), reply_markup=menu_or_roles(t, profile))
     return ConversationHandler.END
 

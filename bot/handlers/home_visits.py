@@ -34,7 +34,7 @@ from bot.menu import menu_action
 from bot.services import services
 from content.i18n import Translator
 from kernel.permissions import NotStaff
-from verification.care.home_visits import OUTCOMES, REASONS, VisitAsked, VisitView
+from verification.care.home_visits import OUTCOMES, REASONS, VisitAsked, VisitState, VisitView
 
 CHOOSE, ASK_REASON, ASK_NOTE = range(20, 23)
 TIMEOUT = timedelta(minutes=10)
@@ -43,6 +43,8 @@ _PENDING = "home_visit"  # user_data: {"retiree_id", "reason"} while the convers
 FOR_RETIREE = Button("visit:for", Number())
 REASON = Button("visit:reason", OneOf(*REASONS))
 SKIP, CANCEL = Button("visit:skip"), Button("visit:cancel")
+# What the person is told when no question follows (CAN_ASK asks the reason).
+VISIT_TEXT = {state: f"care.visit.{state}" for state in VisitState if state is not VisitState.CAN_ASK}
 MISSED = Button("hv:missed", Number())  # a visit made, the retiree not certified: why
 OUTCOME = Button("hv:done", Number(), OneOf(*OUTCOMES))
 
@@ -67,11 +69,11 @@ async def elder_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
 async def _answer_whom(update: Update, context: ContextTypes.DEFAULT_TYPE, whom: VisitAsked) -> int:
     profile, t = await profile_of(update, context)
     message = update.effective_message
-    if whom.state == "choose":
+    if whom.state is VisitState.CHOOSE:
         rows = [(name, FOR_RETIREE(retiree_id)) for retiree_id, name in whom.choices]
         await message.reply_text(t("care.visit.choose"), reply_markup=buttons(*rows, _cancel(t)))
         return CHOOSE
-    if whom.state == "can_ask":
+    if whom.state is VisitState.CAN_ASK:
         context.user_data[_PENDING] = {"retiree_id": whom.retiree_id}
         rows = [(t(f"care.visit.reason.{reason}"), REASON(reason)) for reason in REASONS]
         await message.reply_text(
@@ -79,7 +81,7 @@ async def _answer_whom(update: Update, context: ContextTypes.DEFAULT_TYPE, whom:
         )
         return ASK_REASON
     await message.reply_text(
-        t(f"care.visit.{whom.state}", name=whom.retiree_name), reply_markup=menu_or_roles(t, profile)
+        t(VISIT_TEXT[whom.state], name=whom.retiree_name), reply_markup=menu_or_roles(t, profile)
     )
     return ConversationHandler.END
 
@@ -120,7 +122,7 @@ async def _ask(update: Update, context: ContextTypes.DEFAULT_TYPE, note: str | N
     )
     profile, t = await profile_of(update, context)
     await update.effective_message.reply_text(
-        t(f"care.visit.{asked.state}", name=asked.retiree_name), reply_markup=menu_or_roles(t, profile)
+        t(VISIT_TEXT[asked.state], name=asked.retiree_name), reply_markup=menu_or_roles(t, profile)
     )
     return ConversationHandler.END
 

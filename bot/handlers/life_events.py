@@ -39,12 +39,22 @@ from bot.keyboards import buttons
 from bot.menu import menu_action
 from bot.services import services
 from content.i18n import Translator
-from verification.care.life_events import DeathReport, HospitalReport, RetireeClaim
+from verification.care.life_events import (
+    DeathReport,
+    HospitalReport,
+    IdentifiedState,
+    ReportState,
+    RetireeClaim,
+)
 
 KIND, WHOM, ASK_ID, ASK_NAME, ASK_DAY, ASK_CERTIFICATE, ASK_DOCUMENT, ASK_HOSPITAL, CONFIRM = range(40, 49)
 TIMEOUT = timedelta(minutes=15)
 _PENDING = "life_event"  # user_data while the conversation lasts: kind, claim, name, day, ...
 
+# A report not taken, and why (a report taken is thanked for by its kind: care.life.<kind>_reported).
+REPORT_TEXT = {
+    state: f"care.life.report.{state}" for state in ReportState if state is not ReportState.REPORTED
+}
 KIND_BUTTON = Button("life:kind", OneOf("death", "hospital"))
 WHOM_BUTTON = Button("life:for", NumberOr("other"))  # a retiree the person helps, or someone else
 DAY = Button("life:day", OneOf("today", "yesterday"))
@@ -139,13 +149,13 @@ async def name_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         return await start(update, context)
     name = update.effective_message.text.strip()
     found = await services(context).life_events.identify(update.effective_user.id, pending["id_number"], name)
-    if found.state == "found":
+    if found.state is IdentifiedState.FOUND:
         pending["claim"] = {"id_number": pending.pop("id_number"), "name": name}
         pending["name"] = found.retiree_name
         return await _ask_day(update, context, pending)
     pending.pop("id_number", None)
     profile, t = await profile_of(update, context)
-    if found.state == "locked" or found.locked_until is not None:
+    if found.state is IdentifiedState.LOCKED or found.locked_until is not None:
         context.user_data.pop(_PENDING, None)
         await update.effective_message.reply_text(
             t("care.life.locked"), reply_markup=menu_or_roles(t, profile)
@@ -274,8 +284,8 @@ async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     profile, t = await profile_of(update, context)
     key = (
         f"care.life.{pending['kind']}_reported"
-        if reported.state == "reported"
-        else f"care.life.report.{reported.state}"
+        if reported.state is ReportState.REPORTED
+        else REPORT_TEXT[reported.state]
     )
     await update.effective_message.reply_text(
         t(key, name=reported.retiree_name or pending["name"]), reply_markup=menu_or_roles(t, profile)

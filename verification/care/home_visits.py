@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -42,10 +43,29 @@ class Certifier(Protocol):
     async def submit_selfie(self, selfie: Selfie) -> CertificationResult: ...
 
 
+class VisitState(StrEnum):
+    """Where a request for a home visit stands, for the person asking."""
+
+    CAN_ASK = "can_ask"  # the retiree is theirs and has no open request: ask the reason
+    ASKED = "asked"
+    ALREADY = "already"  # a request is open already
+    NOT_BOUND = "not_bound"  # the person helps no retiree
+    CHOOSE = "choose"  # they help several: which one
+
+
+class FoundState(StrEnum):
+    """Whom staff are about to certify in person: found, or why not."""
+
+    FOUND = "found"
+    MALFORMED = "malformed"  # the ID number is not a valid one
+    NOT_FOUND = "not_found"  # not on file, or outside the staff member's region
+    NOT_STAFF = "not_staff"
+    CLOSED = "closed"  # the visit request was closed meanwhile
+
+
 @dataclass(frozen=True)
 class VisitAsked:
-    # "can_ask" | "asked" | "already" | "not_bound" | "choose"
-    state: str
+    state: VisitState
     retiree_id: int | None = None
     retiree_name: str | None = field(default=None, repr=False)
     choices: list[tuple[int, str]] = field(default_factory=list)
@@ -69,9 +89,7 @@ class VisitView:
 class RetireeFound:
     """Whom staff are about to certify in person."""
 
-    # "found" | "malformed" | "not_found" (not on file, or outside the staff's region) |
-    # "not_staff" | "closed" (the visit request was closed meanwhile)
-    state: str
+    state: FoundState
     retiree_id: int | None = None
     retiree_name: str | None = field(default=None, repr=False)
     masked_id_number: str | None = field(default=None, repr=False)
@@ -141,7 +159,7 @@ class HomeVisitService:
         """Ask for a home visit; asking again while one is open changes nothing."""
         async with self._uow_factory() as uow:
             whom = await self._whom(uow, telegram_user_id, retiree_id)
-            if whom.state != "can_ask":
+            if whom.state is not VisitState.CAN_ASK:
                 return whom
             assert whom.retiree_id is not None  # "can_ask" names the retiree
             retiree = await uow.retirees.existing(whom.retiree_id)
@@ -155,7 +173,7 @@ class HomeVisitService:
                 at=self._clock(),
             )
             if not new:
-                return VisitAsked("already", retiree.id, retiree.name)
+                return VisitAsked(VisitState.ALREADY, retiree.id, retiree.name)
             uow.audit.add(
                 AuditEntry(
                     actor=f"user:{telegram_user_id}",
@@ -165,20 +183,20 @@ class HomeVisitService:
                 )
             )
             await uow.commit()
-            return VisitAsked("asked", retiree.id, retiree.name)
+            return VisitAsked(VisitState.ASKED, retiree.id, retiree.name)
 
     async def _whom(self, uow: UnitOfWork, telegram_user_id: int, retiree_id: int | None) -> VisitAsked:
         bound = await bound_retirees(uow, telegram_user_id)
         if retiree_id is None and len(bound) > 1:
-            return VisitAsked("choose", choices=bound)
+            return VisitAsked(VisitState.CHOOSE, choices=bound)
         if retiree_id is None and bound:
             [(retiree_id, _)] = bound
         if retiree_id is None or retiree_id not in dict(bound):
-            return VisitAsked("not_bound")
+            return VisitAsked(VisitState.NOT_BOUND)
         retiree = await uow.retirees.existing(retiree_id)  # one this account is bound to
         if await uow.home_visits.open_for_retiree(retiree_id) is not None:
-            return VisitAsked("already", retiree_id, retiree.name)
-        return VisitAsked("can_ask", retiree_id, retiree.name)
+            return VisitAsked(VisitState.ALREADY, retiree_id, retiree.name)
+        return VisitAsked(VisitState.CAN_ASK, retiree_id, retiree.name)
 
     # ------------------------------------------------------------------ staff
 
@@ -213,14 +231,14 @@ class HomeVisitService:
         async with self._uow_factory() as uow:
             staff = await uow.staff.by_telegram_user(staff_user_id)
             if staff is None:
-                return RetireeFound("not_staff")
+                return RetireeFound(FoundState.NOT_STAFF)
             checked = check_id_number(normalise_id_input(typed), today=self._today())
             if not isinstance(checked, ValidIdNumber):
-                return RetireeFound("malformed", id_problem=checked.reason)
+                return RetireeFound(FoundState.MALFORMED, id_problem=checked.reason)
             retiree = await uow.retirees.by_id_hash(self._vault.lookup_hash(checked.number))
             if retiree is None or not covers(staff.region_code, retiree.residence_region):
-                return RetireeFound("not_found")
-            return RetireeFound("found", retiree.id, retiree.name, mask_id_number(checked.number))
+                return RetireeFound(FoundState.NOT_FOUND)
+            return RetireeFound(FoundState.FOUND, retiree.id, retiree.name, mask_id_number(checked.number))
 
     async def retiree_to_visit(self, staff_user_id: int, request_id: int) -> RetireeFound:
         """The retiree of an open request, for staff who are about to certify them."""
@@ -228,12 +246,12 @@ class HomeVisitService:
             staff = await uow.staff.by_telegram_user(staff_user_id)
             request = await uow.home_visits.get(request_id)
             if staff is None or (request and not covers(staff.region_code, request.region_code)):
-                return RetireeFound("not_staff")
+                return RetireeFound(FoundState.NOT_STAFF)
             if request is None or request.state != "open":
-                return RetireeFound("closed")
+                return RetireeFound(FoundState.CLOSED)
             retiree = await uow.retirees.existing(request.retiree_id)
             masked = mask_id_number(self._vault.decrypt_text(retiree.id_number_encrypted))
-            return RetireeFound("found", retiree.id, retiree.name, masked, request_id=request.id)
+            return RetireeFound(FoundState.FOUND, retiree.id, retiree.name, masked, request_id=request.id)
 
     async def certify_in_person(self, selfie: Selfie) -> CertificationResult:
         """A photo staff took in person; a certification closes the retiree's open visit

@@ -23,6 +23,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -56,10 +57,26 @@ class RetireeClaim:
     name: str | None = field(default=None, repr=False)
 
 
+class IdentifiedState(StrEnum):
+    """Whom a relative reports about, by the ID number they typed: found, or why not."""
+
+    FOUND = "found"
+    MALFORMED = "malformed"
+    NO_MATCH = "no_match"
+    LOCKED = "locked"  # too many wrong numbers: wait
+
+
+class ReportState(StrEnum):
+    REPORTED = "reported"
+    ALREADY = "already"  # a report of that kind is pending
+    NO_MATCH = "no_match"
+    LOCKED = "locked"
+    BAD_DATE = "bad_date"  # in the future, or before the retiree was born
+
+
 @dataclass(frozen=True)
 class Identified:
-    # "found" | "malformed" | "no_match" | "locked"
-    state: str
+    state: IdentifiedState
     retiree_id: int | None = None
     retiree_name: str | None = field(default=None, repr=False)
     id_problem: IdReason | None = None
@@ -87,9 +104,7 @@ class HospitalReport:
 
 @dataclass(frozen=True)
 class Reported:
-    # "reported" | "already" (a report of that kind is pending) | "no_match" | "locked" |
-    # "bad_date" (in the future, or before the retiree was born)
-    state: str
+    state: ReportState
     retiree_name: str | None = field(default=None, repr=False)
     report_id: int | None = None
     review_case_id: int | None = None
@@ -170,14 +185,14 @@ class LifeEventService:
         async with self._uow_factory() as uow:
             state = await lock_state(uow, telegram_user_id, now)
             if state.locked:
-                return Identified("locked", locked_until=state.locked_until)
+                return Identified(IdentifiedState.LOCKED, locked_until=state.locked_until)
             checked = check_id_number(normalise_id_input(id_number), today=self.today())
             if not isinstance(checked, ValidIdNumber):
-                return Identified("malformed", id_problem=checked.reason)
+                return Identified(IdentifiedState.MALFORMED, id_problem=checked.reason)
             retiree = await self._named(uow, RetireeClaim(id_number=checked.number, name=name))
             if retiree is None:
                 return await self._no_match(uow, telegram_user_id, now)
-            return Identified("found", retiree.id, retiree.name)
+            return Identified(IdentifiedState.FOUND, retiree.id, retiree.name)
 
     async def report_death(self, report: DeathReport) -> Reported:
         """Record a death and stop payment at once (see the module docstring)."""
@@ -289,9 +304,9 @@ class LifeEventService:
         if isinstance(retiree, Reported):  # refused
             return retiree
         if not retiree.birth_date <= day <= self.today():
-            return Reported("bad_date", retiree.name)
+            return Reported(ReportState.BAD_DATE, retiree.name)
         if await uow.life_events.pending_for_retiree(retiree.id, kind) is not None:
-            return Reported("already", retiree.name)
+            return Reported(ReportState.ALREADY, retiree.name)
         case = ReviewCase(retiree_id=retiree.id, opened_at=now, opened_because=_REPORTED[kind])
         uow.reviews.add(case)
         await uow.flush()
@@ -323,7 +338,7 @@ class LifeEventService:
             )
         )
         await uow.commit()
-        return Reported("reported", retiree.name, entry.id, entry.review_case_id)
+        return Reported(ReportState.REPORTED, retiree.name, entry.id, entry.review_case_id)
 
     async def _resolve(
         self, uow: UnitOfWork, reporter: int, claim: RetireeClaim, now: datetime
@@ -336,15 +351,15 @@ class LifeEventService:
                 for b in await uow.bindings.active_for_user(reporter)
             )
             if not helps:
-                return Reported("no_match")
+                return Reported(ReportState.NO_MATCH)
             return await uow.retirees.existing(claim.retiree_id)  # a helper binding names them
         state = await lock_state(uow, reporter, now)
         if state.locked:
-            return Reported("locked")
+            return Reported(ReportState.LOCKED)
         retiree = await self._named(uow, claim)
         if retiree is None:
             await self._no_match(uow, reporter, now)
-            return Reported("no_match")
+            return Reported(ReportState.NO_MATCH)
         return retiree
 
     async def _named(self, uow: UnitOfWork, claim: RetireeClaim) -> Retiree | None:
@@ -358,7 +373,9 @@ class LifeEventService:
 
     async def _no_match(self, uow: UnitOfWork, telegram_user_id: int, now: datetime) -> Identified:
         state = await count_wrong_try(uow, self._uow_factory, telegram_user_id, now, "life_event")
-        return Identified("no_match", tries_left=state.tries_left, locked_until=state.locked_until)
+        return Identified(
+            IdentifiedState.NO_MATCH, tries_left=state.tries_left, locked_until=state.locked_until
+        )
 
     @staticmethod
     def _relation(claim: RetireeClaim) -> str:
