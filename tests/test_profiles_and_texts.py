@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -67,7 +68,7 @@ def test_placeholders_are_filled():
 def test_every_reason_a_retiree_cannot_certify_now_has_words_in_both_languages():
     # Found in the demo: a video note sent before consent showed the raw key cert.no_consent.
     from bot.handlers.certification import NOT_READY_TEXT, video_result_text
-    from verification.certification.attempts import CertificationResult
+    from verification.certification.attempts import CertificationResult, Outcome
     from verification.certification.service import ReadinessState
 
     assert set(NOT_READY_TEXT) == set(ReadinessState) - {ReadinessState.READY, ReadinessState.CHOOSE}
@@ -75,9 +76,11 @@ def test_every_reason_a_retiree_cannot_certify_now_has_words_in_both_languages()
         assert set(NOT_READY_TEXT.values()) <= message_ids(language), language
         t = Translator(language)
         for state in set(ReadinessState) - {ReadinessState.READY}:
-            text = video_result_text(t, CertificationResult("refused", state))
+            text = video_result_text(t, CertificationResult(Outcome.REFUSED, state))
             assert text and "cert." not in text and "care." not in text, (language, state)
-    assert "同意" in video_result_text(Translator("zh_Hans"), CertificationResult("refused", "no_consent"))
+    assert "同意" in video_result_text(
+        Translator("zh_Hans"), CertificationResult(Outcome.REFUSED, "no_consent")
+    )
 
 
 def test_a_text_no_catalog_holds_fails_a_test_and_never_shows_its_key(monkeypatch, caplog):
@@ -105,3 +108,28 @@ def test_every_care_outcome_has_words_in_both_languages():
     kinds = [f"care.life.{kind}_reported" for kind in ("death", "hospital")]
     for language in available_languages():
         assert {*VISIT_TEXT.values(), *REPORT_TEXT.values(), *kinds} <= message_ids(language), language
+
+
+def test_every_verdict_on_a_video_note_has_words_in_both_languages():
+    # Each outcome and each reason the judge can give is shown through video_result_text; the
+    # strict translator of the tests fails on any key no catalog holds.
+    from bot.handlers.certification import video_result_text
+    from verification.certification.attempts import CertificationResult, Outcome
+    from verification.liveness.actions import Action
+    from verification.liveness.judge import LivenessReason
+    from verification.liveness.video import VideoReason
+
+    retries = {LivenessReason.NO_FACE, LivenessReason.SEVERAL_FACES}
+    failures = set(LivenessReason) - retries - {LivenessReason.LIVE_MATCH}
+    results = [CertificationResult(Outcome.NOT_PASSED, reason, tries_left=2) for reason in failures]
+    results += [CertificationResult(Outcome.RETRY, reason) for reason in {*VideoReason, *retries}]
+    results += [
+        CertificationResult(Outcome.NEXT_STEP, "step", next_actions=(Action.BLINK,)),
+        CertificationResult(Outcome.CERTIFIED, "live_match", valid_until=date(2027, 12, 4)),
+        CertificationResult(Outcome.REVIEW_OPENED, "no_match", review_case_id=1),
+    ]
+    for language in available_languages():
+        t = Translator(language)
+        texts = [video_result_text(t, result) for result in results]
+        raw_key = re.compile(r"\b(?:live|cert)\.[a-z_]")  # a key shown as it is
+        assert all(text and not raw_key.search(text) for text in texts), language

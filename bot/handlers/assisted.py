@@ -38,7 +38,7 @@ from bot.menu import menu_action
 from bot.services import services
 from content.i18n import Translator
 from verification.care.home_visits import FoundState, RetireeFound
-from verification.certification.service import CertificationResult, Selfie
+from verification.certification.service import CertificationResult, Outcome, Selfie
 
 ASK_ID, ASK_PLACE, CONFIRM, ASK_PHOTO = range(30, 34)
 TIMEOUT = timedelta(minutes=15)
@@ -175,7 +175,7 @@ async def photo_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             place=pending["place"],
         )
     )
-    again = result.outcome in ("retry", "not_matched")
+    again = result.outcome in (Outcome.RETRY, Outcome.NOT_MATCHED)
     if not again:
         context.user_data.pop(_PENDING, None)
     markup = buttons(_cancel(t)) if again else menu_or_roles(t, profile)
@@ -184,13 +184,13 @@ async def photo_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 def _result_text(t: Translator, result: CertificationResult, name: str) -> str:
-    if result.outcome == "certified":
+    if result.outcome is Outcome.CERTIFIED:
         return t("care.assist.certified", name=name, valid_until=t.date(result.valid_until))
     if result.outcome == "retry":
         return t(f"cert.retry.{result.reason}") + "\n\n" + t("care.assist.again")
-    if result.outcome == "not_matched":
+    if result.outcome is Outcome.NOT_MATCHED:
         return t("care.assist.not_matched", tries=result.tries_left)
-    if result.outcome == "review_opened":
+    if result.outcome is Outcome.REVIEW_OPENED:
         return t("care.assist.review_opened", name=name)
     known = {"not_staff", "no_reference", "unknown_retiree", "busy", "death_reported"}
     return t(f"care.assist.refused.{result.reason if result.reason in known else 'other'}")

@@ -24,7 +24,13 @@ from bot.menu import menu_action
 from bot.services import services
 from content.i18n import Translator
 from verification.certification.challenges import CHALLENGE_LIFETIME, Challenge
-from verification.certification.service import CertificationResult, Readiness, ReadinessState, VideoNote
+from verification.certification.service import (
+    CertificationResult,
+    Outcome,
+    Readiness,
+    ReadinessState,
+    VideoNote,
+)
 from verification.liveness.video import VideoLimits
 
 MAX_VIDEO_BYTES = VideoLimits().max_bytes
@@ -119,12 +125,12 @@ async def photo_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 def _result_text(t: Translator, result: CertificationResult) -> str:
-    if result.outcome == "certified":
+    if result.outcome is Outcome.CERTIFIED:
         text = t("cert.certified", valid_until=t.date(result.valid_until))
         if result.resumed and result.back_pay_months:
             text += "\n\n" + t("cert.resumed", months="、".join(result.back_pay_months))
         return text
-    if result.outcome == "review_opened":
+    if result.outcome is Outcome.REVIEW_OPENED:
         return t("cert.review_opened")
     if result.reason == ReadinessState.CHOOSE:
         return t("cert.pick_first")
@@ -145,17 +151,17 @@ def challenge_text(t: Translator, challenge: Challenge, name: str | None = None)
 
 
 def video_result_text(t: Translator, result: CertificationResult) -> str:
-    if result.outcome == "next_step":
+    if result.outcome is Outcome.NEXT_STEP:
         text = t("live.next_step", action=t(f"live.action.{result.next_actions[0]}"))
-    elif result.outcome == "not_passed":
+    elif result.outcome is Outcome.NOT_PASSED:
         text = t(f"live.fail.{result.reason}", tries=result.tries_left)
         if result.missing_actions:
             missing = "、".join(t(f"live.short.{action}") for action in result.missing_actions)
             text += "\n" + t("live.not_seen", actions=missing)
         text += "\n\n" + t("live.help_offer")
-    elif result.outcome == "retry":
+    elif result.outcome is Outcome.RETRY:
         text = t(f"live.retry.{result.reason}")
-    elif result.outcome == "refused" and result.reason in LIVENESS_REFUSALS:
+    elif result.outcome is Outcome.REFUSED and result.reason in LIVENESS_REFUSALS:
         text = t(f"live.refused.{result.reason}")
     else:
         text = _result_text(t, result)

@@ -22,7 +22,7 @@ from tests.care.helpers import (
     rows,
 )
 from verification.care.home_visits import HomeVisitService
-from verification.certification.service import CertificationResult, Selfie
+from verification.certification.service import CertificationResult, Outcome, Selfie
 
 
 class FakeCertifier:
@@ -45,7 +45,7 @@ class FakeCertifier:
                 )
             )
             await uow.commit()
-        return CertificationResult("certified", "match", valid_until=date(2027, 11, 27))
+        return CertificationResult(Outcome.CERTIFIED, "match", valid_until=date(2027, 11, 27))
 
 
 @pytest.fixture

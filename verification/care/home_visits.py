@@ -29,7 +29,7 @@ from storage.models.care import HomeVisitRequest
 from storage.models.certification import AuditEntry, StaffMember
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWork, UnitOfWorkFactory
-from verification.certification.attempts import CertificationResult
+from verification.certification.attempts import CertificationResult, Outcome
 from verification.certification.service import Selfie
 from verification.records.chain import append_record
 
@@ -259,7 +259,7 @@ class HomeVisitService:
         if not selfie.assisted or selfie.retiree_id is None:
             raise ValueError("an in-person photo is assisted and names the retiree")
         result = await self._certification.submit_selfie(selfie)
-        if result.outcome == "certified":
+        if result.outcome is Outcome.CERTIFIED:
             await self._close_with_certification(selfie.telegram_user_id, selfie.retiree_id)
         return result
 

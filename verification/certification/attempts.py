@@ -15,6 +15,7 @@ from __future__ import annotations
 import numbers
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -64,12 +65,21 @@ class Auditor(Protocol):  # verification.certification.pass_audit.PassAuditor
     ) -> PassAudit | None: ...
 
 
+class Outcome(StrEnum):
+    """What one picture or video note led to, for the person who sent it."""
+
+    CERTIFIED = "certified"
+    NEXT_STEP = "next_step"  # a stepwise challenge: film the next action
+    RETRY = "retry"  # put the capture right and send again; not counted as a try
+    NOT_MATCHED = "not_matched"  # a photo: not the person on file
+    NOT_PASSED = "not_passed"  # a video: liveness or the match failed
+    REVIEW_OPENED = "review_opened"  # too many failed tries: staff look at it
+    REFUSED = "refused"  # nothing judged; `reason` says why
+
+
 @dataclass(frozen=True)
 class CertificationResult:
-    # "certified" | "next_step" (stepwise challenge: the next action) | "retry" (fix the
-    # capture, not counted) | "not_matched" (photo) | "not_passed" (video: liveness or match
-    # failed) | "review_opened" | "refused" (nothing judged; `reason` says why)
-    outcome: str
+    outcome: Outcome
     reason: str  # a reason code (verification.faces.reasons, liveness reasons) or a refusal code
     tries_left: int = 0
     valid_until: date | None = None
@@ -178,7 +188,7 @@ class AttemptBook:
                 if not await uow.challenges.claim(
                     challenge.id, challenge.step, now, last_step=last, expires_at=now + CHALLENGE_LIFETIME
                 ):
-                    return CertificationResult("refused", "challenge_used")
+                    return CertificationResult(Outcome.REFUSED, "challenge_used")
             attempt.idempotency_key = capture.idempotency_key
             attempt.retiree_id = retiree.id
             attempt.at = now
@@ -232,20 +242,20 @@ class AttemptBook:
     ) -> CertificationResult:
         if attempt.outcome == "retry":
             return CertificationResult(
-                "retry", attempt.reason, tries_left=await self._tries_left(uow, retiree, now)
+                Outcome.RETRY, attempt.reason, tries_left=await self._tries_left(uow, retiree, now)
             )
         if attempt.outcome == "refused":
-            return CertificationResult("refused", attempt.reason)
+            return CertificationResult(Outcome.REFUSED, attempt.reason)
         if attempt.outcome == "step":
             assert challenge is not None  # a step is one action of a stepwise challenge
             return CertificationResult(
-                "next_step", attempt.reason, next_actions=(challenge.actions[challenge.step + 1],)
+                Outcome.NEXT_STEP, attempt.reason, next_actions=(challenge.actions[challenge.step + 1],)
             )
         if attempt.outcome == "pass":
             assert how is not None  # every caller that can pass says how the retiree certified
             return await self._certify(uow, retiree, attempt, now, how, challenge, judged)
         tries_left = await self._tries_left(uow, retiree, now)
-        failed = "not_passed" if attempt.channel == "video_note" else "not_matched"
+        failed = Outcome.NOT_PASSED if attempt.channel == "video_note" else Outcome.NOT_MATCHED
         if tries_left > 0:
             return CertificationResult(failed, attempt.reason, tries_left=tries_left, missing_actions=missing)
         case = ReviewCase(retiree_id=retiree.id, opened_at=now, opened_because="failed_matches")
@@ -254,7 +264,7 @@ class AttemptBook:
         for counted in await self._counted_failures(uow, retiree, now):
             counted.review_case_id = case.id
         attempt.outcome = "review"
-        return CertificationResult("review_opened", attempt.reason, review_case_id=case.id)
+        return CertificationResult(Outcome.REVIEW_OPENED, attempt.reason, review_case_id=case.id)
 
     async def _certify(
         self,
@@ -298,7 +308,7 @@ class AttemptBook:
             detail={"place": how.place} if how.place else None,
         )
         return CertificationResult(
-            "certified",
+            Outcome.CERTIFIED,
             attempt.reason,
             valid_until=change.due_on,
             resumed=change.resumed,
@@ -323,10 +333,12 @@ class AttemptBook:
         if attempt.outcome == "pass":
             certification = await uow.certifications.latest(attempt.retiree_id)
             valid_until = certification.valid_until if certification else None
-            return CertificationResult("certified", attempt.reason, valid_until=valid_until, repeated=True)
+            return CertificationResult(
+                Outcome.CERTIFIED, attempt.reason, valid_until=valid_until, repeated=True
+            )
         if attempt.outcome == "review":
             return CertificationResult(
-                "review_opened", attempt.reason, review_case_id=attempt.review_case_id, repeated=True
+                Outcome.REVIEW_OPENED, attempt.reason, review_case_id=attempt.review_case_id, repeated=True
             )
         if attempt.outcome == "step":
             challenge = (
@@ -338,14 +350,14 @@ class AttemptBook:
                 else None
             )
             return CertificationResult(
-                "next_step",
+                Outcome.NEXT_STEP,
                 attempt.reason,
                 next_actions=(Action(following),) if following else (),
                 repeated=True,
             )
         if attempt.outcome in ("retry", "refused"):
-            return CertificationResult(attempt.outcome, attempt.reason, repeated=True)
-        failed = "not_passed" if attempt.channel == "video_note" else "not_matched"
+            return CertificationResult(Outcome(attempt.outcome), attempt.reason, repeated=True)
+        failed = Outcome.NOT_PASSED if attempt.channel == "video_note" else Outcome.NOT_MATCHED
         return CertificationResult(failed, attempt.reason, repeated=True)
 
 

@@ -41,6 +41,7 @@ from verification.certification.attempts import (
     CertificationResult,
     CertifiedBy,
     CycleKeeper,
+    Outcome,
     finding_figures,
     plain_figures,
 )
@@ -256,12 +257,12 @@ class CertificationService:
         if not selfie.assisted:
             # A photo can be an old picture of someone who has died: on their own, retirees
             # certify by video note (liveness). Nothing is counted against them.
-            return CertificationResult("refused", "video_needed")
+            return CertificationResult(Outcome.REFUSED, "video_needed")
         if selfie.retiree_id is None:
             raise ValueError("an assisted certification names the retiree")
         readiness = await self.readiness_assisted(selfie.telegram_user_id, selfie.retiree_id)
         if readiness.state is not ReadinessState.READY:
-            return CertificationResult("refused", readiness.state)
+            return CertificationResult(Outcome.REFUSED, readiness.state)
         async with self._uow_factory() as uow:
             references = await load_reference_set(uow, self._vault, selfie.retiree_id, self._cohort_size)
             staff = await uow.staff.by_telegram_user(selfie.telegram_user_id)
@@ -313,7 +314,7 @@ class CertificationService:
         film again (a failed try with tries left, a challenge expired, used or never asked
         for), the result carries a new challenge: stepwise after a failed try."""
         result, retiree_id = await self._judge_video(note)
-        if result.outcome == "not_passed" or result.reason in NEW_CHALLENGE_REASONS:
+        if result.outcome is Outcome.NOT_PASSED or result.reason in NEW_CHALLENGE_REASONS:
             # Known once readiness was checked; a repeated answer names nobody: look again.
             retiree_id = retiree_id or (await self.readiness(note.telegram_user_id)).retiree_id
             if retiree_id is not None:
@@ -328,7 +329,7 @@ class CertificationService:
             return earlier, note.retiree_id
         readiness = await self.readiness(note.telegram_user_id, note.retiree_id)
         if readiness.state is not ReadinessState.READY:
-            return CertificationResult("refused", readiness.state), None
+            return CertificationResult(Outcome.REFUSED, readiness.state), None
         retiree_id = readiness.retiree_id
         assert retiree_id is not None  # a READY readiness names its retiree
         return await self._judge_for(note, retiree_id), retiree_id
@@ -350,10 +351,10 @@ class CertificationService:
         if seen is not None:
             return await self._refuse_replay(capture, challenge, seen, sha256)
         if challenge is None:
-            return CertificationResult("refused", "no_challenge")
+            return CertificationResult(Outcome.REFUSED, "no_challenge")
         if challenge.expired(self._clock()):
             await self._bad_file(note.chat_id, "video_note", note.data, "challenge_expired")
-            return CertificationResult("refused", "challenge_expired")
+            return CertificationResult(Outcome.REFUSED, "challenge_expired")
         if note.forwarded:
             return await self._refuse_fraud(capture, challenge, "forwarded", sha256)
         # Loaded only for a note that will be judged: the cohort is up to 200 decryptions.
@@ -457,7 +458,7 @@ class CertificationService:
     async def _busy(self, error: FaceWorkError) -> CertificationResult:
         # Nothing is recorded as an attempt: the person did nothing wrong and may resend.
         await record_error(self._uow_factory, "selfie", "face_work_failed", type(error).__name__)
-        return CertificationResult("refused", "busy")
+        return CertificationResult(Outcome.REFUSED, "busy")
 
     async def _bad_file(
         self, chat_id: int, channel: str, data: bytes, code: str, sha256: str | None = None
