@@ -27,11 +27,16 @@ lint: setup
 typecheck: setup
 	$(UV) run --frozen mypy
 
+# The suite on every core (pytest-xdist; each worker has its own databases), then the few
+# tests that measure time or load, alone.
+PYTEST := $(UV) run --frozen pytest -q
 test: setup browser lint typecheck
-	$(UV) run --frozen pytest -q
+	$(PYTEST) -n auto -m "not serial"
+	$(PYTEST) -m serial
 
 # The suite again from a late evening in UTC at a month and year end (already the next day,
 # month and year in Shanghai), so a date bug fails in CI rather than in production.
 LATE_CLOCK ?= 2026-12-31T23:30:00+00:00
 test-late-clock: setup
-	$(UV) run --frozen pytest -q --clock=$(LATE_CLOCK)
+	$(PYTEST) -n auto -m "not serial" --clock=$(LATE_CLOCK)
+	$(PYTEST) -m serial --clock=$(LATE_CLOCK)

@@ -43,6 +43,12 @@ def pytest_configure(config):
 
     # A text no catalog holds fails the test that asked for it (users see a kind apology).
     Translator.strict = True
+    try:  # the lab's video notes, the same bytes on every run
+        from liveness_lab.synthesis.media import repeatable_encoding
+
+        repeatable_encoding()
+    except ImportError:  # a checkout without the lab
+        pass
     instant = config.getoption("--clock")
     if instant:
         # Started here, not in a fixture, so that fixtures of every scope see the same clock.

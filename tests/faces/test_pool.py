@@ -52,6 +52,7 @@ async def ticks_during(work, interval: float = 0.01) -> tuple[object, int, float
     return result, ticks, longest
 
 
+@pytest.mark.serial  # counts the event loop's ticks: another test's load would skew them
 async def test_event_loop_keeps_running_while_a_face_is_checked(pool, read_photo, genuine_reference) -> None:
     selfie = read_photo(GENUINE_PAIR[1])
 

@@ -11,6 +11,9 @@ from app.fault_bench import faces_folder, run_fault_bench
 from tests.conftest import FACES_DIR, POSTGRES_URL
 
 
+# Alone: a kill timed within a busy machine's longer window between a reply and its update's
+# "done" repeats that reply (at least once, as the README says), which this run counts as a defect.
+@pytest.mark.serial
 @pytest.mark.skipif(not POSTGRES_URL, reason="the fault bench needs PostgreSQL (TEST_POSTGRES_URL)")
 async def test_the_fault_bench_counts_nothing_lost_or_handled_twice(tmp_path, host_clock):
     result = await run_fault_bench(
