@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
+from bot.context import BotContext
 from bot.services import services
 from content.i18n import Translator
 
@@ -105,7 +105,7 @@ class Button:
         return f"Button({self.pattern.pattern!r})"
 
 
-async def refuse(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str) -> None:
+async def refuse(update: Update, context: BotContext, kind: str) -> None:
     """Answer a button whose data cannot be used: a short polite text, and an error record
     naming `kind` (which button it claimed to be) and the data's length only."""
     query = update.callback_query
@@ -126,7 +126,7 @@ async def refuse(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: str) 
     )
 
 
-async def unknown_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_button(update: Update, context: BotContext) -> None:
     """Any button no handler took: data the bot never sent (or sent long ago). The record
     names the kind of button it claimed to be when that is one of ours, else "unknown"."""
     claimed = (update.callback_query.data or "").split(":", 1)[0]

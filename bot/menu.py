@@ -10,12 +10,13 @@ from collections.abc import Awaitable, Callable
 from functools import cache
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
-from telegram.ext import ApplicationHandlerStop, ContextTypes, ConversationHandler
+from telegram.ext import ApplicationHandlerStop, ConversationHandler
 
 from accounts.profiles import Role
+from bot.context import BotContext
 from content.i18n import Translator, all_translations
 
-MenuHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+MenuHandler = Callable[[Update, BotContext], Awaitable[None]]
 
 # Rows of actions; each action's label is the catalog key `menu.<action>`.
 MAIN_MENUS: dict[Role, list[list[str]]] = {
@@ -96,11 +97,11 @@ def main_menu(t: Translator, role: Role) -> ReplyKeyboardMarkup:
 
 
 CANCEL_WORDS = frozenset({"取消", "cancel", "/cancel", "退出"})
-ConversationStep = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[int]]
+ConversationStep = Callable[[Update, BotContext], Awaitable[int]]
 
 
 async def leave_for_menu(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, cancel: ConversationStep, forget: str
+    update: Update, context: BotContext, cancel: ConversationStep, forget: str
 ) -> int | None:
     """Mid-conversation, a cancel word or a main-menu button typed instead of an answer ends
     the conversation (forgetting `forget` from user_data), and a button then does what it
@@ -119,7 +120,7 @@ async def leave_for_menu(
 def answer_step(step: ConversationStep, cancel: ConversationStep, forget: str) -> ConversationStep:
     """A conversation step that first lets the person leave it (see `leave_for_menu`)."""
 
-    async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    async def run(update: Update, context: BotContext) -> int:
         left = await leave_for_menu(update, context, cancel, forget)
         return left if left is not None else await step(update, context)
 
@@ -139,7 +140,7 @@ def first_look_step(step: ConversationStep, cancel: ConversationStep, forget: st
     what it says, whichever conversation it starts. Anything else is the answer, and the
     update stops here (ApplicationHandlerStop), so nothing else answers it too."""
 
-    async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    async def run(update: Update, context: BotContext) -> int:
         text = (update.effective_message.text or "").strip()
         if text.lower() in CANCEL_WORDS:
             raise ApplicationHandlerStop(await cancel(update, context))
@@ -154,7 +155,7 @@ def first_look_step(step: ConversationStep, cancel: ConversationStep, forget: st
 def stops_here(step: ConversationStep) -> ConversationStep:
     """A step of a conversation ahead of the main group that nothing after it should see."""
 
-    async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    async def run(update: Update, context: BotContext) -> int:
         raise ApplicationHandlerStop(await step(update, context))
 
     return run

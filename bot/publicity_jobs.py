@@ -10,8 +10,9 @@ import logging
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application
 
+from bot.context import BotContext
 from content.publicity.sender import Blocked, CampaignSender, Refused, RetryLater, Send, Transient
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def telegram_send(bot: Bot) -> Send:
     return send
 
 
-async def _sender_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _sender_job(context: BotContext) -> None:
     from bot.services import services
 
     data = context.application.bot_data

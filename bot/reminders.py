@@ -13,8 +13,9 @@ from datetime import date
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, TelegramError
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application
 
+from bot.context import BotContext
 from bot.cycle_texts import reminder_text
 from bot.services import services
 from content.i18n import Translator
@@ -80,7 +81,7 @@ async def run_cycle_sweep(bot: Bot, cycle: CycleService, last_suspension_sweep: 
     return last_suspension_sweep
 
 
-async def _cycle_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _cycle_job(context: BotContext) -> None:
     data = context.application.bot_data
     try:
         data[LAST_SUSPENSION_SWEEP] = await run_cycle_sweep(

@@ -133,3 +133,16 @@ def test_every_verdict_on_a_video_note_has_words_in_both_languages():
         texts = [video_result_text(t, result) for result in results]
         raw_key = re.compile(r"\b(?:live|cert)\.[a-z_]")  # a key shown as it is
         assert all(text and not raw_key.search(text) for text in texts), language
+
+
+def test_every_audit_decision_has_words_in_both_languages():
+    from bot.handlers.audits import _decided_text
+    from verification.certification.pass_audit import AuditDecision, AuditVerdict
+
+    for language in available_languages():
+        t = Translator(language)
+        texts = {
+            verdict: _decided_text(t, 7, AuditDecision(7, verdict, "张三", 12)) for verdict in AuditVerdict
+        }
+        assert len(set(texts.values())) == len(AuditVerdict) and all("7" in text for text in texts.values())
+        assert "7" in _decided_text(t, 7, None)  # decided meanwhile by a colleague

@@ -21,11 +21,11 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     ConversationHandler,
 )
 
 from bot.callbacks import Button, Number, OneOf
+from bot.context import BotContext
 from bot.handlers.common import menu_or_roles, profile_of
 from bot.handlers.conversation import cancel_step, conversation, drop_buttons, stale_button, typed
 from bot.keyboards import buttons
@@ -95,7 +95,7 @@ def _incoming_buttons(t: Translator, request: IncomingView) -> InlineKeyboardMar
 
 
 @menu_action("assistance_requests")
-async def list_requests(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def list_requests(update: Update, context: BotContext) -> None:
     profile, t = await profile_of(update, context)
     message = update.effective_message
     try:
@@ -112,7 +112,7 @@ async def list_requests(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     )
 
 
-async def start_request(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start_request(update: Update, context: BotContext) -> None:
     query = update.callback_query
     await query.answer()
     (request_id,) = START.of(update)
@@ -131,7 +131,7 @@ async def start_request(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await update.effective_message.reply_text(text, reply_markup=menu_or_roles(t, profile))
 
 
-async def ask_finding(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def ask_finding(update: Update, context: BotContext) -> int:
     await drop_buttons(update)
     (request_id,) = ANSWER.of(update)
     context.user_data[_PENDING] = {"request_id": request_id}
@@ -143,7 +143,7 @@ async def ask_finding(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     return ASK_FINDING
 
 
-async def finding_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def finding_chosen(update: Update, context: BotContext) -> int:
     await drop_buttons(update)
     pending = context.user_data.get(_PENDING) or {}
     _, t = await profile_of(update, context)
@@ -156,16 +156,16 @@ async def finding_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     return ASK_NOTE
 
 
-async def note_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def note_typed(update: Update, context: BotContext) -> int:
     return await _answer(update, context, update.effective_message.text)
 
 
-async def note_skipped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def note_skipped(update: Update, context: BotContext) -> int:
     await drop_buttons(update)
     return await _answer(update, context, "")
 
 
-async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, note: str) -> int:
+async def _answer(update: Update, context: BotContext, note: str) -> int:
     pending = context.user_data.pop(_PENDING, None) or {}
     _, t = await profile_of(update, context)
     if "finding" not in pending:
@@ -205,7 +205,7 @@ def _outgoing_text(t: Translator, request: OutgoingView) -> str:
     )
 
 
-async def list_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def list_sent(update: Update, context: BotContext) -> None:
     await drop_buttons(update)
     profile, t = await profile_of(update, context)
     try:
@@ -218,7 +218,7 @@ async def list_sent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.effective_message.reply_text("\n\n".join(lines), reply_markup=menu_or_roles(t, profile))
 
 
-async def ask_id_number(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def ask_id_number(update: Update, context: BotContext) -> int:
     await drop_buttons(update)
     context.user_data[_PENDING] = {}
     _, t = await profile_of(update, context)
@@ -226,7 +226,7 @@ async def ask_id_number(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     return ASK_ID
 
 
-async def id_number_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def id_number_typed(update: Update, context: BotContext) -> int:
     profile, t = await profile_of(update, context)
     id_number = update.effective_message.text
     try:
@@ -249,7 +249,7 @@ async def id_number_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     return ASK_QUESTION
 
 
-async def question_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def question_chosen(update: Update, context: BotContext) -> int:
     await drop_buttons(update)
     pending = context.user_data.pop(_PENDING, None) or {}
     _, t = await profile_of(update, context)
@@ -275,7 +275,7 @@ def _asked_text(t: Translator, asked) -> str:
     )
 
 
-async def _end(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> int:
+async def _end(update: Update, context: BotContext, text: str) -> int:
     context.user_data.pop(_PENDING, None)
     profile, t = await profile_of(update, context)
     await update.effective_message.reply_text(text, reply_markup=menu_or_roles(t, profile))
@@ -306,7 +306,7 @@ async def run_sweep(assistance: AssistanceService | None) -> None:
         )
 
 
-async def _sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _sweep_job(context: BotContext) -> None:
     await run_sweep(services(context).assistance)
 
 

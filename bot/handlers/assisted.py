@@ -16,13 +16,13 @@ from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
-    ContextTypes,
     ConversationHandler,
     MessageHandler,
     filters,
 )
 
 from bot.callbacks import Button, Number, OneOf
+from bot.context import BotContext
 from bot.handlers.common import menu_or_roles, profile_of
 from bot.handlers.conversation import (
     cancel_step,
@@ -55,7 +55,7 @@ def _cancel(t: Translator) -> tuple[str, str]:
 
 
 @menu_action("assisted_certify")
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def start(update: Update, context: BotContext) -> int:
     context.user_data.pop(_PENDING, None)
     profile, t = await profile_of(update, context)
     if await services(context).staff.staff_for(update.effective_user.id) is None:
@@ -67,7 +67,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ASK_ID
 
 
-async def from_visit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def from_visit(update: Update, context: BotContext) -> int:
     """The "certify now" button of a home-visit request."""
     await drop_buttons(update)
     (request_id,) = CERTIFY_VISIT.of(update)
@@ -75,14 +75,14 @@ async def from_visit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return await _found(update, context, found)
 
 
-async def id_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def id_typed(update: Update, context: BotContext) -> int:
     found = await services(context).home_visits.retiree_by_id_number(
         update.effective_user.id, update.effective_message.text
     )
     return await _found(update, context, found)
 
 
-async def _found(update: Update, context: ContextTypes.DEFAULT_TYPE, found: RetireeFound) -> int:
+async def _found(update: Update, context: BotContext, found: RetireeFound) -> int:
     profile, t = await profile_of(update, context)
     message = update.effective_message
     if found.state is FoundState.FOUND:
@@ -106,16 +106,16 @@ async def _found(update: Update, context: ContextTypes.DEFAULT_TYPE, found: Reti
     return ConversationHandler.END
 
 
-async def place_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def place_chosen(update: Update, context: BotContext) -> int:
     await drop_buttons(update)
     return await _ask_agreement(update, context, *PLACE.of(update))
 
 
-async def place_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def place_typed(update: Update, context: BotContext) -> int:
     return await _ask_agreement(update, context, update.effective_message.text.strip()[:200])
 
 
-async def _ask_agreement(update: Update, context: ContextTypes.DEFAULT_TYPE, place: str) -> int:
+async def _ask_agreement(update: Update, context: BotContext, place: str) -> int:
     pending = context.user_data.get(_PENDING)
     if not pending:  # lost (a restart): begin again
         return await start(update, context)
@@ -131,7 +131,7 @@ async def _ask_agreement(update: Update, context: ContextTypes.DEFAULT_TYPE, pla
     return CONFIRM
 
 
-async def agreed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def agreed(update: Update, context: BotContext) -> int:
     await drop_buttons(update)
     pending = context.user_data.get(_PENDING)
     if not pending or "place" not in pending:
@@ -143,7 +143,7 @@ async def agreed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ASK_PHOTO
 
 
-async def declined(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def declined(update: Update, context: BotContext) -> int:
     await drop_buttons(update)
     context.user_data.pop(_PENDING, None)
     profile, t = await profile_of(update, context)
@@ -153,7 +153,7 @@ async def declined(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ConversationHandler.END
 
 
-async def photo_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def photo_received(update: Update, context: BotContext) -> int:
     pending = context.user_data.get(_PENDING)
     if not pending or "place" not in pending:
         return await start(update, context)
@@ -196,7 +196,7 @@ def _result_text(t: Translator, result: CertificationResult, name: str) -> str:
     return t(f"care.assist.refused.{result.reason if result.reason in known else 'other'}")
 
 
-async def photo_expected(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def photo_expected(update: Update, context: BotContext) -> int:
     _, t = await profile_of(update, context)
     await update.effective_message.reply_text(t("care.assist.photo_please"), reply_markup=buttons(_cancel(t)))
     return ASK_PHOTO

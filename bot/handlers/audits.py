@@ -8,9 +8,10 @@ review case (decided in 🗂 待审核 like any other). The service audits every
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import Button, Number, OneOf
+from bot.context import BotContext
 from bot.handlers.common import menu_or_roles, profile_of
 from bot.handlers.conversation import remove_buttons
 from bot.keyboards import buttons
@@ -18,7 +19,7 @@ from bot.menu import menu_action
 from bot.services import services
 from content.i18n import Translator
 from kernel.permissions import NotStaff
-from verification.certification.pass_audit import AuditDecision, AuditView
+from verification.certification.pass_audit import AuditDecision, AuditVerdict, AuditView
 from verification.certification.pass_risk import COUNTED_REASONS
 
 AUDIT_DECISION = Button("audit", OneOf("ok", "case"), Number())
@@ -54,7 +55,7 @@ def _figure(reason: dict) -> str:
 
 
 @menu_action("audits")
-async def list_audits(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def list_audits(update: Update, context: BotContext) -> None:
     profile, t = await profile_of(update, context)
     message = update.effective_message
     try:
@@ -83,7 +84,7 @@ async def list_audits(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await message.reply_text(t("audit.more", count=queue.more), reply_markup=menu_or_roles(t, profile))
 
 
-async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def decide(update: Update, context: BotContext) -> None:
     verb, audit_id = AUDIT_DECISION.of(update)
     await update.callback_query.answer()
     profile, t = await profile_of(update, context)
@@ -107,7 +108,7 @@ async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 def _decided_text(t: Translator, audit_id: int, decision: AuditDecision | None) -> str:
     if decision is None:
         return t("audit.already_decided", audit_id=audit_id)
-    if decision.state == "confirmed":
+    if decision.state is AuditVerdict.CONFIRMED:
         return t("audit.confirmed", audit_id=audit_id, name=decision.retiree_name)
     return t(
         "audit.review_opened", audit_id=audit_id, name=decision.retiree_name, case_id=decision.review_case_id

@@ -16,7 +16,6 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
-    ContextTypes,
     ConversationHandler,
 )
 
@@ -24,6 +23,7 @@ from accounts.binding import BindOutcome, BindResult
 from accounts.profiles import Role
 from accounts.staff import SignInLocked
 from bot.callbacks import Button, OneOf
+from bot.context import BotContext
 from bot.handlers.common import menu_or_roles, profile_of, remember_profile, user_and_chat
 from bot.handlers.conversation import (
     cancel_step,
@@ -64,7 +64,7 @@ def _wait_text(t: Translator, until: datetime | None) -> str:
 
 
 @menu_action("bind")
-async def start_binding(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def start_binding(update: Update, context: BotContext) -> int:
     _, t = await profile_of(update, context)
     context.user_data.pop(_PENDING, None)
     await update.effective_message.reply_text(
@@ -78,7 +78,7 @@ async def start_binding(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     return ASK_KIND
 
 
-async def kind_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def kind_chosen(update: Update, context: BotContext) -> int:
     query = update.callback_query
     _, t = await profile_of(update, context)
     (kind,) = KIND.of(update)
@@ -89,7 +89,7 @@ async def kind_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     return ASK_ID
 
 
-async def id_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def id_typed(update: Update, context: BotContext) -> int:
     _, t = await profile_of(update, context)
     text = update.effective_message.text
     problem = services(context).binding.id_number_problem(text)
@@ -104,7 +104,7 @@ async def id_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ASK_CODE
 
 
-async def code_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def code_typed(update: Update, context: BotContext) -> int:
     pending = context.user_data.get(_PENDING) or {}
     if "id_number" not in pending:  # lost (e.g. a restart): begin again
         return await start_binding(update, context)
@@ -112,7 +112,7 @@ async def code_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return await _bind(update, context, pending, pending["kind"])
 
 
-async def bind_as_helper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def bind_as_helper(update: Update, context: BotContext) -> int:
     await drop_buttons(update)
     pending = context.user_data.get(_PENDING) or {}
     if "code" not in pending:
@@ -120,7 +120,7 @@ async def bind_as_helper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     return await _bind(update, context, pending, "helper")
 
 
-async def _bind(update: Update, context: ContextTypes.DEFAULT_TYPE, pending: dict, kind: str) -> int:
+async def _bind(update: Update, context: BotContext, pending: dict, kind: str) -> int:
     user_id, chat_id = user_and_chat(update)
     result = await services(context).binding.bind(
         user_id, chat_id, pending["id_number"], pending["code"], kind
@@ -183,7 +183,7 @@ def _bound_text(t: Translator, result: BindResult) -> str:
 cancel = cancel_step(_PENDING, "bind.cancelled")
 
 
-async def say_timed_out(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def say_timed_out(update: Update, context: BotContext) -> None:
     """Binding says that it has ended (the ID number typed is forgotten by then)."""
     profile, t = await profile_of(update, context)
     await context.bot.send_message(
@@ -191,7 +191,7 @@ async def say_timed_out(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     )
 
 
-async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stale_button(update: Update, context: BotContext) -> None:
     """A button of a conversation that has ended (timed out, or the bot restarted)."""
     _, t = await profile_of(update, context)
     await update.callback_query.answer(t("bind.stale_button"), show_alert=True)
@@ -202,13 +202,13 @@ async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 @menu_action("staff_login")
-async def start_staff_login(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def start_staff_login(update: Update, context: BotContext) -> int:
     _, t = await profile_of(update, context)
     await update.effective_message.reply_text(t("staff_login.ask_code"), reply_markup=_cancel_only(t))
     return STAFF_ASK_CODE
 
 
-async def staff_code_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def staff_code_typed(update: Update, context: BotContext) -> int:
     user_id, chat_id = user_and_chat(update)
     profile, t = await profile_of(update, context)
     message = update.effective_message

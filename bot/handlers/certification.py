@@ -12,12 +12,12 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
 
 from bot.callbacks import Button, Number
+from bot.context import BotContext
 from bot.handlers.common import menu_or_roles, profile_of
 from bot.handlers.privacy import ask_consent
 from bot.menu import menu_action
@@ -55,12 +55,12 @@ FOR_RETIREE = Button("cert:for", Number())
 
 
 @menu_action("certify")
-async def certify(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def certify(update: Update, context: BotContext) -> None:
     readiness, challenge = await services(context).certification.start(update.effective_user.id)
     await _answer_readiness(update, context, readiness, challenge)
 
 
-async def elder_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def elder_chosen(update: Update, context: BotContext) -> None:
     query = update.callback_query
     await query.answer()
     (retiree_id,) = FOR_RETIREE.of(update)
@@ -69,7 +69,7 @@ async def elder_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 async def _answer_readiness(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, readiness: Readiness, challenge: Challenge | None
+    update: Update, context: BotContext, readiness: Readiness, challenge: Challenge | None
 ) -> None:
     profile, t = await profile_of(update, context)
     message = update.effective_message
@@ -90,7 +90,7 @@ async def _answer_readiness(
     await message.reply_text(text, reply_markup=menu_or_roles(t, profile))
 
 
-async def video_note_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def video_note_received(update: Update, context: BotContext) -> None:
     message = update.effective_message
     profile, t = await profile_of(update, context)
     video = message.video_note or message.video
@@ -115,7 +115,7 @@ async def video_note_received(update: Update, context: ContextTypes.DEFAULT_TYPE
     await message.reply_text(video_result_text(t, result), reply_markup=menu_or_roles(t, profile))
 
 
-async def photo_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def photo_received(update: Update, context: BotContext) -> None:
     """A photo or file sent outside any conversation. On their own, retirees certify by video
     note (a photo alone passes only when staff take it in person: bot/handlers/assisted.py),
     so it is not even downloaded: the person is told how to film one."""

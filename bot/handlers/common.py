@@ -14,7 +14,6 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
@@ -37,7 +36,7 @@ def user_and_chat(update: Update) -> tuple[int, int]:
     return update.effective_user.id, update.effective_chat.id
 
 
-async def profile_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Profile, Translator]:
+async def profile_of(update: Update, context: BotContext) -> tuple[Profile, Translator]:
     """The sender's profile (created on first contact) and a translator in their language:
     read once per update (bot/context.py)."""
     if isinstance(context, BotContext):
@@ -46,7 +45,7 @@ async def profile_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tupl
     return profile, Translator(profile.language)
 
 
-def remember_profile(context: ContextTypes.DEFAULT_TYPE, profile: Profile) -> tuple[Profile, Translator]:
+def remember_profile(context: BotContext, profile: Profile) -> tuple[Profile, Translator]:
     """After this update changed the sender's profile: the rest of it sees the change."""
     if isinstance(context, BotContext):
         return context.remember(profile)
@@ -59,7 +58,7 @@ def menu_or_roles(t: Translator, profile: Profile):
 
 async def staff_items(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: BotContext,
     load: Callable[[int], Awaitable[Sequence[T]]],
     *,
     none_key: str | None,
@@ -80,26 +79,26 @@ async def staff_items(
     return items
 
 
-async def reply_in_menu(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str, **values) -> None:
+async def reply_in_menu(update: Update, context: BotContext, key: str, **values) -> None:
     """Reply with one catalog text, keeping the sender's main menu on screen."""
     profile, t = await profile_of(update, context)
     await update.effective_message.reply_text(t(key, **values), reply_markup=menu_or_roles(t, profile))
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: BotContext) -> None:
     await services(context).profiles.greet(*user_and_chat(update))
     await choose_language(update, context)
 
 
 @menu_action("language")
-async def choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def choose_language(update: Update, context: BotContext) -> None:
     # Bilingual on purpose: the person may not read the language we would guess.
     await update.effective_message.reply_text(
         Translator("zh_Hans")("start.choose_language"), reply_markup=keyboards.language_choice()
     )
 
 
-async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def language_chosen(update: Update, context: BotContext) -> None:
     query = update.callback_query
     (language,) = keyboards.LANGUAGE.of(update)
     profile, t = remember_profile(
@@ -116,12 +115,12 @@ async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 @menu_action("role")
-async def choose_role(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def choose_role(update: Update, context: BotContext) -> None:
     _, t = await profile_of(update, context)
     await update.effective_message.reply_text(t("role.choose"), reply_markup=keyboards.role_choice(t))
 
 
-async def role_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def role_chosen(update: Update, context: BotContext) -> None:
     query = update.callback_query
     role = Role(*keyboards.ROLE.of(update))
     profile, t = remember_profile(
@@ -133,26 +132,26 @@ async def role_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 @menu_action("help")
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: BotContext) -> None:
     await reply_in_menu(update, context, "help.text")
 
 
 @menu_action("how_to_certify")
-async def how_to_certify(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def how_to_certify(update: Update, context: BotContext) -> None:
     await reply_in_menu(update, context, "info.how_to_certify")
 
 
 @menu_action("fraud")
-async def fraud_warning(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def fraud_warning(update: Update, context: BotContext) -> None:
     await reply_in_menu(update, context, "info.fraud")
 
 
 @menu_action("employer_duties")
-async def employer_duties(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def employer_duties(update: Update, context: BotContext) -> None:
     await reply_in_menu(update, context, "info.employer_duties")
 
 
-async def menu_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def menu_text(update: Update, context: BotContext) -> None:
     handler = handler_for(action_for_label(update.effective_message.text))
     if handler is None:
         profile, _ = await profile_of(update, context)
@@ -163,11 +162,11 @@ async def menu_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await handler(update, context)
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: BotContext) -> None:
     await reply_in_menu(update, context, "unknown.command")
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     # Log the kind of failure and the update id only: updates carry personal data.
     update_id = update.update_id if isinstance(update, Update) else None
     kind = type(context.error).__name__

@@ -18,7 +18,6 @@ from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     ConversationHandler,
     MessageHandler,
     TypeHandler,
@@ -26,13 +25,14 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.context import BotContext
 from bot.handlers.common import menu_or_roles, profile_of
 from bot.menu import ConversationStep, answer_step
 from bot.services import services
 from content.i18n import all_translations
 from verification.faces.media import MediaLimits
 
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+Handler = Callable[[Update, BotContext], Awaitable[None]]
 MAX_PHOTO_BYTES = MediaLimits().max_bytes
 
 
@@ -43,7 +43,7 @@ class ReceivedPhoto:
     media_type: str
 
 
-async def receive_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> ReceivedPhoto | None:
+async def receive_photo(update: Update, context: BotContext) -> ReceivedPhoto | None:
     """The photo (or picture sent as a file) of this message, downloaded. None for one too
     large to fetch: the person is told, and an error record is written; nothing is fetched."""
     message = update.effective_message
@@ -93,7 +93,7 @@ def cancel_step(pending: str, text_key: str) -> ConversationStep:
     """Cancel (the button, or /cancel): forget the answers so far, say `text_key`, and show
     the main menu again."""
 
-    async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+    async def cancel(update: Update, context: BotContext) -> int:
         await drop_buttons(update)
         context.user_data.pop(pending, None)
         profile, t = await profile_of(update, context)
@@ -107,7 +107,7 @@ def stale_button(text_key: str) -> Handler:
     """The answer to a button of a conversation that has ended (timed out, or the bot
     restarted): an alert, so that the tap does not seem to do nothing."""
 
-    async def stale(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def stale(update: Update, context: BotContext) -> None:
         _, t = await profile_of(update, context)
         await update.callback_query.answer(t(text_key), show_alert=True)
 
@@ -129,7 +129,7 @@ def conversation(
     an entry point (it starts again), or `timeout` without an answer, which forgets
     `user_data[pending]` and then runs `on_timeout`, if given."""
 
-    async def timed_out(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def timed_out(update: Update, context: BotContext) -> None:
         context.user_data.pop(pending, None)
         if on_timeout is not None:
             await on_timeout(update, context)

@@ -23,7 +23,6 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     ConversationHandler,
     MessageHandler,
     filters,
@@ -32,6 +31,7 @@ from telegram.warnings import PTBUserWarning
 
 from accounts.profiles import Role
 from bot.callbacks import Button, Number, OneOf, Word
+from bot.context import BotContext
 from bot.handlers.common import menu_or_roles, profile_of, staff_items
 from bot.menu import FIRST_LOOK_GROUP, answer_step, first_look_step, free_text_for, menu_action, stops_here
 from bot.services import services
@@ -83,7 +83,7 @@ def _entry_buttons(entries: tuple[Entry, ...] | list[Entry], language: str) -> I
 
 
 @menu_action("ask")
-async def ask_prompt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def ask_prompt(update: Update, context: BotContext) -> None:
     _, t = await profile_of(update, context)
     employer = services(context).employer
     examples = [entry for entry in (employer.entry(i) for i in _EXAMPLES) if entry]
@@ -93,7 +93,7 @@ async def ask_prompt(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 @free_text_for(Role.EMPLOYER)
-async def question_asked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def question_asked(update: Update, context: BotContext) -> None:
     profile, t = await profile_of(update, context)
     result = await services(context).employer.ask(
         update.effective_message.text or "",
@@ -110,7 +110,7 @@ async def question_asked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await update.effective_message.reply_text(text, reply_markup=buttons or menu_or_roles(t, profile))
 
 
-async def entry_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def entry_chosen(update: Update, context: BotContext) -> None:
     query = update.callback_query
     await query.answer()
     _, t = await profile_of(update, context)
@@ -141,9 +141,7 @@ def _cancel_button(t: Translator) -> InlineKeyboardMarkup:
     )
 
 
-def _region_buttons(
-    context: ContextTypes.DEFAULT_TYPE, t: Translator, button: Button
-) -> InlineKeyboardMarkup:
+def _region_buttons(context: BotContext, t: Translator, button: Button) -> InlineKeyboardMarkup:
     regions = services(context).employer.regions.regions
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(r.name(t.language), callback_data=button(r.code))] for r in regions]
@@ -151,12 +149,12 @@ def _region_buttons(
 
 
 @menu_action("calculate")
-async def choose_calculator(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def choose_calculator(update: Update, context: BotContext) -> None:
     _, t = await profile_of(update, context)
     await update.effective_message.reply_text(t("calc.choose"), reply_markup=_calc_buttons(t))
 
 
-async def calculator_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def calculator_chosen(update: Update, context: BotContext) -> int:
     query = update.callback_query
     await query.answer()
     _, t = await profile_of(update, context)
@@ -171,7 +169,7 @@ async def calculator_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     return state
 
 
-async def wage_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def wage_typed(update: Update, context: BotContext) -> int:
     _, t = await profile_of(update, context)
     result = services(context).employer.check_wage(update.effective_message.text, t.language)
     if not result.ok:
@@ -184,7 +182,7 @@ async def wage_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return CALC_REGION
 
 
-async def region_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def region_chosen(update: Update, context: BotContext) -> int:
     query = update.callback_query
     await query.answer()
     profile, t = await profile_of(update, context)
@@ -194,13 +192,13 @@ async def region_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     return ConversationHandler.END
 
 
-async def region_expected(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def region_expected(update: Update, context: BotContext) -> int:
     _, t = await profile_of(update, context)
     await update.effective_message.reply_text(t("calc.tap_region"))
     return CALC_REGION
 
 
-async def amount_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def amount_typed(update: Update, context: BotContext) -> int:
     _, t = await profile_of(update, context)
     result = services(context).employer.check_wage(update.effective_message.text, t.language)
     if not result.ok:
@@ -211,7 +209,7 @@ async def amount_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> in
     return CALC_DUE
 
 
-async def due_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def due_typed(update: Update, context: BotContext) -> int:
     profile, t = await profile_of(update, context)
     amount = context.user_data.get(_CALC, {}).get("amount", "")
     result = services(context).employer.late_fee(amount, update.effective_message.text, None, t.language)
@@ -223,7 +221,7 @@ async def due_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ConversationHandler.END
 
 
-async def start_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def start_typed(update: Update, context: BotContext) -> int:
     profile, t = await profile_of(update, context)
     result = services(context).employer.registration_deadline(update.effective_message.text, t.language)
     if not result.ok:
@@ -234,7 +232,7 @@ async def start_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     return ConversationHandler.END
 
 
-async def cancel_calculator(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def cancel_calculator(update: Update, context: BotContext) -> int:
     context.user_data.pop(_CALC, None)
     profile, t = await profile_of(update, context)
     if update.callback_query:
@@ -247,7 +245,7 @@ async def cancel_calculator(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 @menu_action("payroll_check")
-async def payroll_intro(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def payroll_intro(update: Update, context: BotContext) -> None:
     _, t = await profile_of(update, context)
     await update.effective_message.reply_text(
         t("payroll.intro") + "\n\n" + t("payroll.format"),
@@ -255,7 +253,7 @@ async def payroll_intro(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     )
 
 
-async def payroll_region_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def payroll_region_chosen(update: Update, context: BotContext) -> None:
     query = update.callback_query
     await query.answer()
     _, t = await profile_of(update, context)
@@ -264,7 +262,7 @@ async def payroll_region_chosen(update: Update, context: ContextTypes.DEFAULT_TY
     await query.message.reply_text(t("payroll.region_chosen", region=region.name(t.language)))
 
 
-async def payroll_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def payroll_received(update: Update, context: BotContext) -> None:
     message = update.effective_message
     profile, t = await profile_of(update, context)
     if profile.role is not Role.EMPLOYER:
@@ -306,7 +304,7 @@ async def payroll_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 @menu_action("questions")
-async def list_questions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def list_questions(update: Update, context: BotContext) -> None:
     _, t = await profile_of(update, context)
     employer = services(context).employer
     questions = await staff_items(
@@ -334,7 +332,7 @@ async def list_questions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await update.effective_message.reply_text(text, reply_markup=InlineKeyboardMarkup([[button]]))
 
 
-async def ask_staff_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def ask_staff_answer(update: Update, context: BotContext) -> int:
     query = update.callback_query
     await query.answer()
     _, t = await profile_of(update, context)
@@ -346,7 +344,7 @@ async def ask_staff_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     return STAFF_ANSWER
 
 
-async def staff_answer_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def staff_answer_typed(update: Update, context: BotContext) -> int:
     profile, t = await profile_of(update, context)
     text = (update.effective_message.text or "").strip()
     if not text:
@@ -375,7 +373,7 @@ async def staff_answer_typed(update: Update, context: ContextTypes.DEFAULT_TYPE)
     return ConversationHandler.END
 
 
-async def cancel_staff_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def cancel_staff_answer(update: Update, context: BotContext) -> int:
     context.user_data.pop(_ANSWERING, None)
     profile, t = await profile_of(update, context)
     await update.effective_message.reply_text(

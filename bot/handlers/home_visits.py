@@ -14,11 +14,11 @@ from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
-    ContextTypes,
     ConversationHandler,
 )
 
 from bot.callbacks import Button, Number, OneOf
+from bot.context import BotContext
 from bot.handlers.assisted import CERTIFY_VISIT
 from bot.handlers.common import menu_or_roles, profile_of, staff_items
 from bot.handlers.conversation import (
@@ -53,20 +53,20 @@ OUTCOME = Button("hv:done", Number(), OneOf(*OUTCOMES))
 
 
 @menu_action("home_visit")
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def start(update: Update, context: BotContext) -> int:
     context.user_data.pop(_PENDING, None)
     whom = await services(context).home_visits.can_ask(update.effective_user.id)
     return await _answer_whom(update, context, whom)
 
 
-async def elder_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def elder_chosen(update: Update, context: BotContext) -> int:
     await drop_buttons(update)
     (retiree_id,) = FOR_RETIREE.of(update)
     whom = await services(context).home_visits.can_ask(update.effective_user.id, retiree_id)
     return await _answer_whom(update, context, whom)
 
 
-async def _answer_whom(update: Update, context: ContextTypes.DEFAULT_TYPE, whom: VisitAsked) -> int:
+async def _answer_whom(update: Update, context: BotContext, whom: VisitAsked) -> int:
     profile, t = await profile_of(update, context)
     message = update.effective_message
     if whom.state is VisitState.CHOOSE:
@@ -90,7 +90,7 @@ def _cancel(t: Translator) -> tuple[str, str]:
     return t("care.button.cancel"), CANCEL()
 
 
-async def reason_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def reason_chosen(update: Update, context: BotContext) -> int:
     await drop_buttons(update)
     pending = context.user_data.get(_PENDING)
     if not pending:  # lost (a restart): begin again
@@ -104,16 +104,16 @@ async def reason_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     return ASK_NOTE
 
 
-async def note_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def note_typed(update: Update, context: BotContext) -> int:
     return await _ask(update, context, update.effective_message.text)
 
 
-async def note_skipped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def note_skipped(update: Update, context: BotContext) -> int:
     await drop_buttons(update)
     return await _ask(update, context, None)
 
 
-async def _ask(update: Update, context: ContextTypes.DEFAULT_TYPE, note: str | None) -> int:
+async def _ask(update: Update, context: BotContext, note: str | None) -> int:
     pending = context.user_data.pop(_PENDING, None) or {}
     if "reason" not in pending:
         return await start(update, context)
@@ -146,7 +146,7 @@ def _visit_text(t: Translator, visit: VisitView) -> str:
 
 
 @menu_action("home_visits")
-async def list_visits(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def list_visits(update: Update, context: BotContext) -> None:
     _, t = await profile_of(update, context)
     message = update.effective_message
     load = services(context).home_visits.open_visits
@@ -160,7 +160,7 @@ async def list_visits(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         )
 
 
-async def ask_outcome(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def ask_outcome(update: Update, context: BotContext) -> None:
     await drop_buttons(update)
     _, t = await profile_of(update, context)
     (request_id,) = MISSED.of(update)
@@ -168,7 +168,7 @@ async def ask_outcome(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await update.effective_message.reply_text(t("care.visits.ask_outcome"), reply_markup=buttons(*rows))
 
 
-async def outcome_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def outcome_chosen(update: Update, context: BotContext) -> None:
     await drop_buttons(update)
     profile, t = await profile_of(update, context)
     request_id, outcome = OUTCOME.of(update)

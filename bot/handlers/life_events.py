@@ -18,13 +18,13 @@ from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
-    ContextTypes,
     ConversationHandler,
     MessageHandler,
     filters,
 )
 
 from bot.callbacks import Button, NumberOr, OneOf
+from bot.context import BotContext
 from bot.handlers.common import menu_or_roles, profile_of
 from bot.handlers.conversation import (
     cancel_step,
@@ -69,14 +69,14 @@ def _skip(t: Translator) -> tuple[str, str]:
     return t("care.button.skip"), SKIP()
 
 
-async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, key: str, *rows, **values) -> None:
+async def _reply(update: Update, context: BotContext, key: str, *rows, **values) -> None:
     _, t = await profile_of(update, context)
     labelled = [row(t) if callable(row) else row for row in rows]
     await update.effective_message.reply_text(t(key, **values), reply_markup=buttons(*labelled, _cancel(t)))
 
 
 @menu_action("report_life_event")
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def start(update: Update, context: BotContext) -> int:
     context.user_data.pop(_PENDING, None)
     _, t = await profile_of(update, context)
     await _reply(
@@ -89,7 +89,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return KIND
 
 
-async def kind_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def kind_chosen(update: Update, context: BotContext) -> int:
     await drop_buttons(update)
     (kind,) = KIND_BUTTON.of(update)
     context.user_data[_PENDING] = {"kind": kind}
@@ -110,7 +110,7 @@ async def kind_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     return WHOM
 
 
-async def whom_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def whom_chosen(update: Update, context: BotContext) -> int:
     await drop_buttons(update)
     pending = context.user_data.get(_PENDING)
     if not pending:
@@ -126,7 +126,7 @@ async def whom_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int
     return await _ask_day(update, context, pending)
 
 
-async def id_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def id_typed(update: Update, context: BotContext) -> int:
     pending = context.user_data.get(_PENDING)
     if not pending:
         return await start(update, context)
@@ -143,7 +143,7 @@ async def id_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ASK_NAME
 
 
-async def name_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def name_typed(update: Update, context: BotContext) -> int:
     pending = context.user_data.get(_PENDING) or {}
     if "id_number" not in pending:
         return await start(update, context)
@@ -167,7 +167,7 @@ async def name_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ASK_ID
 
 
-async def _ask_day(update: Update, context: ContextTypes.DEFAULT_TYPE, pending: dict) -> int:
+async def _ask_day(update: Update, context: BotContext, pending: dict) -> int:
     _, t = await profile_of(update, context)
     await _reply(
         update,
@@ -180,16 +180,16 @@ async def _ask_day(update: Update, context: ContextTypes.DEFAULT_TYPE, pending: 
     return ASK_DAY
 
 
-async def day_tapped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def day_tapped(update: Update, context: BotContext) -> int:
     await drop_buttons(update)
     return await _day(update, context, *DAY.of(update))
 
 
-async def day_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def day_typed(update: Update, context: BotContext) -> int:
     return await _day(update, context, update.effective_message.text)
 
 
-async def _day(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> int:
+async def _day(update: Update, context: BotContext, text: str) -> int:
     pending = context.user_data.get(_PENDING) or {}
     if "claim" not in pending:
         return await start(update, context)
@@ -205,7 +205,7 @@ async def _day(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) ->
     return ASK_HOSPITAL
 
 
-async def certificate_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def certificate_typed(update: Update, context: BotContext) -> int:
     pending = context.user_data.get(_PENDING) or {}
     if "day" not in pending:
         return await start(update, context)
@@ -214,7 +214,7 @@ async def certificate_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     return ASK_DOCUMENT
 
 
-async def document_received(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def document_received(update: Update, context: BotContext) -> int:
     pending = context.user_data.get(_PENDING) or {}
     if "certificate" not in pending:
         return await start(update, context)
@@ -225,23 +225,23 @@ async def document_received(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     return await _confirm(update, context, pending)
 
 
-async def document_expected(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def document_expected(update: Update, context: BotContext) -> int:
     await _reply(update, context, "care.life.ask_document", _skip)
     return ASK_DOCUMENT
 
 
-async def hospital_typed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def hospital_typed(update: Update, context: BotContext) -> int:
     pending = context.user_data.get(_PENDING) or {}
     pending["hospital"] = update.effective_message.text.strip()
     return await _confirm(update, context, pending)
 
 
-async def skipped(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def skipped(update: Update, context: BotContext) -> int:
     await drop_buttons(update)
     return await _confirm(update, context, context.user_data.get(_PENDING) or {})
 
 
-async def _confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, pending: dict) -> int:
+async def _confirm(update: Update, context: BotContext, pending: dict) -> int:
     if "day" not in pending:
         return await start(update, context)
     _, t = await profile_of(update, context)
@@ -257,7 +257,7 @@ async def _confirm(update: Update, context: ContextTypes.DEFAULT_TYPE, pending: 
     return CONFIRM
 
 
-async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def confirmed(update: Update, context: BotContext) -> int:
     await drop_buttons(update)
     pending = context.user_data.pop(_PENDING, None) or {}
     if "day" not in pending:

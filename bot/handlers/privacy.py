@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from accounts.consent import CONSENT_TEXT_VERSION, NotBound, PrivacySummary
 from bot import keyboards
 from bot.callbacks import Button, Number, OneOf
+from bot.context import BotContext
 from bot.handlers.common import menu_or_roles, profile_of
 from bot.menu import menu_action
 from bot.services import services
@@ -26,7 +27,7 @@ WITHDRAW_CONFIRMED = Button("privacy:confirm", Number())
 KEEP = Button("privacy:keep")
 
 
-async def ask_consent(update: Update, context: ContextTypes.DEFAULT_TYPE, retiree_id: int) -> None:
+async def ask_consent(update: Update, context: BotContext, retiree_id: int) -> None:
     """The consent screen for one retiree, with its three answers as inline buttons."""
     _, t = await profile_of(update, context)
     answers = [
@@ -38,7 +39,7 @@ async def ask_consent(update: Update, context: ContextTypes.DEFAULT_TYPE, retire
     )
 
 
-async def consent_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def consent_chosen(update: Update, context: BotContext) -> None:
     query = update.callback_query
     profile, t = await profile_of(update, context)
     decision, retiree_id = CONSENT.of(update)
@@ -54,7 +55,7 @@ async def consent_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 @menu_action("privacy")
-async def show_privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_privacy(update: Update, context: BotContext) -> None:
     profile, t = await profile_of(update, context)
     summaries = await services(context).consent.privacy_summary(update.effective_user.id)
     message = update.effective_message
@@ -103,7 +104,7 @@ def _summary_text(t: Translator, s: PrivacySummary) -> str:
     )
 
 
-async def withdraw_asked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def withdraw_asked(update: Update, context: BotContext) -> None:
     query = update.callback_query
     _, t = await profile_of(update, context)
     (retiree_id,) = WITHDRAW.of(update)
@@ -114,7 +115,7 @@ async def withdraw_asked(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await query.message.reply_text(t("privacy.confirm_withdraw"), reply_markup=buttons)
 
 
-async def withdraw_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def withdraw_confirmed(update: Update, context: BotContext) -> None:
     query = update.callback_query
     profile, t = await profile_of(update, context)
     (retiree_id,) = WITHDRAW_CONFIRMED.of(update)
@@ -131,7 +132,7 @@ async def withdraw_confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE)
     )
 
 
-async def withdraw_kept(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def withdraw_kept(update: Update, context: BotContext) -> None:
     query = update.callback_query
     profile, t = await profile_of(update, context)
     await query.answer()

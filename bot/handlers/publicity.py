@@ -11,13 +11,13 @@ from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     ConversationHandler,
     MessageHandler,
     filters,
 )
 
 from bot.callbacks import Button, Number, OneOf, Word, refuse
+from bot.context import BotContext
 from bot.handlers.common import menu_or_roles, profile_of
 from bot.menu import first_look_step, menu_action
 from bot.services import services
@@ -72,14 +72,14 @@ def _subscription_buttons(t: Translator, topics, subscribed: set[str]) -> Inline
 
 
 @menu_action("publicity")
-async def library(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def library(update: Update, context: BotContext) -> None:
     profile, t = await profile_of(update, context)
     await update.effective_message.reply_text(
         t("publicity.library"), reply_markup=_library_buttons(t, topics_for(profile.role))
     )
 
 
-async def show_topic(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_topic(update: Update, context: BotContext) -> None:
     query = update.callback_query
     _, t = await profile_of(update, context)
     (topic,) = TOPIC.of(update)
@@ -103,7 +103,7 @@ def article_text(t: Translator, article_id: str) -> str:
     )
 
 
-async def show_article(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_article(update: Update, context: BotContext) -> None:
     query = update.callback_query
     profile, t = await profile_of(update, context)
     found = article(*ARTICLE.of(update))
@@ -114,7 +114,7 @@ async def show_article(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await query.message.reply_text(article_text(t, found.id), reply_markup=menu_or_roles(t, profile))
 
 
-async def show_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_subscriptions(update: Update, context: BotContext) -> None:
     query = update.callback_query
     await query.answer()
     profile, t = await profile_of(update, context)
@@ -125,7 +125,7 @@ async def show_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE)
     )
 
 
-async def toggle_subscription(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def toggle_subscription(update: Update, context: BotContext) -> None:
     query = update.callback_query
     profile, t = await profile_of(update, context)
     (topic,) = SUBSCRIPTION.of(update)
@@ -144,7 +144,7 @@ async def _not_staff(update: Update, t: Translator) -> None:
     await update.effective_message.reply_text(t("campaign.not_staff"))
 
 
-async def campaign_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def campaign_command(update: Update, context: BotContext) -> int:
     _, t = await profile_of(update, context)
     if not await services(context).publicity.is_staff(update.effective_user.id):
         await _not_staff(update, t)
@@ -156,7 +156,7 @@ async def campaign_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     raise ApplicationHandlerStop(_TEXT)
 
 
-async def campaign_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def campaign_text(update: Update, context: BotContext) -> int:
     _, t = await profile_of(update, context)
     message = update.effective_message
     photo = message.photo[-1].file_id if message.photo else None
@@ -176,7 +176,7 @@ async def campaign_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> i
     raise ApplicationHandlerStop(ConversationHandler.END)
 
 
-async def campaign_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def campaign_cancel(update: Update, context: BotContext) -> int:
     profile, t = await profile_of(update, context)
     await update.effective_message.reply_text(
         t("campaign.cancelled_compose"), reply_markup=menu_or_roles(t, profile)
@@ -282,7 +282,7 @@ def campaign_line(t: Translator, view: CampaignView) -> str:
     )
 
 
-async def list_campaigns(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def list_campaigns(update: Update, context: BotContext) -> None:
     profile, t = await profile_of(update, context)
     try:
         views = await services(context).publicity.campaigns(update.effective_user.id)
@@ -295,7 +295,7 @@ async def list_campaigns(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await update.effective_message.reply_text(campaign_line(t, view), reply_markup=_list_buttons(t, view))
 
 
-async def campaign_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def campaign_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     _, t = await profile_of(update, context)
     cid, action = CAMPAIGN.of(update)

@@ -12,7 +12,6 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     ConversationHandler,
     MessageHandler,
     filters,
@@ -20,6 +19,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot.callbacks import Button, Number, OneOf, Word
+from bot.context import BotContext
 from bot.handlers.common import menu_or_roles, profile_of, staff_items
 from bot.menu import FIRST_LOOK_GROUP, first_look_step, menu_action, stops_here
 from bot.services import services
@@ -120,14 +120,14 @@ def _case_buttons(t: Translator, case: CaseView) -> InlineKeyboardMarkup:
 
 
 @menu_action("review")
-async def list_cases(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def list_cases(update: Update, context: BotContext) -> None:
     _, t = await profile_of(update, context)
     cases = await staff_items(update, context, services(context).review.pending, none_key="review.none")
     for case in cases:
         await update.effective_message.reply_text(_case_text(t, case), reply_markup=_case_buttons(t, case))
 
 
-async def show_evidence(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_evidence(update: Update, context: BotContext) -> None:
     query = update.callback_query
     await query.answer()
     _, t = await profile_of(update, context)
@@ -151,7 +151,7 @@ async def show_evidence(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await query.message.reply_text(t("review.no_evidence"))
 
 
-async def show_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def show_document(update: Update, context: BotContext) -> None:
     """The certificate number and photo a relative sent with a death report (audited)."""
     query = update.callback_query
     await query.answer()
@@ -169,7 +169,7 @@ async def show_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await query.message.reply_text(caption + "\n" + t("care.review.no_document"))
 
 
-async def ask_reason(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def ask_reason(update: Update, context: BotContext) -> int:
     query = update.callback_query
     await query.answer()
     _, t = await profile_of(update, context)
@@ -181,7 +181,7 @@ async def ask_reason(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return _ASK_REASON
 
 
-async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def decide(update: Update, context: BotContext) -> int:
     profile, t = await profile_of(update, context)
     case_id, approve = context.user_data.pop(_DECISION)
     try:
@@ -207,7 +207,7 @@ async def decide(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ConversationHandler.END
 
 
-async def _tell_the_retiree(context: ContextTypes.DEFAULT_TYPE, decision) -> None:
+async def _tell_the_retiree(context: BotContext, decision) -> None:
     for chat_id in decision.notify_chat_ids:
         recipient = await services(context).profiles.profile(chat_id)
         t = Translator(recipient.language)
@@ -222,7 +222,7 @@ async def _tell_the_retiree(context: ContextTypes.DEFAULT_TYPE, decision) -> Non
         await context.bot.send_message(chat_id, text)
 
 
-async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
+async def cancel(update: Update, context: BotContext) -> int:
     context.user_data.pop(_DECISION, None)
     profile, t = await profile_of(update, context)
     await update.effective_message.reply_text(t("review.cancelled"), reply_markup=menu_or_roles(t, profile))

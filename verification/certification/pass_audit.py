@@ -28,6 +28,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -242,10 +243,17 @@ class AuditQueue:
     more: int  # open audits of the region not shown this time
 
 
+class AuditVerdict(StrEnum):
+    """What staff decided about an audited pass (also the audit row's state afterwards)."""
+
+    CONFIRMED = "confirmed"  # the pass is what it claims
+    REVIEW_OPENED = "review_opened"  # doubt remains: a review case, the certification stands
+
+
 @dataclass(frozen=True)
 class AuditDecision:
     audit_id: int
-    state: str  # "confirmed" | "review_opened"
+    state: AuditVerdict
     retiree_name: str = field(repr=False)
     review_case_id: int | None = None
 
@@ -320,15 +328,17 @@ class AuditService:
 
     async def confirm(self, telegram_user_id: int, audit_id: int) -> AuditDecision | None:
         """The pass is what it claims: the audit is closed. None when it was decided meanwhile."""
-        return await self._decide(telegram_user_id, audit_id, "confirmed")
+        return await self._decide(telegram_user_id, audit_id, AuditVerdict.CONFIRMED)
 
     async def open_review(self, telegram_user_id: int, audit_id: int) -> AuditDecision | None:
         """Doubt remains: a review case in the existing review flow, with the pass's video as
         its evidence. The certification stands until the case is decided. None when the audit
         was decided meanwhile."""
-        return await self._decide(telegram_user_id, audit_id, "review_opened")
+        return await self._decide(telegram_user_id, audit_id, AuditVerdict.REVIEW_OPENED)
 
-    async def _decide(self, telegram_user_id: int, audit_id: int, state: str) -> AuditDecision | None:
+    async def _decide(
+        self, telegram_user_id: int, audit_id: int, state: AuditVerdict
+    ) -> AuditDecision | None:
         now = self._clock()
         async with self._uow_factory() as uow:
             staff = await _staff(uow, telegram_user_id)
@@ -342,20 +352,20 @@ class AuditService:
                 return None
             attempt = await uow.attempts.get(audit.attempt_id) if audit.attempt_id else None
             case = None
-            if state == "review_opened":
+            if state is AuditVerdict.REVIEW_OPENED:
                 case = ReviewCase(retiree_id=retiree.id, opened_at=now, opened_because=REVIEW_BECAUSE)
                 uow.reviews.add(case)
                 await uow.flush()
                 if attempt is not None:
                     attempt.review_case_id = case.id  # its video is the case's evidence
             if not await uow.pass_audits.decide(
-                audit.id, state, staff.id, now, review_case_id=case.id if case else None
+                audit.id, state.value, staff.id, now, review_case_id=case.id if case else None
             ):
                 return None  # a colleague decided it first; nothing of ours is committed
             detail = {"pass_audit_id": audit.id, "score": audit.score, "sampled": audit.sampled}
             if case is not None:
                 detail["case_id"] = case.id
-            event = f"audit_{state}"  # audit_confirmed | audit_review_opened
+            event = f"audit_{state.value}"  # audit_confirmed | audit_review_opened
             uow.audit.add(
                 AuditEntry(
                     at=now, actor=f"staff:{staff.id}", action=event, retiree_id=retiree.id, detail=detail
