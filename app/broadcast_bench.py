@@ -30,7 +30,7 @@ from telegram.request import HTTPXRequest
 from bot.publicity_jobs import telegram_send
 from content.publicity.sender import CampaignSender
 from content.publicity.service import PublicityService, Segment
-from standin.server import running_standin
+from demo.standin.server import running_standin
 from storage.db import create_engine, create_session_factory
 from storage.models import BotUser
 from storage.models.certification import StaffMember

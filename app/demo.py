@@ -8,15 +8,15 @@ import logging
 
 from aiohttp import web
 
-from app.demo_seed import STAFF_REGION, DemoGuide, seed_demo
 from app.inbox_poller import update_inbox
 from app.serve import poll_until, stop_on_signals
 from app.settings import Settings
 from app.wiring import open_runtime
 from bot.application import build_application
-from standin.server import create_app
+from demo.page import DemoRecording, add_demo_page_routes
+from demo.seed import STAFF_REGION, DemoGuide, seed_demo
+from demo.standin.server import create_app
 from verification.liveness.actions import Action
-from web.demo_page import DemoRecording, add_demo_page_routes
 
 logger = logging.getLogger(__name__)
 

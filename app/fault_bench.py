@@ -65,11 +65,11 @@ from app.settings import Settings
 from app.wiring import Runtime, open_runtime, prepare_roster
 from content.i18n import Translator
 from content.publicity.sender import TELEGRAM_RATE
+from demo.standin.client import StandinClient
+from demo.standin.server import running_standin
 from kernel.clock import utc_now
 from liveness_lab.synthesis import encode_mp4, load_face_photo, render_genuine
 from liveness_lab.synthesis.photo import FacePhoto
-from standin.client import StandinClient
-from standin.server import running_standin
 from storage.db import create_engine, create_session_factory
 from storage.models.certification import BindingCode, CertificationAttempt
 from storage.models.durability import InboxUpdate

@@ -37,8 +37,8 @@ from sqlalchemy import func, select
 
 from app.broadcast_bench import seed_audience
 from content.publicity.service import PublicityService, Segment
-from standin.client import StandinClient
-from standin.server import RunningStandin
+from demo.standin.client import StandinClient
+from demo.standin.server import RunningStandin
 from storage.db import create_engine, create_session_factory
 from storage.models.publicity import PublicityCampaign, PublicityDelivery
 from storage.schema import upgrade

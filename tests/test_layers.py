@@ -53,22 +53,22 @@ def test_storage_imports_nothing_above_it() -> None:
         # Creates local secrets for an empty database: composition-root work, to move to app/.
         "storage/keyring.py:app.settings": "issue 14",
     }
-    above = ("accounts", "verification", "content", "bot", "web", "app", "standin")
+    above = ("accounts", "verification", "content", "bot", "web", "app", "demo")
     assert offenders(("storage",), above, known) == []
 
 
 def test_kernel_imports_no_other_package_of_the_project() -> None:
-    project = ("accounts", "verification", "content", "bot", "web", "app", "standin", "storage")
+    project = ("accounts", "verification", "content", "bot", "web", "app", "demo", "storage")
     assert offenders(("kernel",), project) == []
 
 
 def test_domain_imports_no_adapter_or_entry_point() -> None:
-    assert offenders(DOMAIN, ("bot", "web", "app", "standin", "liveness_lab")) == []
+    assert offenders(DOMAIN, ("bot", "web", "app", "demo", "liveness_lab")) == []
 
 
-def test_only_entry_points_use_the_standin_and_the_lab() -> None:
+def test_only_entry_points_use_the_demo_and_the_lab() -> None:
     production = (*DOMAIN, "kernel", "storage", "bot", "web")
-    assert offenders(production, ("standin", "liveness_lab")) == []
+    assert offenders(production, ("demo", "liveness_lab")) == []
 
 
 # What builds a query: repositories (storage/) are the only place that may use these.

@@ -16,8 +16,8 @@ from app.serve import serving
 from app.settings import Settings
 from app.wiring import Runtime, open_runtime, prepare_roster
 from bot.application import build_application
-from standin.client import StandinClient
-from standin.server import RunningStandin, running_standin
+from demo.standin.client import StandinClient
+from demo.standin.server import RunningStandin, running_standin
 from tests.real_clips import clip
 from verification.roster.service import RosterSource, import_roster
 

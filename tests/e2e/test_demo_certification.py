@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from app.demo import guide_text, page_recording, personas_for
-from app.demo_seed import seed_demo
 from app.shared_data import real_clips_dir
+from demo.seed import seed_demo
 from verification.liveness.real_clips import real_clip
 
 CHAT = 710001  # the demo page's retiree persona

@@ -12,8 +12,8 @@ from app.serve import webhook_until
 from app.settings import Settings
 from app.wiring import open_runtime
 from bot.application import build_application
-from standin.client import StandinClient
-from standin.server import running_standin
+from demo.standin.client import StandinClient
+from demo.standin.server import running_standin
 from tests.e2e.harness import TOKEN
 from web.webhook import WEBHOOK_PATH
 

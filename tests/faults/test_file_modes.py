@@ -9,10 +9,10 @@ import stat
 from contextlib import contextmanager
 from pathlib import Path
 
-from app.demo_seed import _write_roster
 from app.file_modes import secure_storage
 from app.settings import Settings, create_local_secrets
 from app.wiring import open_runtime
+from demo.seed import _write_roster
 from tests.cli import cli_env, run_cli
 from tests.roster.rosters import person, write_csv
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from app.logs import MASK, MaskingFormatter, SecretMask
-from standin.server import running_standin
+from demo.standin.server import running_standin
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ACCEPTED = "7100000002:the-one-token-the-stand-in-knows"

@@ -27,8 +27,8 @@ from app.wiring import open_runtime
 from bot.application import build_application
 from bot.inbox import InboxApplication, UpdateInbox, is_transient
 from content.i18n import Translator
-from standin.client import StandinClient
-from standin.server import running_standin
+from demo.standin.client import StandinClient
+from demo.standin.server import running_standin
 from storage.models.durability import InboxUpdate
 from storage.models.employer import EmployerQuestion
 from storage.repositories.inbox import IncomingUpdate

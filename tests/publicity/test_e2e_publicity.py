@@ -16,8 +16,8 @@ from bot.application import build_application
 from bot.publicity_jobs import telegram_send
 from content.publicity.sender import CampaignSender
 from content.publicity.service import Segment
-from standin.client import StandinClient
-from standin.server import running_standin
+from demo.standin.client import StandinClient
+from demo.standin.server import running_standin
 from tests.e2e.harness import TOKEN, BotStack, inline_labels, running_bot
 from tests.publicity.helpers import STAFF_USER, add_staff
 

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from telegram import Bot
 
-from standin.client import StandinClient
-from standin.server import RunningStandin, running_standin
+from demo.standin.client import StandinClient
+from demo.standin.server import RunningStandin, running_standin
 from tests.standin.helpers import CHAT_ID, TOKEN
 
 

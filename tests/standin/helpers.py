@@ -11,7 +11,7 @@ from PIL import Image
 from telegram import TelegramObject
 from telegram.ext import Application, ApplicationBuilder
 
-from standin.server import RunningStandin
+from demo.standin.server import RunningStandin
 
 TOKEN = "123456789:AAH-standin_test_token_0123456789abcd"
 CHAT_ID = 424242

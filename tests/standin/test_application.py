@@ -24,8 +24,8 @@ from telegram.ext import (
     filters,
 )
 
-from standin.client import StandinClient
-from standin.server import RunningStandin
+from demo.standin.client import StandinClient
+from demo.standin.server import RunningStandin
 from tests.standin.helpers import CHAT_ID, TOKEN, build_application, image_bytes, polling
 
 MENU = InlineKeyboardMarkup([[InlineKeyboardButton("开始认证", callback_data="certify")]])

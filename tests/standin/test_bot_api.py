@@ -20,8 +20,8 @@ from telegram import (
 )
 from telegram.error import BadRequest, EndPointNotFound, Forbidden, InvalidToken, RetryAfter
 
-from standin.client import StandinClient
-from standin.server import RunningStandin
+from demo.standin.client import StandinClient
+from demo.standin.server import RunningStandin
 from tests.standin.helpers import TOKEN, assert_clean
 
 

@@ -11,9 +11,9 @@ from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import InvalidToken
 
-from standin.client import StandinClient, StandinError
-from standin.server import RunningStandin, add_standin_routes, create_app, running_standin
-from standin.state import StandinState
+from demo.standin.client import StandinClient, StandinError
+from demo.standin.server import RunningStandin, add_standin_routes, create_app, running_standin
+from demo.standin.state import StandinState
 from tests.standin.helpers import assert_clean
 
 

@@ -10,8 +10,8 @@ from PIL import Image
 from telegram import Bot
 from telegram.error import BadRequest, NetworkError
 
-from standin.client import StandinClient, StandinError
-from standin.files import PHOTO_SIDES
+from demo.standin.client import StandinClient, StandinError
+from demo.standin.files import PHOTO_SIDES
 from tests.standin.helpers import assert_clean, image_bytes
 
 

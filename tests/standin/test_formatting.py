@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from standin.errors import ApiError
-from standin.formatting import command_entities, parse_text, utf16_len
+from demo.standin.errors import ApiError
+from demo.standin.formatting import command_entities, parse_text, utf16_len
 
 
 def test_utf16_length_counts_astral_characters_twice() -> None:

@@ -12,9 +12,9 @@ from telegram import Bot, Update
 from telegram.error import Conflict
 from telegram.ext import MessageHandler, filters
 
-from standin.client import StandinClient
-from standin.server import RunningStandin
-from standin.webhook import SECRET_HEADER
+from demo.standin.client import StandinClient
+from demo.standin.server import RunningStandin
+from demo.standin.webhook import SECRET_HEADER
 from tests.standin.helpers import CHAT_ID, assert_clean, build_application
 
 

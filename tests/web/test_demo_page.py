@@ -1,4 +1,4 @@
-"""The demo chat page (`web/demo_page`): its routes, and a real run in headless Chromium.
+"""The demo chat page (`demo/page.py`, `demo/page_files/`): its routes, and a real run in headless Chromium.
 
 The browser test serves the stand-in and the page on one aiohttp app (as `pension-bot demo`
 does), runs a tiny PTB bot polling the stand-in, and plays a person: /start, an inline button
@@ -18,7 +18,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image, ImageDraw
 
-from web.demo_page import DEFAULT_PERSONAS, PAGE_DIR, DemoRecording, add_demo_page_routes
+from demo.page import DEFAULT_PERSONAS, PAGE_DIR, DemoRecording, add_demo_page_routes
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -86,7 +86,7 @@ async def test_only_the_page_files_are_served():
         assert js.status == 200 and js.content_type == "text/javascript"
         css = await client.get("/static/demo/chat.css")
         assert css.status == 200 and css.content_type == "text/css"
-        for path in ("/static/demo/index.html", "/static/demo/..%2Fdemo_page.py", "/static/demo/nope.js"):
+        for path in ("/static/demo/index.html", "/static/demo/..%2Fpage.py", "/static/demo/nope.js"):
             assert (await client.get(path)).status == 404, path
     finally:
         await client.close()
@@ -246,7 +246,7 @@ def _echo_bot(standin):
 @pytest.mark.skipif(not CHROMIUM.exists(), reason=f"headless Chromium not found at {CHROMIUM}")
 async def test_a_person_chats_with_the_bot_in_chromium(tmp_path):
     playwright_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed")
-    from standin.server import create_app, running_standin
+    from demo.standin.server import create_app, running_standin
 
     app = create_app()
     add_demo_page_routes(app, PERSONAS, bot_name="养老金资格认证助手")

@@ -69,7 +69,7 @@ class ChallengeService:
 
     def script(self, retiree_id: int, actions: Sequence[Action]) -> None:
         """From now on, this retiree's every challenge asks for `actions`, in one note. Only the
-        demo calls it (app/demo_seed.py): its retiree certifies with a real recording filmed
+        demo calls it (demo/seed.py): its retiree certifies with a real recording filmed
         long before any challenge, so the challenge is made to match the recording. A scripted
         challenge is predictable, which a liveness challenge must never be outside the demo."""
         if not actions:

@@ -1,7 +1,7 @@
 """The table of simulated Bot API methods and what a handler receives.
 
 Handlers live in the ``api_*`` modules, one concern each, and register themselves with
-:func:`method`; the dispatcher in :mod:`standin.botapi` looks them up case-insensitively,
+:func:`method`; the dispatcher in :mod:`demo.standin.botapi` looks them up case-insensitively,
 because Telegram does.
 """
 
@@ -13,8 +13,8 @@ from typing import Any
 
 import aiohttp
 
-from standin.params import Params
-from standin.state import StandinState
+from demo.standin.params import Params
+from demo.standin.state import StandinState
 
 
 @dataclass

@@ -14,7 +14,7 @@ import re
 from html.parser import HTMLParser
 from typing import Any
 
-from standin.errors import ApiError, bad_request
+from demo.standin.errors import ApiError, bad_request
 
 Entity = dict[str, Any]
 

@@ -6,8 +6,8 @@ import json
 import re
 from typing import Any
 
-from standin.errors import bad_request
-from standin.registry import Call, method
+from demo.standin.errors import bad_request
+from demo.standin.registry import Call, method
 
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 

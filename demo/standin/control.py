@@ -14,11 +14,11 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from standin.appkeys import STATE_KEY
-from standin.errors import ApiError
-from standin.params import Params, Upload, read_params
-from standin.state import ControlError, StandinState
-from standin.views import chat_view
+from demo.standin.appkeys import STATE_KEY
+from demo.standin.errors import ApiError
+from demo.standin.params import Params, Upload, read_params
+from demo.standin.state import ControlError, StandinState
+from demo.standin.views import chat_view
 
 MAX_WAIT_SECONDS = 30.0
 routes = web.RouteTableDef()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from standin.chats import Chat, StoredMessage
-from standin.content import formatted_text, reply_to
-from standin.errors import bad_request
-from standin.markup import inline_only, split_reply_markup
-from standin.registry import Call, method
+from demo.standin.chats import Chat, StoredMessage
+from demo.standin.content import formatted_text, reply_to
+from demo.standin.errors import bad_request
+from demo.standin.markup import inline_only, split_reply_markup
+from demo.standin.registry import Call, method
 
 CHAT_ACTIONS = frozenset(
     {"typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import aiohttp
 from aiohttp import web
 
-from standin import botapi, control
-from standin.appkeys import HTTP_KEY, STATE_KEY
-from standin.state import StandinState
-from standin.webhook import deliver_forever
+from demo.standin import botapi, control
+from demo.standin.appkeys import HTTP_KEY, STATE_KEY
+from demo.standin.state import StandinState
+from demo.standin.webhook import deliver_forever
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 """For JSON and form bodies; multipart uploads are streamed with their own 50 MB cap."""

@@ -12,7 +12,7 @@ from collections import defaultdict, deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from standin.errors import ApiError, too_many_requests
+from demo.standin.errors import ApiError, too_many_requests
 
 _DEFAULT_DESCRIPTIONS = {
     400: "Bad Request: fault injected by the stand-in",

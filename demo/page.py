@@ -1,7 +1,7 @@
 """The demo web page: a Telegram chat, played in the browser, against the local stand-in.
 
 ``pension-bot demo`` runs the Bot API stand-in, the real bot and this page on one aiohttp app.
-The page (``web/demo_page/``: plain HTML, CSS and JS, no build step, nothing from a CDN) talks
+The page (``demo/page_files/``: plain HTML, CSS and JS, no build step, nothing from a CDN) talks
 only to the stand-in's control API on the same origin (``/control/...``); this module adds the
 routes that serve the page itself:
 
@@ -30,7 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
-PAGE_DIR = Path(__file__).resolve().parent / "demo_page"
+PAGE_DIR = Path(__file__).resolve().parent / "page_files"
 
 DEFAULT_BOT_NAME = "养老金资格认证助手 Pension Certification Bot"
 

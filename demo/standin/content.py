@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from standin.chats import Chat
-from standin.errors import bad_request
-from standin.formatting import parse_text, utf16_len
-from standin.params import Params
+from demo.standin.chats import Chat
+from demo.standin.errors import bad_request
+from demo.standin.formatting import parse_text, utf16_len
+from demo.standin.params import Params
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024

@@ -12,12 +12,12 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from standin.api_messages import send
-from standin.content import formatted_text
-from standin.errors import FILE_TOO_BIG, bad_request
-from standin.files import MAX_DOWNLOAD_BYTES, MAX_UPLOAD_BYTES
-from standin.params import Upload
-from standin.registry import Call, method
+from demo.standin.api_messages import send
+from demo.standin.content import formatted_text
+from demo.standin.errors import FILE_TOO_BIG, bad_request
+from demo.standin.files import MAX_DOWNLOAD_BYTES, MAX_UPLOAD_BYTES
+from demo.standin.params import Upload
+from demo.standin.registry import Call, method
 
 WRONG_FILE = "wrong file identifier/HTTP URL specified"
 

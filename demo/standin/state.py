@@ -14,13 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from standin.calls import CallLog, FaultBook
-from standin.chats import Chat, StoredMessage
-from standin.errors import BOT_BLOCKED, CHAT_NOT_FOUND, bad_request, forbidden
-from standin.files import FileStore
-from standin.formatting import command_entities
-from standin.updates import UpdateQueue
-from standin.waiting import Signal
+from demo.standin.calls import CallLog, FaultBook
+from demo.standin.chats import Chat, StoredMessage
+from demo.standin.errors import BOT_BLOCKED, CHAT_NOT_FOUND, bad_request, forbidden
+from demo.standin.files import FileStore
+from demo.standin.formatting import command_entities
+from demo.standin.updates import UpdateQueue
+from demo.standin.waiting import Signal
 
 TOKEN_PATTERN = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
 DEFAULT_USER_NAME = "Demo user"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from standin.errors import bad_request
+from demo.standin.errors import bad_request
 
 _INLINE_ACTIONS = ("callback_data", "url", "web_app", "login_url", "switch_inline_query",
                    "switch_inline_query_current_chat", "switch_inline_query_chosen_chat",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from standin.chats import Chat, StoredMessage
+from demo.standin.chats import Chat, StoredMessage
 
 
 def file_url(file_id: str) -> str:

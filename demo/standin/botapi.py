@@ -15,11 +15,11 @@ import aiohttp
 from aiohttp import web
 
 # Importing the api_* modules registers their methods.
-from standin import api_media, api_messages, api_misc, api_updates  # noqa: F401
-from standin.errors import ApiError
-from standin.params import Params, read_params
-from standin.registry import METHODS, Call, Described
-from standin.state import TOKEN_PATTERN, StandinState
+from demo.standin import api_media, api_messages, api_misc, api_updates  # noqa: F401
+from demo.standin.errors import ApiError
+from demo.standin.params import Params, read_params
+from demo.standin.registry import METHODS, Call, Described
+from demo.standin.state import TOKEN_PATTERN, StandinState
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from standin.errors import ApiError, bad_request
-from standin.registry import Call, Described, method
-from standin.updates import POLL_CONFLICT, WEBHOOK_CONFLICT, Webhook
+from demo.standin.errors import ApiError, bad_request
+from demo.standin.registry import Call, Described, method
+from demo.standin.updates import POLL_CONFLICT, WEBHOOK_CONFLICT, Webhook
 
 MAX_POLL_SECONDS = 120.0
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")

@@ -12,8 +12,8 @@ import time
 
 import aiohttp
 
-from standin.state import StandinState
-from standin.updates import Webhook
+from demo.standin.state import StandinState
+from demo.standin.updates import Webhook
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 IDLE_WAIT = 5.0

@@ -5,7 +5,7 @@ and reference faces from the shared data beside the project when it is there.
 real person's clip (../shared/liveness/real/d3.mp4, MIT-licensed, read at run time and never
 copied into the repository), and the demo makes her challenge ask for exactly the actions that
 clip shows (`ChallengeService.script`), since it was filmed long before any challenge. The page
-offers the clip as "the demo recording" (web/demo_page.py). The other two have reference photos
+offers the clip as "the demo recording" (demo/page.py). The other two have reference photos
 from ../shared/faces: no recording of them exists, and a video made from a photo is an animated
 photo, which the bot refuses; staff can certify them in person.
 

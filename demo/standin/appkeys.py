@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp
 from aiohttp import web
 
-from standin.state import StandinState
+from demo.standin.state import StandinState
 
 STATE_KEY = web.AppKey("standin_state", StandinState)
 HTTP_KEY = web.AppKey("standin_http", aiohttp.ClientSession)

@@ -16,8 +16,8 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from standin.errors import ApiError, bad_request
-from standin.files import MAX_UPLOAD_BYTES
+from demo.standin.errors import ApiError, bad_request
+from demo.standin.files import MAX_UPLOAD_BYTES
 
 _DRAIN_LIMIT = 512 * 1024 * 1024
 _CHUNK = 256 * 1024

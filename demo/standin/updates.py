@@ -12,7 +12,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from standin.waiting import Signal
+from demo.standin.waiting import Signal
 
 DEFAULT_ALLOWED_UPDATES = frozenset(
     {

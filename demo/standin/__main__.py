@@ -1,6 +1,6 @@
-"""``python -m standin``: serve the stand-in on its own, e.g. for manual demos.
+"""``python -m demo.standin``: serve the stand-in on its own, e.g. for manual demos.
 
-python -m standin --port 8081 --token 123456:ABC
+python -m demo.standin --port 8081 --token 123456:ABC
 """
 
 from __future__ import annotations
@@ -10,11 +10,13 @@ import logging
 
 from aiohttp import web
 
-from standin.server import create_app
+from demo.standin.server import create_app
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m standin", description="Local stand-in for the Bot API")
+    parser = argparse.ArgumentParser(
+        prog="python -m demo.standin", description="Local stand-in for the Bot API"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--token", action="append", help="accepted bot token (repeatable; default: any)")

@@ -5,9 +5,9 @@ The real python-telegram-bot ``Application`` talks to it through ``base_url`` /
 See ``standin/README.md``.
 """
 
-from standin.client import StandinClient
-from standin.server import RunningStandin, add_standin_routes, create_app, running_standin
-from standin.state import StandinState
+from demo.standin.client import StandinClient
+from demo.standin.server import RunningStandin, add_standin_routes, create_app, running_standin
+from demo.standin.state import StandinState
 
 __all__ = [
     "RunningStandin",
