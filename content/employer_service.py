@@ -14,10 +14,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from content.calculators.money import InputProblem, format_yuan, parse_amount, parse_date
+from content.calculators.money import InputProblem, parse_amount, parse_date
 from content.calculators.regions import Region, RegionCatalogue
 from content.calculators.rules import (
     ContributionTable,
@@ -76,12 +77,6 @@ class StaffReply:
     language: str
     question: str
     answer: str
-
-
-@dataclass(frozen=True)
-class CalculatorResult:
-    ok: bool
-    text: str
 
 
 @dataclass(frozen=True)
@@ -228,49 +223,41 @@ class EmployerService:
     def region(self, code: str | None) -> Region:
         return (self.regions.get(code) if code else None) or self.regions.default
 
-    def contributions(self, wage_text: str, region_code: str | None, language: str) -> CalculatorResult:
-        t = Translator(language)
+    # Each calculator returns its result, or the InputProblem that stops it (a code and the
+    # values its words need); bot/presenters/calculators.py words both.
+
+    def contributions(self, wage_text: str, region_code: str | None) -> ContributionTable | InputProblem:
         try:
             wage = parse_amount(wage_text)
         except InputProblem as problem:
-            return CalculatorResult(False, _problem_text(t, problem))
-        return CalculatorResult(
-            True, contributions_text(monthly_contributions(wage, self.region(region_code)), t)
-        )
+            return problem
+        return monthly_contributions(wage, self.region(region_code))
 
-    def check_wage(self, wage_text: str, language: str) -> CalculatorResult:
+    def check_wage(self, wage_text: str) -> Decimal | InputProblem:
         """A typed wage, checked before the region is asked for."""
         try:
-            wage = parse_amount(wage_text)
+            return parse_amount(wage_text)
         except InputProblem as problem:
-            return CalculatorResult(False, _problem_text(Translator(language), problem))
-        return CalculatorResult(True, str(wage))
+            return problem
 
-    def late_fee(
-        self, amount_text: str, due_text: str, on_text: str | None, language: str
-    ) -> CalculatorResult:
-        t = Translator(language)
+    def late_fee(self, amount_text: str, due_text: str, on_text: str | None) -> LateFee | InputProblem:
         today = self.today()
         try:
             amount = parse_amount(amount_text)
             due = parse_date(due_text, today=today)
             on = parse_date(on_text, today=today) if on_text else today
         except InputProblem as problem:
-            return CalculatorResult(False, _problem_text(t, problem))
+            return problem
         if on < due:
-            return CalculatorResult(False, t("calc.error.date_order"))
-        return CalculatorResult(True, late_fee_text(late_fee(amount, due, on, self.rules), t))
+            return InputProblem("date_order")
+        return late_fee(amount, due, on, self.rules)
 
-    def registration_deadline(self, start_text: str, language: str) -> CalculatorResult:
-        t = Translator(language)
-        today = self.today()
+    def registration_deadline(self, start_text: str) -> Deadline | InputProblem:
         try:
-            start = parse_date(start_text, today=today)
+            start = parse_date(start_text, today=self.today())
         except InputProblem as problem:
-            return CalculatorResult(False, _problem_text(t, problem))
-        return CalculatorResult(
-            True, deadline_text(registration_deadline(start, "employee", self.rules), t, today)
-        )
+            return problem
+        return registration_deadline(start, "employee", self.rules)
 
     # ------------------------------------------------------------------ payroll self-check
 
@@ -315,90 +302,3 @@ class EmployerService:
 def _write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-
-
-# ---------------------------------------------------------------------- texts
-
-
-def _problem_text(t: Translator, problem: InputProblem) -> str:
-    return t(f"calc.error.{problem.code}", **problem.params)
-
-
-def contributions_text(table: ContributionTable, t: Translator) -> str:
-    lines = [
-        t(
-            "calc.contrib.head",
-            region=table.region.name(t.language),
-            year=table.region.year,
-            wage=format_yuan(table.wage),
-            base=format_yuan(table.base),
-        )
-    ]
-    if table.adjusted:
-        lines.append(
-            t(
-                f"calc.contrib.adjusted_{table.adjusted}",
-                floor=format_yuan(table.region.floor),
-                ceiling=format_yuan(table.region.ceiling),
-            )
-        )
-    lines.append("")
-    for line in table.lines:
-        lines.append(
-            t(
-                "calc.contrib.line",
-                insurance=t(f"calc.insurance.{line.insurance}"),
-                employer_rate=_percent(line.employer_rate),
-                employer=format_yuan(line.employer),
-                employee_rate=_percent(line.employee_rate),
-                employee=format_yuan(line.employee),
-            )
-        )
-    lines += [
-        "",
-        t(
-            "calc.contrib.totals",
-            employer=format_yuan(table.employer_total),
-            employee=format_yuan(table.employee_total),
-            total=format_yuan(table.total),
-        ),
-        t("calc.contrib.notes", injury_class=table.injury_class),
-    ]
-    if table.region.sample:
-        lines.append(t("calc.sample_region"))
-    return "\n".join(lines)
-
-
-def _percent(rate) -> str:
-    text = f"{rate * 100:.2f}".rstrip("0").rstrip(".")
-    return f"{text}%"
-
-
-def late_fee_text(fee: LateFee, t: Translator) -> str:
-    return t(
-        "calc.late.result",
-        amount=format_yuan(fee.amount),
-        due=fee.due.isoformat(),
-        on=fee.on.isoformat(),
-        days=fee.days,
-        rate=f"{fee.daily_rate * 100:.2f}%",
-        fee=format_yuan(fee.fee),
-        total=format_yuan(fee.total),
-    )
-
-
-def deadline_text(deadline: Deadline, t: Translator, today: date) -> str:
-    left = deadline.days_left(today)
-    if left > 0:
-        state = t("calc.deadline.left", days=left)
-    elif left == 0:
-        state = t("calc.deadline.today")
-    else:
-        state = t("calc.deadline.passed", days=-left)
-    return t(
-        "calc.deadline.result",
-        start=deadline.start.isoformat(),
-        last_day=deadline.last_day.isoformat(),
-        days=deadline.days,
-        state=state,
-    )

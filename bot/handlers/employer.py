@@ -34,7 +34,9 @@ from bot.callbacks import Button, Number, OneOf, Word
 from bot.context import BotContext
 from bot.handlers.common import menu_or_roles, profile_of, staff_items
 from bot.menu import FIRST_LOOK_GROUP, answer_step, first_look_step, free_text_for, menu_action, stops_here
+from bot.presenters.calculators import contributions_text, deadline_text, late_fee_text, problem_text
 from bot.services import services
+from content.calculators.money import InputProblem
 from content.i18n import Translator
 from content.knowledge.answering import AnswerStatus
 from content.knowledge.model import Entry
@@ -169,13 +171,17 @@ async def calculator_chosen(update: Update, context: BotContext) -> int:
     return state
 
 
+async def _try_again(update: Update, t: Translator, problem: InputProblem) -> None:
+    await update.effective_message.reply_text(problem_text(t, problem) + "\n" + t("calc.try_again"))
+
+
 async def wage_typed(update: Update, context: BotContext) -> int:
     _, t = await profile_of(update, context)
-    result = services(context).employer.check_wage(update.effective_message.text, t.language)
-    if not result.ok:
-        await update.effective_message.reply_text(result.text + "\n" + t("calc.try_again"))
+    wage = services(context).employer.check_wage(update.effective_message.text)
+    if isinstance(wage, InputProblem):
+        await _try_again(update, t, wage)
         return CALC_WAGE
-    context.user_data.setdefault(_CALC, {})["wage"] = result.text
+    context.user_data.setdefault(_CALC, {})["wage"] = str(wage)
     await update.effective_message.reply_text(
         t("calc.ask_region"), reply_markup=_region_buttons(context, t, CALC_REGION_BUTTON)
     )
@@ -187,8 +193,9 @@ async def region_chosen(update: Update, context: BotContext) -> int:
     await query.answer()
     profile, t = await profile_of(update, context)
     wage = context.user_data.pop(_CALC, {}).get("wage", "")
-    result = services(context).employer.contributions(wage, *CALC_REGION_BUTTON.of(update), t.language)
-    await query.message.reply_text(result.text, reply_markup=menu_or_roles(t, profile))
+    table = services(context).employer.contributions(wage, *CALC_REGION_BUTTON.of(update))
+    text = problem_text(t, table) if isinstance(table, InputProblem) else contributions_text(table, t)
+    await query.message.reply_text(text, reply_markup=menu_or_roles(t, profile))
     return ConversationHandler.END
 
 
@@ -200,11 +207,11 @@ async def region_expected(update: Update, context: BotContext) -> int:
 
 async def amount_typed(update: Update, context: BotContext) -> int:
     _, t = await profile_of(update, context)
-    result = services(context).employer.check_wage(update.effective_message.text, t.language)
-    if not result.ok:
-        await update.effective_message.reply_text(result.text + "\n" + t("calc.try_again"))
+    amount = services(context).employer.check_wage(update.effective_message.text)
+    if isinstance(amount, InputProblem):
+        await _try_again(update, t, amount)
         return CALC_AMOUNT
-    context.user_data.setdefault(_CALC, {})["amount"] = result.text
+    context.user_data.setdefault(_CALC, {})["amount"] = str(amount)
     await update.effective_message.reply_text(t("calc.ask_due"), reply_markup=_cancel_button(t))
     return CALC_DUE
 
@@ -212,23 +219,25 @@ async def amount_typed(update: Update, context: BotContext) -> int:
 async def due_typed(update: Update, context: BotContext) -> int:
     profile, t = await profile_of(update, context)
     amount = context.user_data.get(_CALC, {}).get("amount", "")
-    result = services(context).employer.late_fee(amount, update.effective_message.text, None, t.language)
-    if not result.ok:
-        await update.effective_message.reply_text(result.text + "\n" + t("calc.try_again"))
+    fee = services(context).employer.late_fee(amount, update.effective_message.text, None)
+    if isinstance(fee, InputProblem):
+        await _try_again(update, t, fee)
         return CALC_DUE
     context.user_data.pop(_CALC, None)
-    await update.effective_message.reply_text(result.text, reply_markup=menu_or_roles(t, profile))
+    await update.effective_message.reply_text(late_fee_text(fee, t), reply_markup=menu_or_roles(t, profile))
     return ConversationHandler.END
 
 
 async def start_typed(update: Update, context: BotContext) -> int:
     profile, t = await profile_of(update, context)
-    result = services(context).employer.registration_deadline(update.effective_message.text, t.language)
-    if not result.ok:
-        await update.effective_message.reply_text(result.text + "\n" + t("calc.try_again"))
+    employer = services(context).employer
+    deadline = employer.registration_deadline(update.effective_message.text)
+    if isinstance(deadline, InputProblem):
+        await _try_again(update, t, deadline)
         return CALC_START
     context.user_data.pop(_CALC, None)
-    await update.effective_message.reply_text(result.text, reply_markup=menu_or_roles(t, profile))
+    text = deadline_text(deadline, t, employer.today())
+    await update.effective_message.reply_text(text, reply_markup=menu_or_roles(t, profile))
     return ConversationHandler.END
 
 

@@ -10,7 +10,13 @@ import pytest
 
 from content.calculators.money import InputProblem, parse_amount, parse_date, parse_month
 from content.calculators.regions import REGIONS_DIR, RegionDataError, load_region, load_regions
-from content.calculators.rules import late_fee, monthly_contributions, registration_deadline
+from content.calculators.rules import (
+    ContributionTable,
+    LateFee,
+    late_fee,
+    monthly_contributions,
+    registration_deadline,
+)
 from content.i18n import Translator
 
 
@@ -124,15 +130,22 @@ def test_a_region_file_breaking_the_rules_is_refused(tmp_path: Path):
         load_region(bad)
 
 
-def test_the_service_texts_show_the_table_and_the_sample_warning(service):
-    result = service.contributions("8000", "sample-a", "zh_Hans")
-    assert result.ok
-    assert "1,280.00" in result.text and "示例" in result.text and "养老保险" in result.text
-    english = service.contributions("45000", "sample-a", "en")
-    assert "ceiling" in english.text and "30,000.00" in english.text
-    refused = service.contributions("-8000", "sample-a", "zh_Hans")
-    assert not refused.ok and "负数" in refused.text
-    fee = service.late_fee("10000", "2026-10-28", None, "zh_Hans")  # to the service's today, 2026-11-27
-    assert fee.ok and "30 天" in fee.text and "150.00" in fee.text
-    assert "2026-03-31" in service.registration_deadline("2026-03-01", "zh_Hans").text
-    assert Translator("en")("calc.error.not_a_date") in service.registration_deadline("soon", "en").text
+def test_the_service_computes_and_the_presenter_shows_the_table_and_the_sample_warning(service):
+    from bot.presenters.calculators import contributions_text, deadline_text, late_fee_text, problem_text
+
+    zh, en = Translator("zh_Hans"), Translator("en")
+    table = service.contributions("8000", "sample-a")
+    assert isinstance(table, ContributionTable)
+    text = contributions_text(table, zh)
+    assert "1,280.00" in text and "示例" in text and "养老保险" in text
+    assert "ceiling" in contributions_text(service.contributions("45000", "sample-a"), en)
+    refused = service.contributions("-8000", "sample-a")
+    assert isinstance(refused, InputProblem) and "负数" in problem_text(zh, refused)
+    fee = service.late_fee("10000", "2026-10-28", None)  # to the service's today, 2026-11-27
+    assert (
+        isinstance(fee, LateFee) and "30 天" in late_fee_text(fee, zh) and "150.00" in late_fee_text(fee, zh)
+    )
+    assert service.late_fee("10000", "2026-11-20", "2026-11-01").code == "date_order"
+    deadline = service.registration_deadline("2026-03-01")
+    assert "2026-03-31" in deadline_text(deadline, zh, service.today())
+    assert problem_text(en, service.registration_deadline("soon")) == en("calc.error.not_a_date")
