@@ -10,13 +10,14 @@ import base64
 import json
 import os
 import secrets
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.key_material import PersonalDataKeys
 
 
 class BotMode(StrEnum):
@@ -140,6 +141,9 @@ class Settings(BaseSettings):
             id_hash_key_from_env="id_hash_key" in from_env,
         )
 
+    def create_local_secrets_file(self) -> None:
+        create_local_secrets(self.secrets_path())
+
     def personal_data_keys(self, *, create_if_missing: bool = False) -> tuple[bytes, bytes]:
         """(Fernet key, HMAC key). Missing keys are an error unless `create_if_missing` (for a
         caller that knows the database is empty, e.g. a test setting one up)."""
@@ -156,17 +160,6 @@ class Settings(BaseSettings):
 
 
 SECRETS_FILE_NAME = "secrets.json"
-
-
-@dataclass(frozen=True)
-class PersonalDataKeys:
-    data_key: bytes  # a Fernet key (urlsafe base64 of 32 bytes)
-    id_hash_key: bytes
-    data_key_from_env: bool
-    id_hash_key_from_env: bool
-
-    def __repr__(self) -> str:  # never show keys
-        return "PersonalDataKeys(<keys hidden>)"
 
 
 def read_local_secrets(path: Path) -> dict[str, str] | None:

@@ -22,7 +22,7 @@ import hmac
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import Column, LargeBinary, Table, bindparam, delete, insert, select, update
@@ -38,12 +38,10 @@ import storage.models.publicity  # noqa: F401  (registers its tables)
 import storage.models.records  # noqa: F401  (registers its tables)
 from kernel.clock import utc_now
 from storage.key_errors import KeysDoNotMatchDatabase  # defined there, imported from here too
+from storage.key_material import KeySource, PersonalDataKeys
 from storage.models import Base, Retiree
 from storage.models.durability import KeyFingerprint
 from storage.protection import PersonalDataVault
-
-if TYPE_CHECKING:
-    from app.settings import PersonalDataKeys, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +90,7 @@ async def holds_keyed_data(connection: AsyncConnection) -> bool:
 
 
 async def open_vault(
-    engine: AsyncEngine, settings: Settings, *, clock: Callable[[], datetime] = utc_now
+    engine: AsyncEngine, settings: KeySource, *, clock: Callable[[], datetime] = utc_now
 ) -> PersonalDataVault:
     """The vault for the configured keys, once they are known to fit the database (module
     docstring). Raises KeysDoNotMatchDatabase otherwise; nothing is then generated or written."""
@@ -101,7 +99,7 @@ async def open_vault(
 
 
 async def checked_keys(
-    engine: AsyncEngine, settings: Settings, *, clock: Callable[[], datetime] = utc_now
+    engine: AsyncEngine, settings: KeySource, *, clock: Callable[[], datetime] = utc_now
 ) -> PersonalDataKeys:
     try:
         return await _checked_keys(engine, settings, clock)
@@ -111,10 +109,8 @@ async def checked_keys(
 
 
 async def _checked_keys(
-    engine: AsyncEngine, settings: Settings, clock: Callable[[], datetime]
+    engine: AsyncEngine, settings: KeySource, clock: Callable[[], datetime]
 ) -> PersonalDataKeys:
-    from app.settings import create_local_secrets
-
     where = _where(engine)
     keys = _load(settings)
     async with engine.begin() as connection:
@@ -123,7 +119,7 @@ async def _checked_keys(
             if recorded or await holds_keyed_data(connection):
                 raise KeysDoNotMatchDatabase(_missing_message(settings, where))
             try:
-                create_local_secrets(settings.secrets_path())
+                settings.create_local_secrets_file()
                 logger.warning("new keys generated for an empty database into %s", settings.secrets_path())
             except FileExistsError:
                 pass  # another process, starting on the same empty database, made them just now
@@ -149,7 +145,7 @@ async def _checked_keys(
     return keys
 
 
-def _load(settings: Settings) -> PersonalDataKeys | None:
+def _load(settings: KeySource) -> PersonalDataKeys | None:
     try:
         return settings.load_personal_data_keys()
     except (OSError, ValueError) as error:  # a damaged or unreadable secrets file
@@ -160,7 +156,7 @@ def _load(settings: Settings) -> PersonalDataKeys | None:
         ) from None
 
 
-def _check_usable(keys: PersonalDataKeys, settings: Settings) -> None:
+def _check_usable(keys: PersonalDataKeys, settings: KeySource) -> None:
     try:
         Fernet(keys.data_key)
     except (ValueError, TypeError):
@@ -238,12 +234,12 @@ def _where(engine: AsyncEngine) -> str:
     return make_url(engine.url).render_as_string(hide_password=True)
 
 
-def _source(name: str, keys: PersonalDataKeys, settings: Settings) -> str:
+def _source(name: str, keys: PersonalDataKeys, settings: KeySource) -> str:
     from_env = keys.data_key_from_env if name == "data_key" else keys.id_hash_key_from_env
     return f"environment variable {ENV_NAMES[name]}" if from_env else str(settings.secrets_path())
 
 
-def _missing_message(settings: Settings, where: str) -> str:
+def _missing_message(settings: KeySource, where: str) -> str:
     return (
         f"The keys protecting personal data are missing: {settings.secrets_path()} does not exist "
         f"and DATA_KEY/ID_HASH_KEY are not set, but the database {where} was written with keys "
@@ -256,7 +252,7 @@ def _missing_message(settings: Settings, where: str) -> str:
     )
 
 
-def _mismatch_message(differing: list[str], keys: PersonalDataKeys, settings: Settings, where: str) -> str:
+def _mismatch_message(differing: list[str], keys: PersonalDataKeys, settings: KeySource, where: str) -> str:
     which = " and ".join(f"the {LABELS[name]} ({_source(name, keys, settings)})" for name in differing)
     pending = settings.secrets_path().with_name(settings.secrets_path().name + ".pending")
     interrupted = (
