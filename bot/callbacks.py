@@ -1,10 +1,10 @@
-"""Reading the data of a tapped inline button strictly.
+"""The data of inline buttons, made and read by one codec (`Button`).
 
 The data comes back from the client, and a forged update can carry anything: "²" passes
 `str.isdigit()` and "٣" passes `\\d` and `str.isdecimal()`, so numbers are read with an ASCII
-`[0-9]+` only, and words against the set the bot itself offers. What cannot be read gets a
-polite answer (the button is no longer valid) and an error record that names the kind of
-button, never the data itself.
+`[0-9]+` only, and words against the set the bot itself offers. What no button's pattern
+matches gets a polite answer (the button is no longer valid) and an error record that names
+the kind of button, never the data itself.
 """
 
 from __future__ import annotations
@@ -20,16 +20,10 @@ from bot.context import BotContext
 from bot.services import services
 from content.i18n import Translator
 
-# ASCII digits only (`\\d` also matches other scripts).
+# ASCII digits only (`\d` also matches other scripts).
 NUMBER = r"[0-9]{1,18}"
-_NUMBER = re.compile(NUMBER, re.ASCII)
 # Telegram's limit for a button's data, in bytes.
 MAX_DATA_BYTES = 64
-
-
-def number(text: str | None) -> int | None:
-    """The whole of `text` as a non-negative integer written in ASCII digits, else None."""
-    return int(text) if text is not None and _NUMBER.fullmatch(text) else None
 
 
 @dataclass(frozen=True)
