@@ -146,3 +146,10 @@ def test_every_audit_decision_has_words_in_both_languages():
         }
         assert len(set(texts.values())) == len(AuditVerdict) and all("7" in text for text in texts.values())
         assert "7" in _decided_text(t, 7, None)  # decided meanwhile by a colleague
+
+
+def test_every_state_staff_see_on_an_assistance_request_has_words_in_both_languages():
+    from verification.records.assistance import WAITING
+
+    for language in available_languages():
+        assert {f"xreq.state.{state}" for state in WAITING} <= message_ids(language), language

@@ -7,6 +7,7 @@ Records name a retiree only by the keyed hash of the ID number, never the number
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -96,6 +97,19 @@ class SeenNonce(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
+class RequestState(StrEnum):
+    """Where an assistance request stands. Asked of this region: open, in progress, answered,
+    overdue. Asked by this region of another: sending until the peer accepts it (or refused),
+    then open or overdue until its answer arrives, then answered."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    ANSWERED = "answered"
+    OVERDUE = "overdue"
+    SENDING = "sending"
+    REFUSED = "refused"
+
+
 class AssistanceRequest(Base):
     """协查: another region asks this one to check on a retiree who lives here.
     States: open -> in_progress -> answered; open or in_progress past `due_at`: overdue."""
@@ -108,7 +122,7 @@ class AssistanceRequest(Base):
     request_uid: Mapped[str] = mapped_column(String(36))
     retiree_hash: Mapped[str] = mapped_column(String(64), index=True)
     question: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(12), default="open", index=True)
+    state: Mapped[str] = mapped_column(String(12), default=RequestState.OPEN.value, index=True)
     opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Retiree
 from storage.models.certification import StaffMember
-from storage.models.records import AssistanceRequest
+from storage.models.records import AssistanceRequest, RequestState
 from storage.repositories import affected_rows
 
 
@@ -66,10 +66,10 @@ class AssistanceRepository:
         result = await self._session.execute(
             update(AssistanceRequest)
             .where(
-                AssistanceRequest.state.in_(["open", "in_progress"]),
+                AssistanceRequest.state.in_([RequestState.OPEN, RequestState.IN_PROGRESS]),
                 AssistanceRequest.due_at < now,
             )
-            .values(state="overdue")
+            .values(state=RequestState.OVERDUE)
             .execution_options(synchronize_session=False)
         )
         return affected_rows(result) or 0
@@ -93,7 +93,7 @@ class AssistanceRepository:
                     select(AssistanceRequest.id)
                     .where(
                         AssistanceRequest.origin_region == own_region,
-                        AssistanceRequest.state == "sending",
+                        AssistanceRequest.state == RequestState.SENDING,
                     )
                     .order_by(AssistanceRequest.id)
                 )
@@ -104,7 +104,7 @@ class AssistanceRepository:
         """Set `values` on the request if it is still "sending"."""
         await self._session.execute(
             update(AssistanceRequest)
-            .where(AssistanceRequest.id == request_id, AssistanceRequest.state == "sending")
+            .where(AssistanceRequest.id == request_id, AssistanceRequest.state == RequestState.SENDING)
             .values(**values)
         )
 

@@ -33,7 +33,7 @@ from kernel.permissions import NotStaff
 from kernel.regions import covers
 from storage.models import Retiree
 from storage.models.certification import AuditEntry, StaffMember
-from storage.models.records import AssistanceRequest
+from storage.models.records import AssistanceRequest, RequestState
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 from verification.records.chain import append_record
@@ -43,9 +43,12 @@ logger = logging.getLogger(__name__)
 
 ASSISTANCE_PATH = "/v1/assistance"
 ANSWER_WITHIN = timedelta(days=15)
-STATES = ("open", "in_progress", "answered", "overdue", "sending", "refused")
-WAITING = ("open", "in_progress", "overdue")  # asked, not answered yet
-MOVES = {"start": {"open", "overdue"}, "answer": {"open", "in_progress", "overdue"}}
+STATES = tuple(RequestState)
+WAITING = (RequestState.OPEN, RequestState.IN_PROGRESS, RequestState.OVERDUE)  # asked, not answered yet
+MOVES = {
+    "start": {RequestState.OPEN, RequestState.OVERDUE},
+    "answer": {RequestState.OPEN, RequestState.IN_PROGRESS, RequestState.OVERDUE},
+}
 ANSWER_EVENT = "assisted_visit"
 # What the visiting staff found. "alive_certified" reports a certification done in person
 # (it has its own "certified" record); the answer itself certifies nothing.
@@ -200,7 +203,7 @@ class AssistanceService:
                 return Opened(existing.id, False)
             request = AssistanceRequest(
                 origin_region=origin, request_uid=request_id, retiree_hash=retiree_hash, question=question,
-                state="open", opened_at=now, due_at=now + ANSWER_WITHIN,
+                state=RequestState.OPEN, opened_at=now, due_at=now + ANSWER_WITHIN,
             )  # fmt: skip
             uow.assistance.add(request)
             try:
@@ -231,7 +234,7 @@ class AssistanceService:
                         request.origin_region,
                         request.question,
                         request.state,
-                        request.state == "overdue" or as_utc(request.due_at) < now,
+                        request.state == RequestState.OVERDUE or as_utc(request.due_at) < now,
                         self._local_date(request.due_at),
                         residence,
                         retiree.name if retiree else None,
@@ -290,7 +293,7 @@ class AssistanceService:
             if staff is not None and not covers(staff.region_code, residence):
                 raise NotStaff(telegram_user_id)
             values: dict[str, Any] = {
-                "state": "in_progress" if move == "start" else "answered",
+                "state": RequestState.IN_PROGRESS if move == "start" else RequestState.ANSWERED,
                 "staff_id": staff_id,
             }
             if move == "answer":
@@ -360,7 +363,7 @@ class AssistanceService:
             assert retiree is not None  # "ok": the retiree was found
             request = AssistanceRequest(
                 origin_region=self._region, request_uid=str(uuid.uuid4()), staff_id=staff.id,
-                retiree_hash=retiree.id_number_hash, question=QUESTIONS[question], state="sending",
+                retiree_hash=retiree.id_number_hash, question=QUESTIONS[question], state=RequestState.SENDING,
                 opened_at=now, due_at=now + ANSWER_WITHIN,
             )  # fmt: skip
             uow.assistance.add(request)
@@ -380,7 +383,7 @@ class AssistanceService:
             )
             await uow.commit()
         state = await self._send(request.id)
-        outcome = {"open": "sent", "refused": "refused"}.get(state, "queued")
+        outcome = {RequestState.OPEN: "sent", RequestState.REFUSED: "refused"}.get(state, "queued")
         return replace(asked, outcome=outcome, request_id=request.id)
 
     async def _subject(
@@ -407,7 +410,7 @@ class AssistanceService:
             outcome = "not_connected"
         else:
             request_id = await uow.assistance.earlier_by(
-                self._region, retiree.id_number_hash, ["sending", *WAITING]
+                self._region, retiree.id_number_hash, [RequestState.SENDING, *WAITING]
             )
             outcome = "ok" if request_id is None else "already"
             asked = replace(asked, request_id=request_id)
@@ -426,10 +429,10 @@ class AssistanceService:
             ids = await uow.assistance.still_to_send(self._region)
         sent = 0
         for request_id in ids:
-            sent += await self._send(request_id) == "open"
+            sent += await self._send(request_id) == RequestState.OPEN
         return sent
 
-    async def _send(self, request_id: int) -> str:
+    async def _send(self, request_id: int) -> RequestState:
         """One signed POST to the peer; the request's state afterwards. No transaction is
         held open over the network: read, send, then a conditional update."""
         async with self._uow_factory() as uow:
@@ -437,8 +440,8 @@ class AssistanceService:
             assert request is not None  # one still_to_send listed; requests are never deleted
             retiree = await uow.retirees.by_id_hash(request.retiree_hash)
         peer = self._peer_for(retiree.residence_region) if retiree else None
-        if request.state != "sending" or peer is None:
-            return request.state
+        if request.state != RequestState.SENDING or peer is None:
+            return RequestState(request.state)
         link = self._link
         assert link is not None  # _peer_for found the peer in it
         body = json.dumps(
@@ -454,19 +457,20 @@ class AssistanceService:
             status, problem = await link.transport(peer.url + ASSISTANCE_PATH, body, headers)
         except Exception as error:  # noqa: BLE001 - any transport failure means "try later"
             logger.info("assistance request not sent yet: %s", type(error).__name__)
-            return "sending"
+            return RequestState.SENDING
+        values: dict[str, str]
         if status in (200, 201):  # 200: the peer had it already (our first reply was lost)
-            values = {"state": "open"}
+            values = {"state": RequestState.OPEN}
         elif status in _FINAL_REFUSALS:
             reason = str((problem or {}).get("type", "")).rsplit(":", 1)[-1] or f"http_{status}"
-            values = {"state": "refused", "answer": reason[:100]}
+            values = {"state": RequestState.REFUSED, "answer": reason[:100]}
         else:
             logger.info("assistance request not sent yet: HTTP %s", status)
-            return "sending"
+            return RequestState.SENDING
         async with self._uow_factory() as uow:
             await uow.assistance.settle_sending(request_id, **values)
             await uow.commit()
-        return values["state"]
+        return RequestState(values["state"])
 
     async def collect_answers(self) -> int:
         """Our unanswered requests whose answer record has come in: answered, with it."""
@@ -485,7 +489,7 @@ class AssistanceService:
                 if request is None:
                     continue
                 finding = reply.get("finding") if reply.get("finding") in FINDINGS else None
-                request.state = "answered"
+                request.state = RequestState.ANSWERED
                 request.answer = answer_text(finding, str(reply.get("note") or ""))[:2000]
                 request.answered_at = datetime.fromisoformat(record.occurred_at)
                 answered += 1
