@@ -153,3 +153,10 @@ def test_every_state_staff_see_on_an_assistance_request_has_words_in_both_langua
 
     for language in available_languages():
         assert {f"xreq.state.{state}" for state in WAITING} <= message_ids(language), language
+
+
+def test_every_campaign_status_has_words_in_both_languages():
+    from storage.models.publicity import CampaignStatus
+
+    for language in available_languages():
+        assert {f"campaign.status.{status}" for status in CampaignStatus} <= message_ids(language), language

@@ -23,7 +23,7 @@ from bot.menu import first_look_step, menu_action
 from bot.services import services
 from content.i18n import Translator
 from content.publicity.articles import TOPICS, article, articles_in, topics_for
-from content.publicity.service import CampaignView, Segment
+from content.publicity.service import UNFINISHED, CampaignStatus, CampaignView, Segment
 from kernel.permissions import NotStaff
 
 _TEXT = 1
@@ -257,11 +257,11 @@ def _schedule_buttons(t: Translator, cid: int) -> InlineKeyboardMarkup:
 def _list_buttons(t: Translator, view: CampaignView) -> InlineKeyboardMarkup | None:
     cid = view.id
     row = []
-    if view.status in ("scheduled", "running"):
+    if view.status in (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING):
         row.append(InlineKeyboardButton(t("campaign.button.pause"), callback_data=CAMPAIGN(cid, "pause")))
-    if view.status == "paused":
+    if view.status == CampaignStatus.PAUSED:
         row.append(InlineKeyboardButton(t("campaign.button.resume"), callback_data=CAMPAIGN(cid, "now")))
-    if view.status in ("draft", "scheduled", "running", "paused"):
+    if view.status in UNFINISHED:
         row.append(InlineKeyboardButton(t("campaign.button.cancel"), callback_data=CAMPAIGN(cid, "cancel")))
     return InlineKeyboardMarkup([row]) if row else None
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from content.publicity.service import PublicityService
+from storage.models.publicity import CampaignStatus
 from storage.uow import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -210,7 +211,7 @@ class CampaignSender:
         while True:
             async with self._uow() as uow:
                 campaign = await uow.publicity.campaign(campaign_id)
-                if campaign is None or campaign.status != "running":
+                if campaign is None or campaign.status != CampaignStatus.RUNNING:
                     return True
                 text, photo = campaign.text, campaign.photo
                 batch = [
@@ -220,7 +221,7 @@ class CampaignSender:
                 if not batch:
                     if await uow.publicity.in_flight(campaign_id):
                         return True  # not done: a claimed row is sent, marked or recovered first
-                    campaign.status = "done"
+                    campaign.status = CampaignStatus.DONE
                     campaign.finished_at = self._now()
                     await uow.commit()
                     return True

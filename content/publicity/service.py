@@ -10,10 +10,13 @@ from zoneinfo import ZoneInfo
 from content.publicity.articles import TOPICS
 from kernel.clock import utc_now
 from kernel.permissions import NotStaff
-from storage.models.publicity import PublicityCampaign
+from storage.models.publicity import CampaignStatus, PublicityCampaign
 from storage.uow import UnitOfWorkFactory
 
 STATES = ("sent", "failed", "blocked", "uncertain", "pending")
+
+# What staff may still cancel.
+UNFINISHED = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED)
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ class CampaignView:
     text: str
     photo: str | None
     segment: Segment
-    status: str
+    status: CampaignStatus
     send_at: datetime | None
     audience: int | None = None  # how many would receive it now (preview)
     stats: CampaignStats = field(default_factory=CampaignStats)
@@ -147,7 +150,7 @@ class PublicityService:
                 text=text,
                 photo=photo,
                 segment=segment.as_dict(),
-                status="draft",
+                status=CampaignStatus.DRAFT,
                 created_by=staff.id,
             )
             uow.publicity.add_campaign(campaign)
@@ -159,7 +162,7 @@ class PublicityService:
         async with self._uow() as uow:
             await self._staff(uow, staff_user_id)
             campaign = await uow.publicity.campaign(campaign_id)
-            if campaign is None or campaign.status != "draft":
+            if campaign is None or campaign.status != CampaignStatus.DRAFT:
                 return False
             campaign.topic, campaign.segment = topic, segment.as_dict()
             await uow.commit()
@@ -192,25 +195,34 @@ class PublicityService:
         async with self._uow() as uow:
             await self._staff(uow, staff_user_id)
             campaign = await uow.publicity.campaign(campaign_id)
-            if campaign is None or campaign.status not in ("draft", "paused"):
+            if campaign is None or campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.PAUSED):
                 return False
-            if campaign.status == "paused" and campaign.recipients_ready:
-                campaign.status = "running"
+            if campaign.status == CampaignStatus.PAUSED and campaign.recipients_ready:
+                campaign.status = CampaignStatus.RUNNING
             else:
-                campaign.status = "scheduled"
+                campaign.status = CampaignStatus.SCHEDULED
                 campaign.send_at = at or self._clock()
             await uow.commit()
             return True
 
     async def pause(self, staff_user_id: int, campaign_id: int) -> bool:
-        return await self._set(staff_user_id, campaign_id, "paused", ("scheduled", "running"))
-
-    async def cancel(self, staff_user_id: int, campaign_id: int) -> bool:
         return await self._set(
-            staff_user_id, campaign_id, "cancelled", ("draft", "scheduled", "running", "paused")
+            staff_user_id,
+            campaign_id,
+            CampaignStatus.PAUSED,
+            (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING),
         )
 
-    async def _set(self, staff_user_id: int, campaign_id: int, status: str, allowed: tuple[str, ...]) -> bool:
+    async def cancel(self, staff_user_id: int, campaign_id: int) -> bool:
+        return await self._set(staff_user_id, campaign_id, CampaignStatus.CANCELLED, UNFINISHED)
+
+    async def _set(
+        self,
+        staff_user_id: int,
+        campaign_id: int,
+        status: CampaignStatus,
+        allowed: tuple[CampaignStatus, ...],
+    ) -> bool:
         async with self._uow() as uow:
             await self._staff(uow, staff_user_id)
             changed = await uow.publicity.set_status(campaign_id, status, allowed)
@@ -240,7 +252,7 @@ class PublicityService:
                     audience = await self._audience(uow, campaign.topic, Segment.from_dict(campaign.segment))
                     uow.publicity.add_deliveries(campaign.id, audience)
                     campaign.recipients_ready = True
-                campaign.status = "running"
+                campaign.status = CampaignStatus.RUNNING
                 running.append(campaign.id)
             await uow.commit()
             return running
@@ -253,7 +265,7 @@ def _view(campaign: PublicityCampaign, counts: dict[str, int], audience: int | N
         text=campaign.text,
         photo=campaign.photo,
         segment=Segment.from_dict(campaign.segment),
-        status=campaign.status,
+        status=CampaignStatus(campaign.status),
         send_at=campaign.send_at,
         audience=audience,
         stats=CampaignStats.from_counts(counts),

@@ -7,6 +7,7 @@ marked after, so a sender that crashes resumes where it was (content/publicity/s
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -38,6 +39,17 @@ class PublicitySubscription(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class CampaignStatus(StrEnum):
+    """draft -> scheduled -> running -> done; staff may pause (and resume) or cancel."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    DONE = "done"
+
+
 class PublicityCampaign(Base):
     """A message composed by staff for one topic's subscribers in a segment."""
 
@@ -48,8 +60,7 @@ class PublicityCampaign(Base):
     text: Mapped[str] = mapped_column(Text)
     photo: Mapped[str | None] = mapped_column(String(300))  # a Telegram file_id
     segment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # draft -> scheduled -> running -> done; paused and cancelled by staff.
-    status: Mapped[str] = mapped_column(String(12), default="draft", index=True)
+    status: Mapped[str] = mapped_column(String(12), default=CampaignStatus.DRAFT.value, index=True)
     send_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     recipients_ready: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))

@@ -10,7 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import BotUser, Retiree
 from storage.models.certification import Binding
-from storage.models.publicity import PublicityCampaign, PublicityDelivery, PublicitySubscription
+from storage.models.publicity import (
+    CampaignStatus,
+    PublicityCampaign,
+    PublicityDelivery,
+    PublicitySubscription,
+)
 from storage.repositories import affected_rows
 
 
@@ -62,8 +67,9 @@ class PublicityRepository:
             select(PublicityCampaign)
             .where(
                 or_(
-                    PublicityCampaign.status == "running",
-                    (PublicityCampaign.status == "scheduled") & (PublicityCampaign.send_at <= now),
+                    PublicityCampaign.status == CampaignStatus.RUNNING,
+                    (PublicityCampaign.status == CampaignStatus.SCHEDULED)
+                    & (PublicityCampaign.send_at <= now),
                 )
             )
             .order_by(PublicityCampaign.send_at, PublicityCampaign.id)
@@ -194,8 +200,8 @@ class PublicityRepository:
         )
         await self._session.execute(
             update(PublicityCampaign)
-            .where(PublicityCampaign.id.in_(campaigns), PublicityCampaign.status == "done")
-            .values(status="running", finished_at=None)
+            .where(PublicityCampaign.id.in_(campaigns), PublicityCampaign.status == CampaignStatus.DONE)
+            .values(status=CampaignStatus.RUNNING, finished_at=None)
         )
         return requeued, given_up
 
