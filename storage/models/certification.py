@@ -9,6 +9,7 @@ outright when consent is withdrawn; the attempt rows keep only a hash of the evi
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -130,6 +131,17 @@ class ReviewCase(Base):
     decision_reason: Mapped[str | None] = mapped_column(Text)
 
 
+class AttemptOutcome(StrEnum):
+    """What one attempt came to, as its row keeps it."""
+
+    PASS = "pass"
+    FAIL = "fail"  # counted towards the failed tries that open a review
+    RETRY = "retry"  # an unusable capture: not counted
+    STEP = "step"  # one action of a stepwise challenge done, the next still to film
+    REVIEW = "review"  # the failure that put the case before staff
+    REFUSED = "refused"  # nothing judged, or a fraud cue not counted as a try
+
+
 class CertificationAttempt(Base):
     """One try: a selfie (or a staff-assisted check) and what came of it.
 
@@ -145,7 +157,7 @@ class CertificationAttempt(Base):
     retiree_id: Mapped[int] = mapped_column(ForeignKey("retirees.id", ondelete="CASCADE"))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     channel: Mapped[str] = mapped_column(String(20))  # "photo" | "document" | "video_note" | "assisted"
-    outcome: Mapped[str] = mapped_column(String(10))  # "pass" | "fail" | "retry" | "review"
+    outcome: Mapped[str] = mapped_column(String(10))  # an AttemptOutcome
     reason: Mapped[str] = mapped_column(String(40))
     distance: Mapped[float | None] = mapped_column(Float)
     quality: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -23,7 +23,14 @@ from sqlalchemy.exc import IntegrityError
 
 from kernel.clock import Clock, as_utc
 from storage.models import Retiree
-from storage.models.certification import Certification, CertificationAttempt, Evidence, PassAudit, ReviewCase
+from storage.models.certification import (
+    AttemptOutcome,
+    Certification,
+    CertificationAttempt,
+    Evidence,
+    PassAudit,
+    ReviewCase,
+)
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 from verification.certification.challenges import CHALLENGE_LIFETIME, Challenge
@@ -181,8 +188,8 @@ class AttemptBook:
         now = self._clock()
         async with self._uow_factory() as uow:
             retiree = await uow.retirees.existing(capture.retiree_id)  # found ready a moment ago
-            if challenge is not None and attempt.outcome != "retry":
-                last = challenge.last_step or attempt.outcome != "step"
+            if challenge is not None and attempt.outcome != AttemptOutcome.RETRY:
+                last = challenge.last_step or attempt.outcome != AttemptOutcome.STEP
                 # A step taken gives the next one the whole lifetime again: one action per note
                 # must not make an elderly person hurry through the second.
                 if not await uow.challenges.claim(
@@ -240,18 +247,18 @@ class AttemptBook:
         missing: tuple[Action, ...],
         judged: PassEvidence | None = None,
     ) -> CertificationResult:
-        if attempt.outcome == "retry":
+        if attempt.outcome == AttemptOutcome.RETRY:
             return CertificationResult(
                 Outcome.RETRY, attempt.reason, tries_left=await self._tries_left(uow, retiree, now)
             )
-        if attempt.outcome == "refused":
+        if attempt.outcome == AttemptOutcome.REFUSED:
             return CertificationResult(Outcome.REFUSED, attempt.reason)
-        if attempt.outcome == "step":
+        if attempt.outcome == AttemptOutcome.STEP:
             assert challenge is not None  # a step is one action of a stepwise challenge
             return CertificationResult(
                 Outcome.NEXT_STEP, attempt.reason, next_actions=(challenge.actions[challenge.step + 1],)
             )
-        if attempt.outcome == "pass":
+        if attempt.outcome == AttemptOutcome.PASS:
             assert how is not None  # every caller that can pass says how the retiree certified
             return await self._certify(uow, retiree, attempt, now, how, challenge, judged)
         tries_left = await self._tries_left(uow, retiree, now)
@@ -263,7 +270,7 @@ class AttemptBook:
         await uow.flush()
         for counted in await self._counted_failures(uow, retiree, now):
             counted.review_case_id = case.id
-        attempt.outcome = "review"
+        attempt.outcome = AttemptOutcome.REVIEW
         return CertificationResult(Outcome.REVIEW_OPENED, attempt.reason, review_case_id=case.id)
 
     async def _certify(
@@ -324,23 +331,23 @@ class AttemptBook:
         if latest is not None:
             since = max(since, as_utc(latest.certified_at))
         attempts = await uow.attempts.since(retiree.id, since)
-        return [a for a in attempts if a.outcome == "fail" and a.review_case_id is None]
+        return [a for a in attempts if a.outcome == AttemptOutcome.FAIL and a.review_case_id is None]
 
     async def _tries_left(self, uow: UnitOfWork, retiree: Retiree, now: datetime) -> int:
         return max(0, MAX_FAILED_MATCHES - len(await self._counted_failures(uow, retiree, now)))
 
     async def _result_of(self, uow: UnitOfWork, attempt: CertificationAttempt) -> CertificationResult:
-        if attempt.outcome == "pass":
+        if attempt.outcome == AttemptOutcome.PASS:
             certification = await uow.certifications.latest(attempt.retiree_id)
             valid_until = certification.valid_until if certification else None
             return CertificationResult(
                 Outcome.CERTIFIED, attempt.reason, valid_until=valid_until, repeated=True
             )
-        if attempt.outcome == "review":
+        if attempt.outcome == AttemptOutcome.REVIEW:
             return CertificationResult(
                 Outcome.REVIEW_OPENED, attempt.reason, review_case_id=attempt.review_case_id, repeated=True
             )
-        if attempt.outcome == "step":
+        if attempt.outcome == AttemptOutcome.STEP:
             challenge = (
                 await uow.challenges.get(attempt.challenge_id) if attempt.challenge_id is not None else None
             )
@@ -355,7 +362,7 @@ class AttemptBook:
                 next_actions=(Action(following),) if following else (),
                 repeated=True,
             )
-        if attempt.outcome in ("retry", "refused"):
+        if attempt.outcome in (AttemptOutcome.RETRY, AttemptOutcome.REFUSED):
             return CertificationResult(Outcome(attempt.outcome), attempt.reason, repeated=True)
         failed = Outcome.NOT_PASSED if attempt.channel == "video_note" else Outcome.NOT_MATCHED
         return CertificationResult(failed, attempt.reason, repeated=True)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from kernel.clock import Clock, as_utc, utc_now
+from storage.models.certification import AttemptOutcome
 from storage.models.liveness import LivenessChallenge
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 from verification.liveness.actions import Action
@@ -107,7 +108,7 @@ class ChallengeService:
 
     async def _failed_recently(self, uow: UnitOfWork, retiree_id: int, now: datetime) -> bool:
         attempts = await uow.attempts.since(retiree_id, now - FAILED_TRY_MEMORY)
-        return any(a.outcome == "fail" and a.challenge_id is not None for a in attempts)
+        return any(a.outcome == AttemptOutcome.FAIL and a.challenge_id is not None for a in attempts)
 
 
 def as_challenge(row: LivenessChallenge) -> Challenge:

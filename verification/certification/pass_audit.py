@@ -40,6 +40,7 @@ from kernel.permissions import NotStaff
 from kernel.regions import covers
 from storage.models import Retiree
 from storage.models.certification import (
+    AttemptOutcome,
     AuditEntry,
     Certification,
     CertificationAttempt,
@@ -203,7 +204,7 @@ async def _seconds_since_asked(
         return None
     asked = as_utc(row.issued_at)
     for earlier in await uow.attempts.for_challenge(challenge.id):
-        if earlier.id != attempt.id and earlier.outcome == "step" and earlier.at is not None:
+        if earlier.id != attempt.id and earlier.outcome == AttemptOutcome.STEP and earlier.at is not None:
             asked = max(asked, as_utc(earlier.at))
     return round((as_utc(now) - asked).total_seconds(), 1)
 

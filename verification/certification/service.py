@@ -32,7 +32,7 @@ import numpy as np
 from kernel.clock import Clock, utc_now
 from kernel.regions import covers
 from storage.errors import record_error
-from storage.models.certification import CertificationAttempt
+from storage.models.certification import AttemptOutcome, CertificationAttempt
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWorkFactory
 from verification.certification.attempts import (
@@ -292,7 +292,7 @@ class CertificationService:
             selfie.media_type,
         )
         attempt = CertificationAttempt(
-            outcome=verdict.verdict,
+            outcome=AttemptOutcome(verdict.verdict),
             reason=str(verdict.reason),
             distance=verdict.distance,
             quality=plain_figures(verdict.quality)
@@ -373,16 +373,16 @@ class CertificationService:
         if verdict.verdict == "retry":
             # Unusable, not suspicious (too short, no face, two people): the challenge stands.
             await self._bad_file(note.chat_id, "video_note", note.data, verdict.reason, sha256)
-            attempt = self._video_attempt(verdict, outcome="retry")
+            attempt = self._video_attempt(verdict, outcome=AttemptOutcome.RETRY)
             return await self._attempts.settle(capture, attempt, None, keep_evidence=False)
         async with self._uow_factory() as uow:
             seen = await seen_similar(uow, "video", verdict.recording)
         if seen is not None:
             return await self._refuse_replay(capture, challenge, seen, sha256, verdict.recording)
         if verdict.verdict == "pass" and not challenge.last_step:
-            outcome = "step"  # stepwise: this action done, the next one still to film
+            outcome = AttemptOutcome.STEP  # stepwise: this action done, the next one still to film
         else:
-            outcome = verdict.verdict
+            outcome = AttemptOutcome(verdict.verdict)
         attempt = self._video_attempt(verdict, outcome=outcome)
         return await self._attempts.settle(
             capture,
@@ -392,10 +392,10 @@ class CertificationService:
             challenge=challenge,
             fingerprint=verdict.recording,
             missing=tuple(Action(f.action) for f in verdict.actions if not f.seen),
-            judged=judged_evidence(verdict) if outcome == "pass" else None,
+            judged=judged_evidence(verdict) if outcome is AttemptOutcome.PASS else None,
         )
 
-    def _video_attempt(self, verdict: VideoVerdict, *, outcome: str) -> CertificationAttempt:
+    def _video_attempt(self, verdict: VideoVerdict, *, outcome: AttemptOutcome) -> CertificationAttempt:
         return CertificationAttempt(
             outcome=outcome,
             reason=verdict.reason,
@@ -439,7 +439,7 @@ class CertificationService:
         record for staff; the challenge is used up."""
         await self._bad_file(capture.chat_id, capture.channel, capture.data, reason, sha256)
         attempt = CertificationAttempt(
-            outcome="fail" if counted else "refused",
+            outcome=AttemptOutcome.FAIL if counted else AttemptOutcome.REFUSED,
             reason=reason,
             quality=detail or {},
             evidence_sha256=sha256,
