@@ -160,3 +160,14 @@ def test_every_campaign_status_has_words_in_both_languages():
 
     for language in available_languages():
         assert {f"campaign.status.{status}" for status in CampaignStatus} <= message_ids(language), language
+
+
+def test_every_review_decision_has_words_for_staff_and_for_whom_it_tells():
+    from bot.handlers.review import _outcome_key
+    from verification.certification.review import DecisionOutcome
+
+    worded = set(DecisionOutcome) - {DecisionOutcome.CERTIFICATION}  # approve/reject words of its own
+    told = worded - {DecisionOutcome.AUDIT_UPHELD}  # nobody was told of the doubt, so nobody is told
+    for language in available_languages():
+        keys = {_outcome_key(o, "decided") for o in worded} | {_outcome_key(o, "notify") for o in told}
+        assert keys <= message_ids(language), language

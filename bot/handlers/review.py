@@ -25,7 +25,7 @@ from bot.menu import FIRST_LOOK_GROUP, first_look_step, menu_action, stops_here
 from bot.services import services
 from content.i18n import Translator
 from kernel.permissions import NotStaff
-from verification.certification.review import CaseView
+from verification.certification.review import CaseView, DecisionOutcome
 
 _ASK_REASON = 1
 _DECISION = "review_decision"  # user_data: (case id, approve?) awaiting its reason
@@ -47,7 +47,7 @@ def _verdict_key(opened_because: str, approve: bool, what: str) -> str:
     return f"review.{what}.{verdict}"
 
 
-def _outcome_key(outcome: str, what: str) -> str:
+def _outcome_key(outcome: DecisionOutcome, what: str) -> str:
     """The catalog key of what a decision did (`what`: "decided" for staff, "notify" for the
     retiree's chats), for the outcomes other than a plain certification."""
     if outcome.startswith("audit_"):
@@ -196,7 +196,7 @@ async def decide(update: Update, context: BotContext) -> int:
             t("review.already_decided"), reply_markup=menu_or_roles(t, profile)
         )
         return ConversationHandler.END
-    if decision.outcome == "certification":
+    if decision.outcome is DecisionOutcome.CERTIFICATION:
         verb = t("review.decision.approve" if approve else "review.decision.reject")
     else:
         verb = t(_outcome_key(decision.outcome, "decided"))
@@ -211,7 +211,7 @@ async def _tell_the_retiree(context: BotContext, decision) -> None:
     for chat_id in decision.notify_chat_ids:
         recipient = await services(context).profiles.profile(chat_id)
         t = Translator(recipient.language)
-        if decision.outcome != "certification":
+        if decision.outcome is not DecisionOutcome.CERTIFICATION:
             text = t(_outcome_key(decision.outcome, "notify"), name=decision.retiree_name)
         elif decision.approved:
             text = t(

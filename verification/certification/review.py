@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -86,6 +87,18 @@ class CaseView:
     life_event: LifeEventSummary | None = None
 
 
+class DecisionOutcome(StrEnum):
+    """What a decision on a review case did."""
+
+    CERTIFICATION = "certification"  # a doubtful certification approved or not
+    DEATH_CONFIRMED = "death_confirmed"
+    DEATH_REJECTED = "death_rejected"
+    HOSPITAL_ACKNOWLEDGED = "hospital_acknowledged"
+    HOSPITAL_REJECTED = "hospital_rejected"
+    AUDIT_UPHELD = "audit_upheld"  # an audited pass stands; nobody is told of the doubt
+    AUDIT_REJECTED = "audit_rejected"  # an audited pass found doubtful: payment suspended
+
+
 @dataclass(frozen=True)
 class Decision:
     case_id: int
@@ -93,10 +106,7 @@ class Decision:
     valid_until: object | None
     notify_chat_ids: list[int]
     retiree_name: str = field(repr=False)
-    # What the decision did: "certification" (approved or not), "death_confirmed",
-    # "death_rejected", "hospital_acknowledged", "hospital_rejected", "audit_upheld",
-    # "audit_rejected" (an audited pass found doubtful: payment suspended).
-    outcome: str = "certification"
+    outcome: DecisionOutcome = DecisionOutcome.CERTIFICATION
 
 
 class ReviewService:
@@ -334,11 +344,11 @@ class ReviewService:
                 )
                 await self._record(uow, retiree, staff, now, "suspended", {"reason": AUDIT_SUSPENSION})
             notify = [binding.chat_id for binding in await uow.bindings.active_for_retiree(retiree.id)]
-        outcome = "audit_upheld" if approve else "audit_rejected"
+        outcome = DecisionOutcome.AUDIT_UPHELD if approve else DecisionOutcome.AUDIT_REJECTED
         uow.audit.add(
             AuditEntry(
                 actor=f"staff:{staff.id}",
-                action=outcome,
+                action=outcome.value,
                 retiree_id=retiree.id,
                 detail=detail | {"reason": case.decision_reason},
             )
@@ -362,20 +372,23 @@ class ReviewService:
         report.state = "confirmed" if approve else "rejected"
         assert case.decision_reason is not None  # decide() has just set it
         report.decided_by, report.decided_at, report.decision_note = staff.id, now, case.decision_reason
-        outcome = f"{report.kind}_{'confirmed' if approve else 'rejected'}"
-        if report.kind == "hospital" and approve:
-            outcome = "hospital_acknowledged"
+        outcome = {
+            ("death", True): DecisionOutcome.DEATH_CONFIRMED,
+            ("death", False): DecisionOutcome.DEATH_REJECTED,
+            ("hospital", True): DecisionOutcome.HOSPITAL_ACKNOWLEDGED,
+            ("hospital", False): DecisionOutcome.HOSPITAL_REJECTED,
+        }[(report.kind, approve)]
         # The retiree's chats hear of a death report found untrue; for the rest, the reporter.
         notify = [report.reporter_user_id]
-        if outcome == "death_confirmed":
+        if outcome is DecisionOutcome.DEATH_CONFIRMED:
             await self._confirm_death(uow, staff, retiree, now)
-        elif outcome == "death_rejected":
+        elif outcome is DecisionOutcome.DEATH_REJECTED:
             notify = [binding.chat_id for binding in await uow.bindings.active_for_retiree(retiree.id)]
             await self._resume_after_rejected_report(uow, staff, retiree, now)
         uow.audit.add(
             AuditEntry(
                 actor=f"staff:{staff.id}",
-                action=outcome,
+                action=outcome.value,
                 retiree_id=retiree.id,
                 detail={"case_id": case.id, "report_id": report.id, "reason": case.decision_reason},
             )
