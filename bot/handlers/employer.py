@@ -63,7 +63,13 @@ PAYROLL_FILES = (
 
 
 ENTRY = Button("kb", Word())  # a knowledge-base entry; looked up, as it may be gone since
-CALCULATOR = Button("calc", OneOf("contrib", "late", "deadline"))
+# Each calculator: the question that starts it and the step that waits for the answer.
+CALCULATORS = {
+    "contrib": ("calc.ask_wage", CALC_WAGE),
+    "late": ("calc.ask_amount", CALC_AMOUNT),
+    "deadline": ("calc.ask_start", CALC_START),
+}
+CALCULATOR = Button("calc", OneOf(*CALCULATORS))
 CALC_REGION_BUTTON = Button("calc:region", Word())
 CALC_CANCEL = Button("calc:cancel")
 PAYROLL_REGION = Button("payroll:region", Word())
@@ -132,7 +138,7 @@ def _calc_buttons(t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(t(f"calc.button.{kind}"), callback_data=CALCULATOR(kind))]
-            for kind in ("contrib", "late", "deadline")
+            for kind in CALCULATORS
         ]
     )
 
@@ -162,11 +168,7 @@ async def calculator_chosen(update: Update, context: BotContext) -> int:
     _, t = await profile_of(update, context)
     (kind,) = CALCULATOR.of(update)
     context.user_data[_CALC] = {"kind": kind}
-    prompt, state = {
-        "contrib": ("calc.ask_wage", CALC_WAGE),
-        "late": ("calc.ask_amount", CALC_AMOUNT),
-        "deadline": ("calc.ask_start", CALC_START),
-    }[kind]
+    prompt, state = CALCULATORS[kind]
     await query.message.reply_text(t(prompt), reply_markup=_cancel_button(t))
     return state
 

@@ -12,7 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from accounts.consent import CONSENT_TEXT_VERSION, NotBound, PrivacySummary
+from accounts.consent import CONSENT_TEXT_VERSION, DECISIONS, NotBound, PrivacySummary
 from bot import keyboards
 from bot.callbacks import Button, Number, OneOf
 from bot.context import BotContext
@@ -21,7 +21,7 @@ from bot.menu import menu_action
 from bot.services import services
 from content.i18n import Translator
 
-CONSENT = Button("consent", OneOf("agree", "not_now", "no_face"), Number())
+CONSENT = Button("consent", OneOf(*DECISIONS), Number())
 WITHDRAW = Button("privacy:withdraw", Number())
 WITHDRAW_CONFIRMED = Button("privacy:confirm", Number())
 KEEP = Button("privacy:keep")
@@ -30,10 +30,7 @@ KEEP = Button("privacy:keep")
 async def ask_consent(update: Update, context: BotContext, retiree_id: int) -> None:
     """The consent screen for one retiree, with its three answers as inline buttons."""
     _, t = await profile_of(update, context)
-    answers = [
-        (t(f"consent.button.{answer}"), CONSENT(answer, retiree_id))
-        for answer in ("agree", "not_now", "no_face")
-    ]
+    answers = [(t(f"consent.button.{answer}"), CONSENT(answer, retiree_id)) for answer in DECISIONS]
     await update.effective_message.reply_text(
         t("consent.text", version=CONSENT_TEXT_VERSION), reply_markup=keyboards.buttons(*answers)
     )

@@ -23,7 +23,7 @@ from bot.menu import first_look_step, menu_action
 from bot.services import services
 from content.i18n import Translator
 from content.publicity.articles import TOPICS, article, articles_in, topics_for
-from content.publicity.service import UNFINISHED, CampaignStatus, CampaignView, Segment
+from content.publicity.service import PAUSABLE, UNFINISHED, CampaignStatus, CampaignView, Segment
 from kernel.permissions import NotStaff
 
 _TEXT = 1
@@ -257,7 +257,7 @@ def _schedule_buttons(t: Translator, cid: int) -> InlineKeyboardMarkup:
 def _list_buttons(t: Translator, view: CampaignView) -> InlineKeyboardMarkup | None:
     cid = view.id
     row = []
-    if view.status in (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING):
+    if view.status in PAUSABLE:
         row.append(InlineKeyboardButton(t("campaign.button.pause"), callback_data=CAMPAIGN(cid, "pause")))
     if view.status == CampaignStatus.PAUSED:
         row.append(InlineKeyboardButton(t("campaign.button.resume"), callback_data=CAMPAIGN(cid, "now")))

@@ -15,8 +15,9 @@ from storage.uow import UnitOfWorkFactory
 
 STATES = ("sent", "failed", "blocked", "uncertain", "pending")
 
-# What staff may still cancel.
-UNFINISHED = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.RUNNING, CampaignStatus.PAUSED)
+# What staff may still pause, and still cancel.
+PAUSABLE = (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING)
+UNFINISHED = (CampaignStatus.DRAFT, *PAUSABLE, CampaignStatus.PAUSED)
 
 
 @dataclass(frozen=True)
@@ -206,12 +207,7 @@ class PublicityService:
             return True
 
     async def pause(self, staff_user_id: int, campaign_id: int) -> bool:
-        return await self._set(
-            staff_user_id,
-            campaign_id,
-            CampaignStatus.PAUSED,
-            (CampaignStatus.SCHEDULED, CampaignStatus.RUNNING),
-        )
+        return await self._set(staff_user_id, campaign_id, CampaignStatus.PAUSED, PAUSABLE)
 
     async def cancel(self, staff_user_id: int, campaign_id: int) -> bool:
         return await self._set(staff_user_id, campaign_id, CampaignStatus.CANCELLED, UNFINISHED)

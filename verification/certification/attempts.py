@@ -262,8 +262,8 @@ class AttemptBook:
             assert how is not None  # every caller that can pass says how the retiree certified
             return await self._certify(uow, retiree, attempt, now, how, challenge, judged)
         tries_left = await self._tries_left(uow, retiree, now)
-        failed = Outcome.NOT_PASSED if attempt.channel == "video_note" else Outcome.NOT_MATCHED
         if tries_left > 0:
+            failed = _failed(attempt)
             return CertificationResult(failed, attempt.reason, tries_left=tries_left, missing_actions=missing)
         case = ReviewCase(retiree_id=retiree.id, opened_at=now, opened_because="failed_matches")
         uow.reviews.add(case)
@@ -364,8 +364,12 @@ class AttemptBook:
             )
         if attempt.outcome in (AttemptOutcome.RETRY, AttemptOutcome.REFUSED):
             return CertificationResult(Outcome(attempt.outcome), attempt.reason, repeated=True)
-        failed = Outcome.NOT_PASSED if attempt.channel == "video_note" else Outcome.NOT_MATCHED
-        return CertificationResult(failed, attempt.reason, repeated=True)
+        return CertificationResult(_failed(attempt), attempt.reason, repeated=True)
+
+
+def _failed(attempt: CertificationAttempt) -> Outcome:
+    """A counted failure, as the sender hears of it: a video not passed, or a photo not matched."""
+    return Outcome.NOT_PASSED if attempt.channel == "video_note" else Outcome.NOT_MATCHED
 
 
 def finding_figures(finding: ActionFinding) -> dict[str, Any]:

@@ -43,7 +43,6 @@ logger = logging.getLogger(__name__)
 
 ASSISTANCE_PATH = "/v1/assistance"
 ANSWER_WITHIN = timedelta(days=15)
-STATES = tuple(RequestState)
 WAITING = (RequestState.OPEN, RequestState.IN_PROGRESS, RequestState.OVERDUE)  # asked, not answered yet
 MOVES = {
     "start": {RequestState.OPEN, RequestState.OVERDUE},
