@@ -39,6 +39,7 @@ from storage.repositories.certification import (
     StaffRepository,
     SuspensionRepository,
 )
+from storage.repositories.checkplan import CheckPlanRepository
 from storage.repositories.employer import EmployerQuestionRepository
 from storage.repositories.inbox import InboxRepository
 from storage.repositories.liveness import ChallengeRepository, FingerprintRepository
@@ -51,6 +52,8 @@ from storage.repositories.records import (
     ReceivedRecordRepository,
     RecordRepository,
 )
+from storage.repositories.recovery import RecoveryRepository
+from storage.repositories.signals import NoticeRepository, SignalRepository
 
 R = TypeVar("R")
 
@@ -112,6 +115,10 @@ class UnitOfWork:
     nonces = _Repository(NonceRepository)
     assistance = _Repository(AssistanceRepository)
     exports = _Repository(ExportQueries)
+    signals = _Repository(SignalRepository)
+    notices = _Repository(NoticeRepository)
+    recovery = _Repository(RecoveryRepository)
+    check_plan = _Repository(CheckPlanRepository)
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory

@@ -12,11 +12,14 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import storage.models.care  # noqa: F401  (registers its tables)
 import storage.models.certification  # noqa: F401  (registers its tables)
+import storage.models.checkplan  # noqa: F401  (registers its tables)
 import storage.models.durability  # noqa: F401  (registers its tables)
 import storage.models.employer  # noqa: F401  (registers its tables)
 import storage.models.liveness  # noqa: F401  (registers its tables)
 import storage.models.publicity  # noqa: F401  (registers its tables)
 import storage.models.records  # noqa: F401  (registers its tables)
+import storage.models.recovery  # noqa: F401  (registers its tables)
+import storage.models.signals  # noqa: F401  (registers its tables)
 from storage.models import Base
 
 target_metadata = Base.metadata

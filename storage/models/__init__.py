@@ -68,6 +68,11 @@ class Retiree(Base):
     # The certification cycle, kept on the row so that the daily sweeps are one indexed query.
     due_on: Mapped[date | None] = mapped_column(Date, index=True)
     payment_state: Mapped[str] = mapped_column(String(12), default="active", server_default="active")
+    # The monthly pension in whole fen (optional roster column): what an overpayment is counted in.
+    monthly_pension_fen: Mapped[int | None] = mapped_column(BigInteger)
+    # Set when the retiree asked not to be certified silently from other agencies' data: their
+    # signals are then not matched (not even kept), and they certify in the chat or in person.
+    data_matching_opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

@@ -43,7 +43,10 @@ class LifeEventReport(Base):
     kind: Mapped[str] = mapped_column(String(10))  # "death" | "hospital"
     event_date: Mapped[date] = mapped_column(Date)
     reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    reporter_user_id: Mapped[int] = mapped_column(BigInteger)
+    # The relative's Telegram user id; None for a death another agency's feed recorded.
+    reporter_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    # "relative" (a report in the chat) or the feed's source name ("death_household", ...).
+    source: Mapped[str] = mapped_column(String(40), default="relative", server_default="relative")
     reporter_relation: Mapped[str] = mapped_column(String(30), default="")
     certificate_number_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     document_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)  # photo of the certificate

@@ -14,10 +14,11 @@ import hashlib
 import itertools
 import re
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,7 +36,7 @@ class RosterField(StrEnum):
     REFERENCE_PHOTO = "reference_photo"
 
 
-REQUIRED_FIELDS: tuple[RosterField, ...] = (
+REQUIRED_FIELDS: tuple[StrEnum, ...] = (
     RosterField.NAME,
     RosterField.ID_NUMBER,
     RosterField.PENSION_REGION,
@@ -44,7 +45,7 @@ REQUIRED_FIELDS: tuple[RosterField, ...] = (
 )
 
 # Titles shown to staff when a column is missing: Chinese first, as agencies write them.
-FIELD_TITLES: dict[RosterField, str] = {
+FIELD_TITLES: dict[StrEnum, str] = {
     RosterField.NAME: "姓名/name",
     RosterField.ID_NUMBER: "身份证号码/id_number",
     RosterField.PENSION_REGION: "参保地/pension_region",
@@ -55,7 +56,7 @@ FIELD_TITLES: dict[RosterField, str] = {
     RosterField.REFERENCE_PHOTO: "参考照片/reference_photo",
 }
 
-_ALIASES: dict[RosterField, tuple[str, ...]] = {
+_ALIASES: dict[StrEnum, tuple[str, ...]] = {
     RosterField.NAME: ("姓名", "名字", "name", "fullname"),
     RosterField.ID_NUMBER: (
         "身份证号码",
@@ -112,9 +113,21 @@ def normalise_header(title: str) -> str:
     return _HEADER_NOISE.sub("", _HEADER_REMARK.sub("", title)).lower()
 
 
-HEADER_ALIASES: dict[str, RosterField] = {
-    normalise_header(alias): roster_field for roster_field, aliases in _ALIASES.items() for alias in aliases
-}
+@dataclass(frozen=True)
+class SheetLayout:
+    """The columns a kind of file has: the roster, or a life-signal feed. Fields are the
+    members of a StrEnum; `aliases` are the column titles agencies write for each."""
+
+    required: tuple[StrEnum, ...]
+    titles: Mapping[StrEnum, str]
+    aliases: Mapping[StrEnum, tuple[str, ...]]
+
+    @cached_property
+    def by_header(self) -> dict[str, StrEnum]:
+        return {normalise_header(alias): f for f, aliases in self.aliases.items() for alias in aliases}
+
+
+ROSTER_LAYOUT = SheetLayout(REQUIRED_FIELDS, FIELD_TITLES, _ALIASES)
 
 CellValue = str | int | float | date | datetime | None
 
@@ -124,7 +137,7 @@ class RawRow:
     """One data row as the file holds it. `number` is the row number the spreadsheet shows."""
 
     number: int
-    cells: dict[RosterField, CellValue]
+    cells: dict[StrEnum, CellValue]  # RosterField (or another layout's fields) -> cell
 
     def __repr__(self) -> str:  # cells hold an ID number: never print them by accident
         return f"RawRow(number={self.number}, <{len(self.cells)} cells hidden>)"
@@ -155,7 +168,7 @@ class RosterReader:
     """An opened roster: the header is known and at least one data row exists."""
 
     file_sha256: str
-    columns: dict[RosterField, str]  # field -> the column title as the file writes it
+    columns: dict[StrEnum, str]  # field -> the column title as the file writes it
     ignored_columns: list[str]
     estimated_rows: int | None
     _rows: Iterator[RawRow]
@@ -178,9 +191,11 @@ class RosterReader:
 
 @dataclass(frozen=True)
 class RosterSource:
-    """A roster file on disk. The format is recognised from its content, not its name."""
+    """A roster file on disk (or another file of rows: `layout` says which columns it has).
+    The format is recognised from its content, not its name."""
 
     path: Path
+    layout: SheetLayout = ROSTER_LAYOUT
 
     @property
     def file_name(self) -> str:
@@ -202,17 +217,19 @@ class RosterSource:
         if magic.startswith(b"\xd0\xcf\x11\xe0"):  # OLE2 container: Excel 97-2003
             raise RosterFileError("old_xls_format")
         if magic.startswith(b"PK\x03\x04"):
-            return _open_xlsx(self.path)
-        return _open_csv(self.path)
+            return _open_xlsx(self.path, self.layout)
+        return _open_csv(self.path, self.layout)
 
 
 # ---------------------------------------------------------------- header
 
 
-def _map_header(titles: list[CellValue]) -> tuple[dict[int, RosterField], dict[RosterField, str], list[str]]:
+def _map_header(
+    titles: list[CellValue], layout: SheetLayout
+) -> tuple[dict[int, StrEnum], dict[StrEnum, str], list[str]]:
     """Column index -> field; refuses a header lacking required columns or repeating one."""
-    by_index: dict[int, RosterField] = {}
-    labels: dict[RosterField, str] = {}
+    by_index: dict[int, StrEnum] = {}
+    labels: dict[StrEnum, str] = {}
     ignored: list[str] = []
     found: list[str] = []
     for index, title in enumerate(titles):
@@ -220,7 +237,7 @@ def _map_header(titles: list[CellValue]) -> tuple[dict[int, RosterField], dict[R
         if not text:
             continue
         found.append(text)
-        roster_field = HEADER_ALIASES.get(normalise_header(text))
+        roster_field = layout.by_header.get(normalise_header(text))
         if roster_field is None:
             ignored.append(text)
             continue
@@ -228,7 +245,7 @@ def _map_header(titles: list[CellValue]) -> tuple[dict[int, RosterField], dict[R
             raise RosterFileError("duplicate_column", detail=f"{labels[roster_field]}, {text}")
         by_index[index] = roster_field
         labels[roster_field] = text
-    missing = [FIELD_TITLES[f] for f in REQUIRED_FIELDS if f not in labels]
+    missing = [layout.titles[f] for f in layout.required if f not in labels]
     if missing:
         raise RosterFileError(
             "bad_header",
@@ -243,7 +260,7 @@ def _is_blank(values: Sequence[CellValue]) -> bool:
 
 
 def _raw_rows(
-    records: Iterator[tuple[int, Sequence[CellValue]]], by_index: dict[int, RosterField]
+    records: Iterator[tuple[int, Sequence[CellValue]]], by_index: dict[int, StrEnum]
 ) -> Iterator[RawRow]:
     indexes = list(by_index)
     fields = list(by_index.values())
@@ -332,7 +349,7 @@ def _sniff_delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
-def _open_csv(path: Path) -> RosterReader:
+def _open_csv(path: Path, layout: SheetLayout) -> RosterReader:
     sha256, lines, encoding = _scan(path)
     if encoding is None:
         raise RosterFileError("unknown_encoding")
@@ -346,7 +363,7 @@ def _open_csv(path: Path) -> RosterReader:
         if not first_line:
             raise RosterFileError("empty_file")
         reader = csv.reader(itertools.chain([first_line], handle), delimiter=_sniff_delimiter(first_line))
-        by_index, labels, ignored = _map_header(list(next(reader)))
+        by_index, labels, ignored = _map_header(list(next(reader)), layout)
         # csv.reader.line_num counts physical lines (a quoted cell may hold a line break);
         # the spreadsheet shows records, so each record after the header is the next row.
         records = enumerate(reader, start=header_row + 1)
@@ -370,7 +387,7 @@ def _open_csv(path: Path) -> RosterReader:
 # ---------------------------------------------------------------- XLSX
 
 
-def _open_xlsx(path: Path) -> RosterReader:
+def _open_xlsx(path: Path, layout: SheetLayout) -> RosterReader:
     # Imported here: the CSV path, the common one, does not pay for loading openpyxl.
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
@@ -399,7 +416,7 @@ def _open_xlsx(path: Path) -> RosterReader:
                 break
         if header is None:
             raise RosterFileError("empty_file")
-        by_index, labels, ignored = _map_header(list(header))
+        by_index, labels, ignored = _map_header(list(header), layout)
         rows = _first_row_or_refuse(_raw_rows(records, by_index))
     except BaseException:
         workbook.close()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 from pathlib import Path
 
 from kernel.idnumber import InvalidIdNumber, ValidIdNumber, check_id_number, is_valid_region_code
@@ -102,7 +104,7 @@ class RowValidator:
     """Checks rows of one roster. Written for speed as well as clarity: a 100,000-row roster
     passes through here, so the common case (clean text cells) takes the shortest path."""
 
-    def __init__(self, *, today: date, photo_folder: Path, columns: dict[RosterField, str]) -> None:
+    def __init__(self, *, today: date, photo_folder: Path, columns: Mapping[StrEnum, str]) -> None:
         self._today = today
         self._photo_folder = photo_folder.resolve()
         self._titles = {f: columns.get(f, FIELD_TITLES[f]) for f in RosterField}

@@ -1,0 +1,245 @@
+"""Repositories of life-signal feeds (imports, signals, death records, suspected false claims)
+and of the chat notices left for the bot. The feed's writes are set-based (one statement a
+batch), since a feed can hold a million rows."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Retiree
+from storage.models.care import LifeEventReport
+from storage.models.certification import Binding, Certification
+from storage.models.signals import (
+    ChatNotice,
+    DeathRecord,
+    LifeSignal,
+    SignalImport,
+    SuspectedFalseClaim,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class MatchedRetiree:
+    """What matching a feed row needs to know of the retiree it names."""
+
+    id: int
+    id_number_hash: str
+    birth_date: date
+    pension_region: str
+    residence_region: str
+    due_on: date | None
+    last_certified_on: date | None
+    payment_state: str
+    opted_out: bool
+    monthly_pension_fen: int | None
+
+
+class SignalRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def add(self, item: SignalImport | DeathRecord | SuspectedFalseClaim) -> None:
+        self._session.add(item)
+
+    async def completed_import(self, source: str, file_sha256: str) -> SignalImport | None:
+        query = (
+            select(SignalImport)
+            .where(
+                SignalImport.source == source,
+                SignalImport.file_sha256 == file_sha256,
+                SignalImport.finished_at.is_not(None),
+            )
+            .limit(1)
+        )
+        return (await self._session.execute(query)).scalar_one_or_none()
+
+    async def retirees_by_hash(self, hashes: Collection[str]) -> dict[str, MatchedRetiree]:
+        if not hashes:
+            return {}
+        query = select(
+            Retiree.id,
+            Retiree.id_number_hash,
+            Retiree.birth_date,
+            Retiree.pension_region,
+            Retiree.residence_region,
+            Retiree.due_on,
+            Retiree.last_certified_on,
+            Retiree.payment_state,
+            Retiree.data_matching_opted_out_at.is_not(None),
+            Retiree.monthly_pension_fen,
+        ).where(Retiree.id_number_hash.in_(list(hashes)))
+        rows = (await self._session.execute(query)).all()
+        return {
+            row[1]: MatchedRetiree(
+                id=row[0],
+                id_number_hash=row[1],
+                birth_date=row[2],
+                pension_region=row[3],
+                residence_region=row[4],
+                due_on=row[5],
+                last_certified_on=row[6],
+                payment_state=row[7],
+                opted_out=bool(row[8]),
+                monthly_pension_fen=row[9],
+            )
+            for row in rows
+        }
+
+    async def insert_new_signals(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[int, int, date]]:
+        """Insert the signals not on file yet; returns (id, retiree_id, observed_on) of those
+        inserted. A signal already kept (the same feed again) is skipped, not counted twice."""
+        if not rows:
+            return []
+        statement = _insert(self._session, LifeSignal).on_conflict_do_nothing(
+            index_elements=["retiree_id", "source", "observed_on"]
+        )
+        statement = statement.returning(LifeSignal.id, LifeSignal.retiree_id, LifeSignal.observed_on)
+        connection = await self._session.connection()
+        result = await connection.execute(statement, [dict(row) for row in rows])
+        return [(row[0], row[1], row[2]) for row in result.all()]
+
+    async def insert_certifications(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Certification rows, in the order given; returns their ids in that order."""
+        if not rows:
+            return []
+        statement = _insert(self._session, Certification).returning(
+            Certification.id, sort_by_parameter_order=True
+        )
+        connection = await self._session.connection()
+        return list((await connection.execute(statement, [dict(row) for row in rows])).scalars())
+
+    async def move_cycles(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Set `due_on` and `last_certified_on` of retirees ({"rid", "due_on", "certified_on"}),
+        only where no newer certification moved them meanwhile."""
+        if not rows:
+            return
+        statement = (
+            update(Retiree.__table__)
+            .where(Retiree.__table__.c.id == bindparam("rid"))
+            .values(due_on=bindparam("due_on"), last_certified_on=bindparam("certified_on"))
+        )
+        connection = await self._session.connection()
+        await connection.execute(statement, [dict(row) for row in rows])
+
+    async def link_certifications(self, links: Sequence[tuple[int, int]]) -> None:
+        """(signal id, certification id): which signal gave which certification."""
+        if not links:
+            return
+        statement = (
+            update(LifeSignal.__table__)
+            .where(LifeSignal.__table__.c.id == bindparam("sid"))
+            .values(certification_id=bindparam("cid"))
+        )
+        connection = await self._session.connection()
+        await connection.execute(statement, [{"sid": s, "cid": c} for s, c in links])
+
+    async def bound_chats(self, retiree_ids: Collection[int]) -> list[tuple[int, int, str, str | None]]:
+        """(retiree_id, chat_id, kind, language) of every active binding of these retirees."""
+        if not retiree_ids:
+            return []
+        from storage.models import BotUser
+
+        query = (
+            select(Binding.retiree_id, Binding.chat_id, Binding.kind, BotUser.language)
+            .outerjoin(BotUser, BotUser.telegram_user_id == Binding.telegram_user_id)
+            .where(Binding.retiree_id.in_(list(retiree_ids)), Binding.revoked_at.is_(None))
+            .order_by(Binding.retiree_id, Binding.id)
+        )
+        return [(r, c, k, lang) for r, c, k, lang in (await self._session.execute(query)).all()]
+
+    async def deaths_of(self, retiree_id: int) -> Sequence[DeathRecord]:
+        query = select(DeathRecord).where(DeathRecord.retiree_id == retiree_id).order_by(DeathRecord.id)
+        return (await self._session.execute(query)).scalars().all()
+
+    async def signals_after(self, retiree_id: int, day: date) -> Sequence[LifeSignal]:
+        query = (
+            select(LifeSignal)
+            .where(LifeSignal.retiree_id == retiree_id, LifeSignal.observed_on > day)
+            .order_by(LifeSignal.observed_on, LifeSignal.id)
+        )
+        return (await self._session.execute(query)).scalars().all()
+
+    async def certifications_after(self, retiree_id: int, day: date) -> Sequence[Certification]:
+        query = (
+            select(Certification)
+            .where(Certification.retiree_id == retiree_id, Certification.certified_on > day)
+            .order_by(Certification.certified_on, Certification.id)
+        )
+        return (await self._session.execute(query)).scalars().all()
+
+    async def open_suspicions(self, limit: int = 500) -> Sequence[SuspectedFalseClaim]:
+        query = (
+            select(SuspectedFalseClaim)
+            .where(SuspectedFalseClaim.state == "open")
+            .order_by(SuspectedFalseClaim.opened_at, SuspectedFalseClaim.id)
+            .limit(limit)
+        )
+        return (await self._session.execute(query)).scalars().all()
+
+    async def suspicion(self, suspicion_id: int) -> SuspectedFalseClaim | None:
+        return await self._session.get(SuspectedFalseClaim, suspicion_id)
+
+    async def death_report_of(self, record: DeathRecord) -> LifeEventReport | None:
+        if record.life_event_id is None:
+            return None
+        return await self._session.get(LifeEventReport, record.life_event_id)
+
+    async def imports(self, limit: int = 20) -> Sequence[SignalImport]:
+        query = select(SignalImport).order_by(SignalImport.id.desc()).limit(limit)
+        return (await self._session.execute(query)).scalars().all()
+
+    async def latest_signal_days(self, retiree_ids: Collection[int]) -> dict[int, date]:
+        """The day of each retiree's latest life signal (retirees without one are left out)."""
+        if not retiree_ids:
+            return {}
+        query = (
+            select(LifeSignal.retiree_id, func.max(LifeSignal.observed_on))
+            .where(LifeSignal.retiree_id.in_(list(retiree_ids)))
+            .group_by(LifeSignal.retiree_id)
+        )
+        return {rid: day for rid, day in (await self._session.execute(query)).all()}
+
+
+class NoticeRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            connection = await self._session.connection()
+            await connection.execute(_insert(self._session, ChatNotice), [dict(row) for row in rows])
+
+    def add(self, notice: ChatNotice) -> None:
+        self._session.add(notice)
+
+    async def pending(self, limit: int) -> list[tuple[ChatNotice, str | None]]:
+        """Unsent notices, oldest first, with the retiree's name (None if gone)."""
+        query = (
+            select(ChatNotice, Retiree.name)
+            .outerjoin(Retiree, Retiree.id == ChatNotice.retiree_id)
+            .where(ChatNotice.sent_at.is_(None))
+            .order_by(ChatNotice.id)
+            .limit(limit)
+        )
+        return [(notice, name) for notice, name in (await self._session.execute(query)).all()]
+
+    async def mark(self, notice_ids: Collection[int], state: str, at: datetime) -> None:
+        if notice_ids:
+            statement = (
+                update(ChatNotice).where(ChatNotice.id.in_(list(notice_ids))).values(state=state, sent_at=at)
+            )
+            await self._session.execute(statement)
+
+
+def _insert(session: AsyncSession, model: Any) -> Any:
+    """The dialect's INSERT (it has ON CONFLICT) for the two supported databases."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
