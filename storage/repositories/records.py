@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, delete, func, or_, select, update
+from sqlalchemy import Row, Select, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,9 +32,21 @@ class _Repository:
     def add(self, row: Base) -> None:
         self._session.add(row)
 
+    async def _insert_many(self, model: type[Base], rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert rows in one multi-row statement; returns their ids in the order given."""
+        if not rows:
+            return []
+        statement = insert(model).returning(model.__table__.c.id, sort_by_parameter_order=True)
+        connection = await self._session.connection()
+        return list((await connection.execute(statement, list(rows))).scalars())
+
 
 class RecordRepository(_Repository):
     """This region's chains: their heads and the records, in sequence order."""
+
+    async def insert_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Records (column values) appended at once by a feed; their ids in order."""
+        return await self._insert_many(VerificationRecord, rows)
 
     async def chain_head_for_update(self, region: str, genesis_hash: str) -> ChainHead:
         """The region's chain head, locked for this transaction (FOR UPDATE); made, at seq 0
@@ -189,6 +201,9 @@ class ReceivedRecordRepository(_Repository):
 
 class OutboxRepository(_Repository):
     """Records owed to other (paying) regions, and the state of their delivery."""
+
+    async def insert_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        await self._insert_many(OutboxEntry, rows)
 
     async def regions_waiting(self) -> list[str]:
         """The regions with records pending or deferred."""

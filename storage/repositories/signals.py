@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,6 +39,7 @@ class MatchedRetiree:
     payment_state: str
     opted_out: bool
     monthly_pension_fen: int | None
+    died_on: date | None  # the earliest death another agency recorded, if any
 
 
 class SignalRepository:
@@ -74,6 +75,10 @@ class SignalRepository:
             Retiree.payment_state,
             Retiree.data_matching_opted_out_at.is_not(None),
             Retiree.monthly_pension_fen,
+            select(func.min(DeathRecord.died_on))
+            .where(DeathRecord.retiree_id == Retiree.id)
+            .correlate(Retiree)
+            .scalar_subquery(),
         ).where(Retiree.id_number_hash.in_(list(hashes)))
         rows = (await self._session.execute(query)).all()
         return {
@@ -88,6 +93,7 @@ class SignalRepository:
                 payment_state=row[7],
                 opted_out=bool(row[8]),
                 monthly_pension_fen=row[9],
+                died_on=row[10],
             )
             for row in rows
         }
@@ -117,12 +123,18 @@ class SignalRepository:
 
     async def move_cycles(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Set `due_on` and `last_certified_on` of retirees ({"rid", "due_on", "certified_on"}),
-        only where no newer certification moved them meanwhile."""
+        except where a newer certification moved them meanwhile."""
         if not rows:
             return
+        table = Retiree.__table__
         statement = (
-            update(Retiree.__table__)
-            .where(Retiree.__table__.c.id == bindparam("rid"))
+            update(table)
+            .where(
+                table.c.id == bindparam("rid"),
+                or_(
+                    table.c.last_certified_on.is_(None), table.c.last_certified_on < bindparam("certified_on")
+                ),
+            )
             .values(due_on=bindparam("due_on"), last_certified_on=bindparam("certified_on"))
         )
         connection = await self._session.connection()

@@ -378,8 +378,9 @@ class ReviewService:
             ("hospital", True): DecisionOutcome.HOSPITAL_ACKNOWLEDGED,
             ("hospital", False): DecisionOutcome.HOSPITAL_REJECTED,
         }[(report.kind, approve)]
-        # The retiree's chats hear of a death report found untrue; for the rest, the reporter.
-        notify = [report.reporter_user_id]
+        # The retiree's chats hear of a death report found untrue; for the rest, the reporter
+        # (none for a death another agency's feed recorded).
+        notify = [report.reporter_user_id] if report.reporter_user_id is not None else []
         if outcome is DecisionOutcome.DEATH_CONFIRMED:
             await self._confirm_death(uow, staff, retiree, now)
         elif outcome is DecisionOutcome.DEATH_REJECTED:

@@ -13,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from kernel.clock import as_utc
-from storage.models.records import OutboxEntry, VerificationRecord
+from storage.models.records import ChainHead, OutboxEntry, VerificationRecord
 from storage.uow import UnitOfWork
 
 GENESIS = "0" * 64
@@ -37,13 +39,20 @@ EVENTS = frozenset(
         "hospital_reported",
         "audit_confirmed",
         "audit_review_opened",
+        "recovery_opened",
+        "recovery_step",
+        "recovery_closed",
     }
 )
 # Events kept in this region's chain only, never put in the outbox: the exchange's published
 # schema (web/static/exchange_openapi.json) lists the events a peer must accept, and these two
 # (staff's look at a pass after the fact) are not in it. What a pass audit leads to travels
 # as the events peers know: "review_approved", "review_rejected", "suspended".
-LOCAL_EVENTS = frozenset({"audit_confirmed", "audit_review_opened"})
+# The recovery of an overpayment ("recovery_opened", "recovery_step", "recovery_closed") is
+# the paying region's own business and stays in its chain too.
+LOCAL_EVENTS = frozenset(
+    {"audit_confirmed", "audit_review_opened", "recovery_opened", "recovery_step", "recovery_closed"}
+)
 
 
 def canonical(record: dict[str, Any]) -> bytes:
@@ -83,6 +92,48 @@ class RecordSubject(Protocol):
     def pension_region(self) -> str: ...
 
 
+@dataclass(frozen=True)
+class RecordDraft:
+    """One record to append with `append_records`."""
+
+    event: str
+    retiree: RecordSubject
+    method: str
+    at: datetime
+    evidence_hash: str | None = None
+    staff_id: int | None = None
+    detail: dict[str, Any] | None = None
+
+
+def _linked(head: ChainHead, draft: RecordDraft) -> VerificationRecord:
+    """The record `draft` makes after `head`, hashed; the head is moved on to it."""
+    if draft.event not in EVENTS:
+        raise ValueError(f"unknown record event {draft.event!r}")
+    record = VerificationRecord(
+        record_uid=str(uuid.uuid4()),
+        region=head.region,
+        seq=head.seq + 1,
+        retiree_hash=draft.retiree.id_number_hash,
+        event=draft.event,
+        occurred_at=as_utc(draft.at).astimezone(UTC).isoformat(timespec="seconds"),
+        residence_region=draft.retiree.residence_region,
+        pension_region=draft.retiree.pension_region,
+        method=draft.method,
+        evidence_hash=draft.evidence_hash,
+        staff_id=draft.staff_id,
+        detail=draft.detail or {},
+        prev_hash=head.hash,
+        hash="",
+    )
+    record.hash = chain_hash(head.hash, record_body(record))
+    head.seq, head.hash = record.seq, record.hash
+    return record
+
+
+def _owed_elsewhere(record: VerificationRecord) -> bool:
+    return record.pension_region != record.region and record.event not in LOCAL_EVENTS
+
+
 async def append_record(
     uow: UnitOfWork,
     *,
@@ -97,34 +148,46 @@ async def append_record(
 ) -> VerificationRecord:
     """Append one record to `region`'s chain (default: the retiree's residence region)
     inside the caller's unit of work; nothing is committed here."""
-    if event not in EVENTS:
+    draft = RecordDraft(event, retiree, method, at, evidence_hash, staff_id, detail)
+    if event not in EVENTS:  # before the chain is locked
         raise ValueError(f"unknown record event {event!r}")
-    region = region or retiree.residence_region
-    head = await uow.records.chain_head_for_update(region, GENESIS)
-    moment = as_utc(at)
-    record = VerificationRecord(
-        record_uid=str(uuid.uuid4()),
-        region=region,
-        seq=head.seq + 1,
-        retiree_hash=retiree.id_number_hash,
-        event=event,
-        occurred_at=moment.astimezone(UTC).isoformat(timespec="seconds"),
-        residence_region=retiree.residence_region,
-        pension_region=retiree.pension_region,
-        method=method,
-        evidence_hash=evidence_hash,
-        staff_id=staff_id,
-        detail=detail or {},
-        prev_hash=head.hash,
-        hash="",
-    )
-    record.hash = chain_hash(head.hash, record_body(record))
-    head.seq, head.hash = record.seq, record.hash
+    head = await uow.records.chain_head_for_update(region or retiree.residence_region, GENESIS)
+    record = _linked(head, draft)
     uow.records.add(record)
     await uow.flush()
-    if retiree.pension_region != region and event not in LOCAL_EVENTS:
+    if _owed_elsewhere(record):
         uow.outbox.add(OutboxEntry(record_id=record.id, dest_region=retiree.pension_region, state="pending"))
     return record
+
+
+async def append_records(uow: UnitOfWork, drafts: Sequence[RecordDraft], *, region: str | None) -> int:
+    """Append many records at once (a feed's batch): each chain head is locked once, the
+    records and their outbox rows go in as multi-row inserts. Same chain, same hashes as
+    appending them one by one; nothing is committed here. Returns how many were appended."""
+    by_region: dict[str, list[RecordDraft]] = defaultdict(list)
+    for draft in drafts:
+        by_region[region or draft.retiree.residence_region].append(draft)
+    for chain_region in sorted(by_region):  # one order for every writer: no deadlock
+        head = await uow.records.chain_head_for_update(chain_region, GENESIS)
+        records = [_linked(head, draft) for draft in by_region[chain_region]]
+        ids = await uow.records.insert_many([_columns(record) for record in records])
+        await uow.outbox.insert_many(
+            [
+                {"record_id": record_id, "dest_region": record.pension_region, "state": "pending"}
+                for record_id, record in zip(ids, records, strict=True)
+                if _owed_elsewhere(record)
+            ]
+        )
+    await uow.flush()  # the heads moved
+    return len(drafts)
+
+
+def _columns(record: VerificationRecord) -> dict[str, Any]:
+    return {
+        column.key: getattr(record, column.key)
+        for column in VerificationRecord.__table__.c
+        if column.key != "id"
+    }
 
 
 @dataclass(frozen=True)

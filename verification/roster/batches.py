@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from storage.protection import PersonalDataVault
 from verification.roster.reader import RawRow, RosterReader, RosterSource
@@ -93,6 +93,7 @@ class BatchBuilder:
             "last_certified_on": record.last_certified_on,
             "phone_encrypted": vault.encrypt(record.phone) if record.phone else None,
             "reference_photo_path": record.reference_photo,
+            "monthly_pension_fen": record.monthly_pension_fen,
             # Same instant for both: the upsert tells new rows from updated ones by it.
             "created_at": now,
             "updated_at": now,
@@ -105,18 +106,32 @@ class BatchFeed(Protocol):
     async def aclose(self) -> None: ...
 
 
-class ThreadBatchFeed:
-    """Builds batches in a worker thread, prefetching one while the last one is written."""
+class _Counted(Protocol):
+    @property
+    def rows_read(self) -> int: ...
 
-    def __init__(self, builder: BatchBuilder, batch_size: int) -> None:
+
+B = TypeVar("B", bound=_Counted)
+B_co = TypeVar("B_co", bound=_Counted, covariant=True)
+
+
+class _Builder(Protocol[B_co]):
+    def next_batch(self, size: int) -> B_co: ...
+
+
+class ThreadBatchFeed(Generic[B]):
+    """Builds batches in a worker thread, prefetching one while the last one is written.
+    Any builder whose batches count their rows will do (the roster's, a feed's)."""
+
+    def __init__(self, builder: _Builder[B], batch_size: int) -> None:
         self._builder = builder
         self._size = batch_size
-        self._pending: asyncio.Future[Batch] | None = None
+        self._pending: asyncio.Future[B] | None = None
 
-    def _start(self) -> asyncio.Future[Batch]:
+    def _start(self) -> asyncio.Future[B]:
         return asyncio.ensure_future(asyncio.to_thread(self._builder.next_batch, self._size))
 
-    async def next(self) -> Batch:
+    async def next(self) -> B:
         pending = self._pending or self._start()
         batch = await pending
         self._pending = self._start() if batch.rows_read else None
