@@ -32,21 +32,26 @@ class _Repository:
     def add(self, row: Base) -> None:
         self._session.add(row)
 
-    async def _insert_many(self, model: type[Base], rows: Sequence[dict[str, Any]]) -> list[int]:
-        """Insert rows in one multi-row statement; returns their ids in the order given."""
+    async def _insert_many(
+        self, model: type[Base], rows: Sequence[dict[str, Any]], key: str
+    ) -> dict[Any, int]:
+        """Insert rows in multi-row statements; returns {the row's `key` value: its id}.
+        (Asking for the ids in the order given instead would make SQLite insert one row at a
+        time: it cannot promise RETURNING's order.)"""
         if not rows:
-            return []
-        statement = insert(model).returning(model.__table__.c.id, sort_by_parameter_order=True)
+            return {}
+        table = model.__table__
+        statement = insert(model).returning(table.c[key], table.c.id)
         connection = await self._session.connection()
-        return list((await connection.execute(statement, list(rows))).scalars())
+        return {row[0]: row[1] for row in (await connection.execute(statement, list(rows))).all()}
 
 
 class RecordRepository(_Repository):
     """This region's chains: their heads and the records, in sequence order."""
 
-    async def insert_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
-        """Records (column values) appended at once by a feed; their ids in order."""
-        return await self._insert_many(VerificationRecord, rows)
+    async def insert_many(self, rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+        """Records (column values) appended at once by a feed: {record_uid: id}."""
+        return await self._insert_many(VerificationRecord, rows, "record_uid")
 
     async def chain_head_for_update(self, region: str, genesis_hash: str) -> ChainHead:
         """The region's chain head, locked for this transaction (FOR UPDATE); made, at seq 0
@@ -203,7 +208,9 @@ class OutboxRepository(_Repository):
     """Records owed to other (paying) regions, and the state of their delivery."""
 
     async def insert_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        await self._insert_many(OutboxEntry, rows)
+        if rows:
+            connection = await self._session.connection()
+            await connection.execute(insert(OutboxEntry), list(rows))
 
     async def regions_waiting(self) -> list[str]:
         """The regions with records pending or deferred."""

@@ -5,9 +5,8 @@ batch), since a feed can hold a million rows."""
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -25,8 +24,7 @@ from storage.models.signals import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class MatchedRetiree:
+class MatchedRetiree(NamedTuple):
     """What matching a feed row needs to know of the retiree it names."""
 
     id: int
@@ -75,51 +73,51 @@ class SignalRepository:
             Retiree.payment_state,
             Retiree.data_matching_opted_out_at.is_not(None),
             Retiree.monthly_pension_fen,
-            select(func.min(DeathRecord.died_on))
-            .where(DeathRecord.retiree_id == Retiree.id)
-            .correlate(Retiree)
-            .scalar_subquery(),
         ).where(Retiree.id_number_hash.in_(list(hashes)))
+        # Tuples, not ORM objects: a feed matches a million rows.
         rows = (await self._session.execute(query)).all()
-        return {
-            row[1]: MatchedRetiree(
-                id=row[0],
-                id_number_hash=row[1],
-                birth_date=row[2],
-                pension_region=row[3],
-                residence_region=row[4],
-                due_on=row[5],
-                last_certified_on=row[6],
-                payment_state=row[7],
-                opted_out=bool(row[8]),
-                monthly_pension_fen=row[9],
-                died_on=row[10],
-            )
-            for row in rows
-        }
+        # A recorded death suspends payment, so only retirees not paid now can have one.
+        deaths = await self._deaths_of([row[0] for row in rows if row[7] != "active"])
+        return {row[1]: MatchedRetiree._make((*row, deaths.get(row[0]))) for row in rows}
 
-    async def insert_new_signals(self, rows: Sequence[Mapping[str, Any]]) -> list[tuple[int, int, date]]:
-        """Insert the signals not on file yet; returns (id, retiree_id, observed_on) of those
-        inserted. A signal already kept (the same feed again) is skipped, not counted twice."""
+    async def _deaths_of(self, retiree_ids: list[int]) -> dict[int, date]:
+        if not retiree_ids:
+            return {}
+        query = (
+            select(DeathRecord.retiree_id, func.min(DeathRecord.died_on))
+            .where(DeathRecord.retiree_id.in_(retiree_ids))
+            .group_by(DeathRecord.retiree_id)
+        )
+        return {retiree_id: day for retiree_id, day in (await self._session.execute(query)).all()}
+
+    async def insert_new_signals(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Insert the signals not on file yet; returns how many were new. A signal already kept
+        (the same feed again) is skipped, not counted twice."""
         if not rows:
-            return []
+            return 0
+        table = LifeSignal.__table__
         statement = _insert(self._session, LifeSignal).on_conflict_do_nothing(
             index_elements=["retiree_id", "source", "observed_on"]
         )
-        statement = statement.returning(LifeSignal.id, LifeSignal.retiree_id, LifeSignal.observed_on)
         connection = await self._session.connection()
-        result = await connection.execute(statement, [dict(row) for row in rows])
-        return [(row[0], row[1], row[2]) for row in result.all()]
+        if connection.dialect.name == "sqlite":
+            # One executemany; SQLite counts the rows it inserted across it.
+            return (await connection.execute(statement, [dict(row) for row in rows])).rowcount
+        # asyncpg does not count an executemany: one multi-row statement, counted by RETURNING.
+        returning = statement.returning(table.c.id)
+        return len((await connection.execute(returning, [dict(row) for row in rows])).all())
 
-    async def insert_certifications(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-        """Certification rows, in the order given; returns their ids in that order."""
+    async def insert_certifications(self, rows: Sequence[Mapping[str, Any]]) -> dict[int, int]:
+        """Certification rows, one per retiree; returns {retiree_id: certification id}."""
         if not rows:
-            return []
+            return {}
         statement = _insert(self._session, Certification).returning(
-            Certification.id, sort_by_parameter_order=True
+            Certification.retiree_id, Certification.id
         )
         connection = await self._session.connection()
-        return list((await connection.execute(statement, [dict(row) for row in rows])).scalars())
+        return {
+            row[0]: row[1] for row in (await connection.execute(statement, [dict(row) for row in rows])).all()
+        }
 
     async def move_cycles(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Set `due_on` and `last_certified_on` of retirees ({"rid", "due_on", "certified_on"}),
@@ -139,18 +137,6 @@ class SignalRepository:
         )
         connection = await self._session.connection()
         await connection.execute(statement, [dict(row) for row in rows])
-
-    async def link_certifications(self, links: Sequence[tuple[int, int]]) -> None:
-        """(signal id, certification id): which signal gave which certification."""
-        if not links:
-            return
-        statement = (
-            update(LifeSignal.__table__)
-            .where(LifeSignal.__table__.c.id == bindparam("sid"))
-            .values(certification_id=bindparam("cid"))
-        )
-        connection = await self._session.connection()
-        await connection.execute(statement, [{"sid": s, "cid": c} for s, c in links])
 
     async def bound_chats(self, retiree_ids: Collection[int]) -> list[tuple[int, int, str, str | None]]:
         """(retiree_id, chat_id, kind, language) of every active binding of these retirees."""

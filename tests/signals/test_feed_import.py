@@ -195,3 +195,18 @@ async def test_an_import_stopped_half_way_completes_on_a_second_run(uow_factory,
     async with uow_factory() as uow:
         assert await uow.session.scalar(select(func.count()).select_from(Certification)) == 5
         assert (await verify_chain(uow, "440300")).intact
+
+
+async def test_a_large_feed_is_read_in_a_child_process_with_the_same_result(
+    uow_factory, vault, clock, tmp_path, monkeypatch
+):
+    import verification.signals.service as service
+
+    monkeypatch.setattr(service, "PARALLEL_FROM_ROWS", 1)  # any file counts as large
+    _, good = await add_retiree(uow_factory, vault, due_on=date(2026, 12, 1))
+    rows = [(good, "2026-11-10"), ("bad", "2026-11-10"), (good, "2026-11-10")]
+    report = await importer(uow_factory, vault, clock, batch_size=2).import_file(
+        write_feed(tmp_path / "large.csv", rows), "medical_settlement"
+    )
+    assert (report.rows_read, report.kept, report.certified) == (3, 1, 1)
+    assert sorted((r.row, r.code) for r in report.refused) == [(3, "wrong_length"), (4, "duplicate_row")]

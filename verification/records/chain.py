@@ -107,31 +107,17 @@ class RecordDraft:
 
 def _linked(head: ChainHead, draft: RecordDraft) -> VerificationRecord:
     """The record `draft` makes after `head`, hashed; the head is moved on to it."""
-    if draft.event not in EVENTS:
-        raise ValueError(f"unknown record event {draft.event!r}")
-    record = VerificationRecord(
-        record_uid=str(uuid.uuid4()),
-        region=head.region,
-        seq=head.seq + 1,
-        retiree_hash=draft.retiree.id_number_hash,
-        event=draft.event,
-        occurred_at=as_utc(draft.at).astimezone(UTC).isoformat(timespec="seconds"),
-        residence_region=draft.retiree.residence_region,
-        pension_region=draft.retiree.pension_region,
-        method=draft.method,
-        evidence_hash=draft.evidence_hash,
-        staff_id=draft.staff_id,
-        detail=draft.detail or {},
-        prev_hash=head.hash,
-        hash="",
-    )
-    record.hash = chain_hash(head.hash, record_body(record))
+    body = _body(head.region, head.seq + 1, draft)
+    record = VerificationRecord(**_columns(body, head.hash, chain_hash(head.hash, body)))
     head.seq, head.hash = record.seq, record.hash
     return record
 
 
-def _owed_elsewhere(record: VerificationRecord) -> bool:
-    return record.pension_region != record.region and record.event not in LOCAL_EVENTS
+def _owed_elsewhere(record: VerificationRecord | dict[str, Any]) -> bool:
+    """Sent to the paying region: a record (or its columns) about a retiree another region
+    pays, of an event peers know."""
+    values = record if isinstance(record, dict) else record_body(record)
+    return values["pension_region"] != values["region"] and values["event"] not in LOCAL_EVENTS
 
 
 async def append_record(
@@ -169,25 +155,53 @@ async def append_records(uow: UnitOfWork, drafts: Sequence[RecordDraft], *, regi
         by_region[region or draft.retiree.residence_region].append(draft)
     for chain_region in sorted(by_region):  # one order for every writer: no deadlock
         head = await uow.records.chain_head_for_update(chain_region, GENESIS)
-        records = [_linked(head, draft) for draft in by_region[chain_region]]
-        ids = await uow.records.insert_many([_columns(record) for record in records])
+        rows = []
+        for draft in by_region[chain_region]:  # plain rows: ORM objects cost more than the hashing
+            body = _body(head.region, head.seq + 1, draft)
+            record_hash = chain_hash(head.hash, body)
+            rows.append(_columns(body, head.hash, record_hash))
+            head.seq, head.hash = body["seq"], record_hash
+        ids = await uow.records.insert_many(rows)
         await uow.outbox.insert_many(
             [
-                {"record_id": record_id, "dest_region": record.pension_region, "state": "pending"}
-                for record_id, record in zip(ids, records, strict=True)
-                if _owed_elsewhere(record)
+                {
+                    "record_id": ids[row["record_uid"]],
+                    "dest_region": row["pension_region"],
+                    "state": "pending",
+                }
+                for row in rows
+                if _owed_elsewhere(row)
             ]
         )
     await uow.flush()  # the heads moved
     return len(drafts)
 
 
-def _columns(record: VerificationRecord) -> dict[str, Any]:
+def _body(region: str, seq: int, draft: RecordDraft) -> dict[str, Any]:
+    """The hashed body of a new record (what `record_body` gives of a stored one)."""
+    if draft.event not in EVENTS:
+        raise ValueError(f"unknown record event {draft.event!r}")
     return {
-        column.key: getattr(record, column.key)
-        for column in VerificationRecord.__table__.c
-        if column.key != "id"
+        "record_id": str(uuid.uuid4()),
+        "region": region,
+        "seq": seq,
+        "retiree_hash": draft.retiree.id_number_hash,
+        "event": draft.event,
+        "occurred_at": as_utc(draft.at).astimezone(UTC).isoformat(timespec="seconds"),
+        "residence_region": draft.retiree.residence_region,
+        "pension_region": draft.retiree.pension_region,
+        "method": draft.method,
+        "evidence_hash": draft.evidence_hash,
+        "staff_id": draft.staff_id,
+        "detail": draft.detail or {},
     }
+
+
+def _columns(body: dict[str, Any], prev_hash: str, record_hash: str) -> dict[str, Any]:
+    """The table's columns of a record: its body, the uid under its column name, the hashes."""
+    columns = dict(body, prev_hash=prev_hash, hash=record_hash)
+    columns["record_uid"] = columns.pop("record_id")
+    return columns
 
 
 @dataclass(frozen=True)

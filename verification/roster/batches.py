@@ -19,7 +19,7 @@ import os
 import pickle
 import struct
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -167,8 +167,16 @@ class ProcessBatchFeed:
 
     @classmethod
     async def start(
-        cls, source: RosterSource, sha256: str, vault: PersonalDataVault, today: date, batch_size: int
+        cls,
+        source: RosterSource,
+        sha256: str,
+        batch_size: int,
+        make_builder: Callable[..., _Builder[Any]],
+        *arguments: Any,
     ) -> ProcessBatchFeed:
+        """The child opens `source`, checks it is still the file of checksum `sha256`, and
+        sends the batches of `make_builder(reader, *arguments)` (a module-level function or
+        a class method, and arguments that pickle)."""
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PROJECT_ROOT, env.get("PYTHONPATH")]))
         process = await asyncio.create_subprocess_exec(
@@ -182,14 +190,14 @@ class ProcessBatchFeed:
         assert process.stdin is not None
         # The job, keys included, goes through the pipe: never on a command line, where
         # other users could read it in the process list.
-        process.stdin.write(pickle.dumps((source.path, sha256, vault, today, batch_size)))
+        process.stdin.write(pickle.dumps((source, sha256, batch_size, make_builder, arguments)))
         await process.stdin.drain()
         process.stdin.close()
         return cls(process)
 
-    async def next(self) -> Batch:
+    async def next(self) -> Any:
         if self._done:
-            return Batch()
+            return Batch()  # rows_read 0: the end, whatever the builder's batches
         assert self._process.stdout is not None
         try:
             header = await self._process.stdout.readexactly(FRAME_HEADER.size)
@@ -197,14 +205,13 @@ class ProcessBatchFeed:
         except asyncio.IncompleteReadError:
             self._done = True
             code = await self._process.wait()
-            raise RuntimeError(f"the roster reader process stopped (exit code {code})") from None
+            raise RuntimeError(f"the file reader process stopped (exit code {code})") from None
         if isinstance(item, BaseException):
             self._done = True
             raise item
         if item == DONE:
             self._done = True
             return Batch()
-        assert isinstance(item, Batch)
         return item
 
     async def aclose(self) -> None:

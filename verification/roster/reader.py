@@ -34,6 +34,7 @@ class RosterField(StrEnum):
     LAST_CERTIFIED_ON = "last_certified_on"
     PHONE = "phone"
     REFERENCE_PHOTO = "reference_photo"
+    MONTHLY_PENSION = "monthly_pension"  # yuan, as written ("3250.50"); kept as whole fen
 
 
 REQUIRED_FIELDS: tuple[StrEnum, ...] = (
@@ -54,6 +55,7 @@ FIELD_TITLES: dict[StrEnum, str] = {
     RosterField.LAST_CERTIFIED_ON: "上次认证日期/last_certified_on",
     RosterField.PHONE: "手机号/phone",
     RosterField.REFERENCE_PHOTO: "参考照片/reference_photo",
+    RosterField.MONTHLY_PENSION: "月养老金/monthly_pension",
 }
 
 _ALIASES: dict[StrEnum, tuple[str, ...]] = {
@@ -101,6 +103,19 @@ _ALIASES: dict[StrEnum, tuple[str, ...]] = {
     ),
     RosterField.PHONE: ("手机号", "手机号码", "手机", "联系电话", "电话", "phone", "mobile"),
     RosterField.REFERENCE_PHOTO: ("参考照片", "照片", "照片路径", "referencephoto", "photo"),
+    RosterField.MONTHLY_PENSION: (
+        "月养老金",
+        "月养老金额",
+        "养老金月额",
+        "月领取金额",
+        "基本养老金",
+        "每月养老金",
+        "月发放金额",
+        "养老金月发放额",
+        "monthlypension",
+        "monthlypensionyuan",
+        "pensionamount",
+    ),
 }
 
 # Spaces, underscores, dashes, colons and remarks in brackets ("参保地（区划代码）",

@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
 
@@ -32,6 +33,11 @@ _PHONE_SEPARATORS = re.compile(r"[\s\-()（）]")
 _SPACES = re.compile(r"\s+")
 _WINDOWS_DRIVE = re.compile(r"[A-Za-z]:")
 _CJK_NAME = re.compile(r"[\u3400-\u9fff\uf900-\ufaff·•．.\s]+")
+# A monthly pension above this (100,000 yuan) is a typo (fen typed as yuan, a digit too many).
+MAX_MONTHLY_PENSION_FEN = 100_000 * 100
+_AMOUNT = re.compile(r"\d+(?:\.\d+)?")
+_GROUPED_AMOUNT = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")  # "3,250.50"
+_AMOUNT_SIGN = re.compile(r"^[¥￥]|元$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +100,7 @@ class RosterRecord:
     last_certified_on: date | None
     phone: str | None
     reference_photo: str | None  # absolute path of an existing file inside the roster folder
+    monthly_pension_fen: int | None = None  # whole fen; None when the column is absent or empty
     warnings: tuple[RowProblem, ...] = field(default=())
 
     def __repr__(self) -> str:  # personal data must not reach logs through a repr
@@ -160,6 +167,15 @@ class RowValidator:
             if phone is None:
                 problems.append(RowProblem(row, "bad_phone", titles[RosterField.PHONE]))
 
+        monthly_pension_fen: int | None = None
+        amount_cell = cells.get(RosterField.MONTHLY_PENSION)
+        if not _is_empty(amount_cell):
+            amount = pension_fen(amount_cell)
+            if isinstance(amount, str):
+                problems.append(RowProblem(row, amount, titles[RosterField.MONTHLY_PENSION]))
+            else:
+                monthly_pension_fen = amount
+
         if problems:
             return RefusedRow(row, tuple(problems))
         # No problems means each required value was read; the asserts tell the type checker.
@@ -175,6 +191,7 @@ class RowValidator:
             last_certified_on=last_certified,
             phone=phone,
             reference_photo=photo,
+            monthly_pension_fen=monthly_pension_fen,
             warnings=warnings,
         )
 
@@ -267,6 +284,43 @@ def parse_date(cell: CellValue) -> date | None:
         return date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
         return None
+
+
+def pension_fen(cell: CellValue) -> int | str:
+    """A monthly pension written in yuan ("3250.50", "3,250.5", "3250", ¥3250 元, or a number
+    cell) as whole fen, counted with Decimal (a float is never multiplied); or the reason code
+    when it is not an amount: bad_pension_amount, pension_amount_not_positive,
+    pension_amount_too_precise (more than 2 decimals), pension_amount_too_large."""
+    if isinstance(cell, bool) or isinstance(cell, date):  # a date cell in the amount column
+        return "bad_pension_amount"
+    if isinstance(cell, int):
+        value = Decimal(cell)
+    elif isinstance(cell, float):
+        # repr gives the shortest text that reads back as the same float: what was typed.
+        try:
+            value = Decimal(repr(cell))
+        except InvalidOperation:
+            return "bad_pension_amount"
+    else:
+        text = _AMOUNT_SIGN.sub("", _folded(cell)).strip()
+        negative = text.startswith("-")
+        if negative:
+            text = text[1:].strip()
+        if _GROUPED_AMOUNT.fullmatch(text):
+            text = text.replace(",", "")
+        if not _AMOUNT.fullmatch(text):
+            return "bad_pension_amount"
+        value = -Decimal(text) if negative else Decimal(text)
+    if not value.is_finite():
+        return "bad_pension_amount"
+    if value <= 0:
+        return "pension_amount_not_positive"
+    fen = value * 100
+    if fen != fen.to_integral_value():
+        return "pension_amount_too_precise"
+    if fen > MAX_MONTHLY_PENSION_FEN:
+        return "pension_amount_too_large"
+    return int(fen)
 
 
 def _is_empty(cell: CellValue) -> bool:

@@ -113,7 +113,9 @@ async def import_roster(
     try:
         if parallel:
             reader.close()  # the child process reads the file itself
-            feed = await ProcessBatchFeed.start(source, reader.file_sha256, vault, today, batch_size)
+            feed = await ProcessBatchFeed.start(
+                source, reader.file_sha256, batch_size, BatchBuilder.for_reader, source, vault, today
+            )
         else:
             feed = ThreadBatchFeed(BatchBuilder.for_reader(reader, source, vault, today), batch_size)
         try:

@@ -1,8 +1,9 @@
-"""Child process of a large roster import: `python -m verification.roster.worker`.
+"""Child process of a large import (a roster, a feed): `python -m verification.roster.worker`.
 
-Reads the job (file, expected checksum, vault, today, batch size) pickled on stdin and
-writes length-prefixed pickled frames on stdout: each `Batch`, then `DONE` or the error.
-A module of its own so that `Batch` pickles under its real name, not as `__main__.Batch`.
+Reads the job pickled on stdin (the file, its expected checksum, the batch size, and the
+function that makes a batch builder for the opened file, with its arguments) and writes
+length-prefixed pickled frames on stdout: each batch, then `DONE` or the error. A module of
+its own so that batches pickle under their real names, not as `__main__.Batch`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import pickle
 import sys
 from typing import BinaryIO
 
-from verification.roster.batches import DONE, FRAME_HEADER, BatchBuilder
-from verification.roster.reader import RosterFileError, RosterSource
+from verification.roster.batches import DONE, FRAME_HEADER
+from verification.roster.reader import RosterFileError
 
 
 def _send(out: BinaryIO, item: object) -> None:
@@ -25,14 +26,13 @@ def _send(out: BinaryIO, item: object) -> None:
 def main() -> None:
     out = sys.stdout.buffer
     try:
-        path, expected_sha256, vault, today, batch_size = pickle.load(sys.stdin.buffer)
-        source = RosterSource(path)
+        source, expected_sha256, batch_size, make_builder, arguments = pickle.load(sys.stdin.buffer)
         with source.open() as reader:
             if reader.file_sha256 != expected_sha256:
                 # The file changed after the parent opened it: importing it would record
                 # the wrong checksum in roster_imports.
                 raise RosterFileError("unreadable_file", detail="the file changed during the import")
-            builder = BatchBuilder.for_reader(reader, source, vault, today)
+            builder = make_builder(reader, *arguments)
             while (batch := builder.next_batch(batch_size)).rows_read:
                 _send(out, batch)
         _send(out, DONE)

@@ -37,8 +37,8 @@ from storage.repositories.signals import MatchedRetiree
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 from verification.cycle.policies import CyclePolicies
 from verification.records.chain import RecordDraft, append_records
-from verification.roster.batches import ThreadBatchFeed
-from verification.roster.reader import CellValue, RawRow, RosterFileError, RosterSource
+from verification.roster.batches import ProcessBatchFeed, ThreadBatchFeed
+from verification.roster.reader import CellValue, RawRow, RosterFileError, RosterReader, RosterSource
 from verification.roster.rows import RefusedRow, RowProblem
 from verification.signals.deaths import DeathOutcome, record_death
 from verification.signals.rows import SIGNAL_LAYOUT, SignalField, SignalRow, SignalRowChecker
@@ -47,6 +47,7 @@ from verification.signals.sources import SignalSources, SourcePolicy
 
 ERROR_SOURCE = "signal_import"
 BATCH_SIZE = 5000
+PARALLEL_FROM_ROWS = 20_000
 SILENT_CERTIFIED = "silent_certified"  # the ChatNotice kind
 
 Progress = Callable[[int, int | None], None]
@@ -122,6 +123,14 @@ class _BatchBuilder:
         return batch
 
 
+def _builder_for(
+    reader: RosterReader, vault: PersonalDataVault, today: date, one_per_person: bool
+) -> _BatchBuilder:
+    """A feed's batch builder for an opened file (also called in the reader's child process)."""
+    checker = SignalRowChecker(vault, today=today, columns=reader.columns, one_per_person=one_per_person)
+    return _BatchBuilder(reader.rows(), checker)
+
+
 class FeedImporter:
     def __init__(
         self,
@@ -153,12 +162,21 @@ class FeedImporter:
         """Raises `SourceError` (unknown source), `RosterFileError` (the file as a whole is
         unusable) or `FeedRefused` (imported before), with nothing written."""
         policy = self.sources.get(source_name)
-        reader = await asyncio.to_thread(RosterSource(path, SIGNAL_LAYOUT).open)
+        source = RosterSource(path, SIGNAL_LAYOUT)
+        reader = await asyncio.to_thread(source.open)
+        report = FeedReport(policy.name, path.name, reader.file_sha256, estimated_rows=reader.estimated_rows)
+        arguments = (self._vault, self.today(), policy.is_death)
+        feed: Any
         try:
-            report = FeedReport(
-                policy.name, path.name, reader.file_sha256, estimated_rows=reader.estimated_rows
-            )
-            await self._import(policy, "file", reader.rows(), reader.columns, report, progress)
+            if (reader.estimated_rows or 0) >= PARALLEL_FROM_ROWS:
+                # Rows are checked and hashed in a child process: the writer keeps a core.
+                reader.close()
+                feed = await ProcessBatchFeed.start(
+                    source, reader.file_sha256, self._batch_size, _builder_for, *arguments
+                )
+            else:
+                feed = ThreadBatchFeed(_builder_for(reader, *arguments), self._batch_size)
+            await self._import(policy, "file", feed, report, progress)
         finally:
             reader.close()
         return report
@@ -173,20 +191,25 @@ class FeedImporter:
         digest = hashlib.sha256(json.dumps(records, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
         report = FeedReport(policy.name, name, digest, estimated_rows=len(records))
         rows = (_raw_row(number, record) for number, record in enumerate(records, start=1))
-        await self._import(policy, "endpoint", rows, {}, report, None)
+        checker = SignalRowChecker(
+            self._vault, today=self.today(), columns={}, one_per_person=policy.is_death
+        )
+        await self._import(
+            policy, "endpoint", ThreadBatchFeed(_BatchBuilder(rows, checker), self._batch_size), report, None
+        )
         return report
 
     async def _import(
         self,
         policy: SourcePolicy,
         channel: str,
-        rows: Iterator[RawRow],
-        columns: dict[Any, str],
+        feed: Any,
         report: FeedReport,
         progress: Progress | None,
     ) -> None:
         async with self._uow_factory() as uow:
             if await uow.signals.completed_import(policy.name, report.file_sha256) is not None:
+                await feed.aclose()
                 raise FeedRefused("feed_already_imported")
             feed_import = SignalImport(
                 source=policy.name,
@@ -197,10 +220,6 @@ class FeedImporter:
             uow.signals.add(feed_import)
             await uow.commit()  # first, so every batch's error records can name it
             report.import_id = feed_import.id
-            checker = SignalRowChecker(
-                self._vault, today=self.today(), columns=columns, one_per_person=policy.is_death
-            )
-            feed = ThreadBatchFeed(_BatchBuilder(rows, checker), self._batch_size)
             try:
                 while (batch := await feed.next()).rows_read:
                     await self._write_batch(uow, policy, feed_import, batch, report)
@@ -252,8 +271,8 @@ class FeedImporter:
         matched: dict[str, MatchedRetiree],
         step: FeedReport,
     ) -> None:
-        values: list[dict[str, Any]] = []
-        by_id: dict[int, MatchedRetiree] = {}
+        kept: list[tuple[SignalRow, MatchedRetiree]] = []
+        latest: dict[int, tuple[SignalRow, MatchedRetiree]] = {}  # retiree id -> their newest row
         for row in rows:
             retiree = matched.get(row.id_hash)
             problem = _life_problem(row, retiree)
@@ -261,39 +280,40 @@ class FeedImporter:
                 step.refused.append(RefusedRow(row.row, (RowProblem(row.row, problem),)))
                 continue
             assert retiree is not None
-            by_id[retiree.id] = retiree
-            values.append(
-                {
-                    "retiree_id": retiree.id,
-                    "source": policy.name,
-                    "observed_on": row.day,
-                    "in_person": policy.in_person,
-                    "import_id": feed_import.id,
-                }
-            )
-        inserted = await uow.signals.insert_new_signals(values)
-        step.kept, step.repeated = len(inserted), len(values) - len(inserted)
-        latest: dict[int, tuple[int, date]] = {}  # retiree -> (signal id, day) of the newest new signal
-        for signal_id, retiree_id, day in inserted:
-            if retiree_id not in latest or day > latest[retiree_id][1]:
-                latest[retiree_id] = (signal_id, day)
-        await self._certify_silently(uow, policy, latest, by_id, step)
+            kept.append((row, retiree))
+            if retiree.id not in latest or row.day > latest[retiree.id][0].day:
+                latest[retiree.id] = (row, retiree)
+        # Decided before the signals are written, so each signal row goes in once, naming the
+        # certification it gave. A signal already on file cannot certify again: its day is not
+        # after the certification it gave (or it did not qualify then, and still does not).
+        certified = await self._certify_silently(uow, policy, list(latest.values()), step)
+        values = [
+            {
+                "retiree_id": retiree.id,
+                "source": policy.name,
+                "observed_on": row.day,
+                "in_person": policy.in_person,
+                "import_id": feed_import.id,
+                "certification_id": certified.get(retiree.id) if latest[retiree.id][0] is row else None,
+            }
+            for row, retiree in kept
+        ]
+        step.kept = await uow.signals.insert_new_signals(values)
+        step.repeated = len(values) - step.kept
 
     async def _certify_silently(
         self,
         uow: UnitOfWork,
         policy: SourcePolicy,
-        latest: dict[int, tuple[int, date]],
-        by_id: dict[int, MatchedRetiree],
+        candidates: list[tuple[SignalRow, MatchedRetiree]],
         step: FeedReport,
-    ) -> None:
+    ) -> dict[int, int]:
+        """The silent certifications the candidates qualify for, with their cycles moved, their
+        records and the notices; returns {retiree id: certification id}."""
         now, today = self._clock(), self.today()
-        signal_ids: list[int] = []
         certifications: list[dict[str, Any]] = []
-        moves: list[dict[str, Any]] = []
         drafts: list[RecordDraft] = []
-        for retiree_id, (signal_id, day) in latest.items():
-            retiree = by_id[retiree_id]
+        for row, retiree in candidates:
             cycle = Cycle(
                 retiree.birth_date,
                 retiree.pension_region,
@@ -302,7 +322,7 @@ class FeedImporter:
                 retiree.payment_state,
             )
             verdict = silent_certification(
-                day,
+                row.day,
                 cycle,
                 policy,
                 today=today,
@@ -312,10 +332,9 @@ class FeedImporter:
             if isinstance(verdict, NotCertifying):
                 step.not_certifying[verdict.value] += 1
                 continue
-            signal_ids.append(signal_id)
             certifications.append(
                 {
-                    "retiree_id": retiree_id,
+                    "retiree_id": retiree.id,
                     "certified_at": now,
                     "certified_on": verdict.certified_on,
                     "valid_until": verdict.due_on,
@@ -323,7 +342,6 @@ class FeedImporter:
                     "place": policy.name,  # the source, for the check plan and the staff
                 }
             )
-            moves.append({"rid": retiree_id, "due_on": verdict.due_on, "certified_on": verdict.certified_on})
             drafts.append(
                 RecordDraft(
                     "certified",
@@ -339,12 +357,16 @@ class FeedImporter:
                 )
             )
         if not certifications:
-            return
+            return {}
         certification_ids = await uow.signals.insert_certifications(certifications)
-        await uow.signals.move_cycles(moves)
-        await uow.signals.link_certifications(list(zip(signal_ids, certification_ids, strict=True)))
+        await uow.signals.move_cycles(
+            [
+                {"rid": row["retiree_id"], "due_on": row["valid_until"], "certified_on": row["certified_on"]}
+                for row in certifications
+            ]
+        )
         await append_records(uow, drafts, region=self._region_code)
-        due = {move["rid"]: move for move in moves}
+        by_retiree = {row["retiree_id"]: row for row in certifications}
         await uow.notices.add_many(
             [
                 {
@@ -353,17 +375,18 @@ class FeedImporter:
                     "kind": SILENT_CERTIFIED,
                     "params": {
                         "source": policy.name,
-                        "on": due[retiree_id]["certified_on"].isoformat(),
-                        "due_on": due[retiree_id]["due_on"].isoformat(),
+                        "on": by_retiree[retiree_id]["certified_on"].isoformat(),
+                        "due_on": by_retiree[retiree_id]["valid_until"].isoformat(),
                     },
                     "for_helper": kind == "helper",
                     "created_at": now,
                     "state": "pending",
                 }
-                for retiree_id, chat_id, kind, _language in await uow.signals.bound_chats(list(due))
+                for retiree_id, chat_id, kind, _language in await uow.signals.bound_chats(list(by_retiree))
             ]
         )
         step.certified = len(certifications)
+        return certification_ids
 
     async def _deaths(
         self,
