@@ -122,7 +122,8 @@ async def run_backend(label: str, url: str, feed: Path, people: int, today: date
         started = time.perf_counter()
         await add_roster(uow_factory, vault, people, today)
         print(
-            f"{label}: {people:,} retirees written in {time.perf_counter() - started:.1f} s (setup, not timed)"
+            f"{label}: {people:,} retirees written in {time.perf_counter() - started:.1f} s"
+            " (setup, not timed)"
         )
         clock = lambda: datetime(today.year, today.month, today.day, 2, tzinfo=UTC)  # noqa: E731
         importer = FeedImporter(

@@ -95,7 +95,8 @@ async def _import(args: argparse.Namespace) -> int:
 
 def print_report(report: FeedReport, show: int, language: str = "en") -> None:
     print(
-        f"Feed {report.file_name} from {report.source} (sha256 {report.file_sha256[:12]}…), import #{report.import_id}"
+        f"Feed {report.file_name} from {report.source} (sha256 {report.file_sha256[:12]}…),"
+        f" import #{report.import_id}"
     )
     print(f"  rows read:   {report.rows_read}")
     print(f"  kept:        {report.kept} (already on file, not counted again: {report.repeated})")
@@ -144,7 +145,8 @@ async def _imports(args: argparse.Namespace) -> int:
     for row in rows:
         state = "complete" if row.finished_at else "stopped half-way"
         print(
-            f"#{row.id} {row.started_at:%Y-%m-%d %H:%M} {row.source} {row.file_name} ({row.channel}, {state}): "
+            f"#{row.id} {row.started_at:%Y-%m-%d %H:%M} {row.source} {row.file_name}"
+            f" ({row.channel}, {state}): "
             f"{row.rows_total} rows, {row.rows_matched} kept, {row.rows_repeated} repeated, "
             f"{row.rows_refused} refused, {row.certified} certified, {row.deaths} deaths"
         )

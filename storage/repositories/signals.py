@@ -152,6 +152,13 @@ class SignalRepository:
         )
         return [(r, c, k, lang) for r, c, k, lang in (await self._session.execute(query)).all()]
 
+    async def delete_for_retiree(self, retiree_id: int) -> int:
+        """Delete the retiree's kept life signals (data matching withdrawn); how many."""
+        from sqlalchemy import delete
+
+        result = await self._session.execute(delete(LifeSignal).where(LifeSignal.retiree_id == retiree_id))
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def deaths_of(self, retiree_id: int) -> Sequence[DeathRecord]:
         query = select(DeathRecord).where(DeathRecord.retiree_id == retiree_id).order_by(DeathRecord.id)
         return (await self._session.execute(query)).scalars().all()
@@ -217,16 +224,22 @@ class NoticeRepository:
     def add(self, notice: ChatNotice) -> None:
         self._session.add(notice)
 
-    async def pending(self, limit: int) -> list[tuple[ChatNotice, str | None]]:
-        """Unsent notices, oldest first, with the retiree's name (None if gone)."""
+    async def pending(self, limit: int) -> list[tuple[ChatNotice, str | None, str | None]]:
+        """Unsent notices, oldest first, with the retiree's name (None if gone) and the chat's
+        language (None if the person never chose one)."""
+        from storage.models import BotUser
+
         query = (
-            select(ChatNotice, Retiree.name)
+            select(ChatNotice, Retiree.name, BotUser.language)
             .outerjoin(Retiree, Retiree.id == ChatNotice.retiree_id)
+            .outerjoin(BotUser, BotUser.telegram_user_id == ChatNotice.chat_id)
             .where(ChatNotice.sent_at.is_(None))
             .order_by(ChatNotice.id)
             .limit(limit)
         )
-        return [(notice, name) for notice, name in (await self._session.execute(query)).all()]
+        return [
+            (notice, name, language) for notice, name, language in (await self._session.execute(query)).all()
+        ]
 
     async def mark(self, notice_ids: Collection[int], state: str, at: datetime) -> None:
         if notice_ids:

@@ -136,7 +136,7 @@ async def record_death(
                 chat_id=binding.chat_id,
                 retiree_id=retiree.id,
                 kind=DEATH_RECORDED,
-                params={"died_on": died_on.isoformat()},
+                params={"died_on": died_on.isoformat(), "source": source},
                 for_helper=binding.kind == "helper",
                 created_at=now,
             )

@@ -1,0 +1,32 @@
+"""A chat notice in words: the catalog key `signals.notice.<kind>.<self|helper>`, with its
+parameters shown as people read them: dates in the language's pattern, amounts in fen as
+yuan, a feed's source by its name in words, and the retiree's name."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from content.i18n import Translator
+from verification.signals.notices import OwedNotice
+
+
+def notice_text(t: Translator, notice: OwedNotice) -> str:
+    values: dict[str, Any] = {"name": notice.retiree_name or ""}
+    for key, value in notice.params.items():
+        values[key] = _shown(t, key, value)
+    return t(f"signals.notice.{notice.kind}.{'helper' if notice.for_helper else 'self'}", **values)
+
+
+def _shown(t: Translator, key: str, value: Any) -> Any:
+    if key == "source" and isinstance(value, str):
+        return t(f"signals.source.{value}")
+    if key.endswith("_fen") and isinstance(value, int):
+        return f"{Decimal(value) / 100:,.2f}"
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-":
+        try:
+            return t.date(date.fromisoformat(value))
+        except ValueError:
+            return value
+    return value
