@@ -81,6 +81,7 @@ class Settings(BaseSettings):
     # The region exchange: this region's Ed25519 key and the peers (code -> URL + public key).
     exchange_key_file: Path | None = Field(default=None, validation_alias="EXCHANGE_KEY_FILE")
     exchange_peers_file: Path | None = Field(default=None, validation_alias="EXCHANGE_PEERS_FILE")
+    feed_agencies_file: Path | None = Field(default=None, validation_alias="FEED_AGENCIES_FILE")
     # Records a paying region refuses as not its retiree (its roster not imported yet) are
     # tried again with a growing back-off for this many days, then listed by `records refused`.
     exchange_refusal_retry_days: float = Field(
@@ -108,6 +109,10 @@ class Settings(BaseSettings):
     def exchange_peers_path(self) -> Path:
         """The peer registry of the region exchange: EXCHANGE_PEERS_FILE, else in VAR_DIR."""
         return self.exchange_peers_file or self.var_dir / "exchange_peers.json"
+
+    def feed_agencies_path(self) -> Path:
+        """The agencies that may send feeds (POST /v1/feeds/SOURCE): FEED_AGENCIES_FILE, else in VAR_DIR."""
+        return self.feed_agencies_file or self.var_dir / "feed_agencies.json"
 
     @property
     def mode(self) -> BotMode:

@@ -32,7 +32,7 @@ def problem(error: ExchangeError) -> web.Response:
 
 async def receive_records(request: web.Request) -> web.Response:
     try:
-        body = await _body(request)
+        body = await read_body(request)
         result = await request.app[receiver_key].take_in("POST", RECORDS_PATH, request.headers, body)
     except ExchangeError as error:
         if error.status >= 401:
@@ -43,7 +43,8 @@ async def receive_records(request: web.Request) -> web.Response:
     return web.json_response({"accepted": result.accepted, "duplicates": result.duplicates})
 
 
-async def _body(request: web.Request) -> bytes:
+async def read_body(request: web.Request) -> bytes:
+    """The request's body, refused (413) above MAX_BODY."""
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise ExchangeError(413, "body_too_large", f"a request body may be at most {MAX_BODY} bytes")
     try:
@@ -56,7 +57,7 @@ async def _body(request: web.Request) -> bytes:
 
 async def receive_assistance(request: web.Request) -> web.Response:
     try:
-        body = await _body(request)
+        body = await read_body(request)
         origin = await request.app[receiver_key].admit("POST", ASSISTANCE_PATH, request.headers, body)
         opened = await request.app[assistance_key].open(origin, body)
     except ExchangeError as error:

@@ -149,7 +149,9 @@ async def _serve(args: argparse.Namespace) -> int:
         PeerRegistry,
         load_private_key,
     )
+    from verification.signals.agencies import FeedAgencies
     from web.exchange import HttpTransport, create_exchange_app, running_exchange
+    from web.feeds import add_feed_routes
 
     settings = Settings()
     key_path, peers_path = settings.exchange_key_path(), settings.exchange_peers_path()
@@ -174,9 +176,14 @@ async def _serve(args: argparse.Namespace) -> int:
             port = args.port if args.port is not None else settings.listen_port
             assistance = AssistanceService(runtime.uow_factory, settings.region_code, utc_now)
             app = create_exchange_app(receiver, assistance)
+            agencies = FeedAgencies.load(settings.feed_agencies_path())
+            if agencies.sources:  # other agencies' systems send their feeds here too
+                gate = ExchangeReceiver(runtime.uow_factory, settings.region_code, agencies.signers, utc_now)
+                add_feed_routes(app, runtime.feeds, agencies, gate)
             async with running_exchange(app, settings.listen_host, port) as url:
                 print(
-                    f"exchange for region {settings.region_code} at {url}; {len(peers.peers)} peers",
+                    f"exchange for region {settings.region_code} at {url}; {len(peers.peers)} peers,"
+                    f" {len(agencies.sources)} feed agencies",
                     flush=True,
                 )
                 try:
