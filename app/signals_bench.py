@@ -46,7 +46,18 @@ def write_feed(path: Path, people: int, rows: int, today: date, seed: int = 7) -
             writer.writerow((person_number(index), day.isoformat()))
 
 
-async def add_roster(uow_factory, vault: PersonalDataVault, people: int, today: date, seed: int = 11) -> None:
+async def add_roster(
+    uow_factory,
+    vault: PersonalDataVault,
+    people: int,
+    today: date,
+    seed: int = 11,
+    *,
+    due_dates: list[date] | None = None,
+    residence: str | None = None,
+) -> None:
+    """Made-up retirees straight into the table: due dates spread over the next year (or
+    `due_dates`), each certified a year before; a monthly pension of 2,000 to 6,000 yuan."""
     from sqlalchemy import insert
 
     from storage.models import Retiree
@@ -64,7 +75,7 @@ async def add_roster(uow_factory, vault: PersonalDataVault, people: int, today: 
 
     for index in range(people):
         number = person_number(index)
-        due_on = today + timedelta(days=rng.randrange(0, 365))
+        due_on = due_dates[index] if due_dates else today + timedelta(days=rng.randrange(0, 365))
         batch.append(
             {
                 "id_number_hash": vault.lookup_hash(number),
@@ -72,11 +83,12 @@ async def add_roster(uow_factory, vault: PersonalDataVault, people: int, today: 
                 "name": f"退休人员{index}",
                 "birth_date": _FIRST_BIRTH + timedelta(days=index // 1000),
                 "pension_region": "110000",
-                "residence_region": _REGIONS[index % len(_REGIONS)],
+                "residence_region": residence or _REGIONS[index % len(_REGIONS)],
                 "pension_start": date(2010, 1, 1),
                 "last_certified_on": due_on - timedelta(days=365),
                 "due_on": due_on,
                 "payment_state": "active",
+                "monthly_pension_fen": rng.randrange(2000, 6000) * 100,
                 "created_at": now,
                 "updated_at": now,
             }

@@ -60,6 +60,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     signals_bench.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     signals_bench.set_defaults(handler=lambda args: asyncio.run(_bench(args)))
 
+    year = bench.add_parser(
+        "year",
+        help="a simulated year: silent certification, deaths caught, overpayment, false claims, coverage",
+    )
+    year.add_argument("--retirees", type=int, default=100_000)
+    year.add_argument("--year", type=int, default=2026)
+    year.add_argument("--coverage", type=float, default=0.6, help="share who produce life signals (0-1)")
+    year.add_argument("--deaths", type=float, default=0.012, help="share who die in the year (0-1)")
+    year.add_argument("--fraud", type=float, default=0.1, help="share of deaths hidden to draw on (0-1)")
+    year.add_argument("--seed", type=int, default=2026)
+    year.add_argument(
+        "--postgres-url", default=None, metavar="URL", help="run on PostgreSQL instead of SQLite"
+    )
+    year.set_defaults(handler=lambda args: asyncio.run(_year(args)))
+
 
 async def _import(args: argparse.Namespace) -> int:
     from app.commands.roster import progress_bar
@@ -194,3 +209,30 @@ async def _bench(args: argparse.Namespace) -> int:
         )
     print(f"peak memory (RSS): {peak_rss_mib():.0f} MiB")
     return 0 if ok else 1
+
+
+async def _year(args: argparse.Namespace) -> int:
+    from app.commands.roster import temporary_postgres_database
+    from app.signals_bench import peak_rss_mib
+    from app.year_bench import YearOptions, report_lines, run_year
+
+    options = YearOptions(
+        retirees=args.retirees,
+        year=args.year,
+        coverage=args.coverage,
+        deaths=args.deaths,
+        fraud=args.fraud,
+        seed=args.seed,
+    )
+    with tempfile.TemporaryDirectory(prefix="pension-year-") as folder:
+        if args.postgres_url:
+            async with temporary_postgres_database(args.postgres_url) as url:
+                result = await run_year(url, options, Path(folder))
+            label = "PostgreSQL"
+        else:
+            result = await run_year(f"sqlite+aiosqlite:///{Path(folder) / 'year.db'}", options, Path(folder))
+            label = "SQLite"
+    for line in report_lines(label, options, result):
+        print(line)
+    print(f"peak memory (RSS): {peak_rss_mib():.0f} MiB")
+    return 0
