@@ -272,7 +272,8 @@ def report_lines(label: str, options: YearOptions, result: YearResult) -> list[s
     certified = result.silent + result.self_service
     lines = [
         f"{label}: a year of {options.retirees:,} retirees simulated in {result.seconds:.0f} s"
-        f" (feed coverage {options.coverage:.0%}, deaths {options.deaths:.1%}, hidden deaths {options.fraud:.0%} of them)",
+        f" (feed coverage {options.coverage:.0%}, deaths {options.deaths:.1%},"
+        f" hidden deaths {options.fraud:.0%} of them)",
         f"  certified with no action (from data): {result.silent:,} of {certified:,} certifications"
         f" = {result.silent / certified:.1%}"
         if certified
