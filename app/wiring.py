@@ -32,12 +32,19 @@ from verification.certification.enrolment import EnrolmentReport, ReferenceEnrol
 from verification.certification.pass_audit import AuditService, PassAuditor, load_audit_policy
 from verification.certification.review import ReviewService
 from verification.certification.service import CertificationService
+from verification.checkplan.service import CheckPlanService
 from verification.cycle.policies import load_cycle_policies
 from verification.cycle.service import CycleService
 from verification.faces.engines import engine_factory
 from verification.faces.pool import FaceWorkerPool
 from verification.faces.thresholds import configured_policy
 from verification.records.assistance import AssistanceService, ExchangeLink
+from verification.recovery.service import RecoveryService
+from verification.signals.data_matching import DataMatchingService
+from verification.signals.notices import NoticeService
+from verification.signals.service import FeedImporter
+from verification.signals.sources import SignalSources
+from verification.signals.suspicions import SuspicionService
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,7 @@ class Runtime:
     bot_services: BotServices
     faces: FaceWorkerPool
     enrolment: ReferenceEnrolment
+    feeds: FeedImporter
 
 
 @asynccontextmanager
@@ -132,9 +140,26 @@ async def open_runtime(
             audits=AuditService(
                 uow_factory, vault, timezone=settings.timezone, region_code=settings.region_code
             ),
+            notices=NoticeService(uow_factory, default_language=settings.default_language),
+            data_matching=DataMatchingService(uow_factory),
+            suspicions=SuspicionService(uow_factory, vault),
+            recovery=RecoveryService(
+                uow_factory, vault, timezone=settings.timezone, region_code=settings.region_code
+            ),
+            check_plan=CheckPlanService(
+                uow_factory, vault, cycle, timezone=settings.timezone, region_code=settings.region_code
+            ),
         )
         enrolment = ReferenceEnrolment(uow_factory, vault, faces)
-        yield Runtime(settings, engine, uow_factory, vault, bot_services, faces, enrolment)
+        feeds = FeedImporter(
+            uow_factory,
+            vault,
+            SignalSources.load(),
+            cycle.policies,
+            timezone=settings.timezone,
+            region_code=settings.region_code,
+        )
+        yield Runtime(settings, engine, uow_factory, vault, bot_services, faces, enrolment, feeds)
     finally:
         if link is not None:
             await link.transport.close()

@@ -13,6 +13,7 @@ from bot.context import BotContext
 from bot.handlers import FEATURES, common
 from bot.handlers.assistance import schedule_sweep
 from bot.inbox import InboxApplication, ReplayTolerantRateLimiter, UpdateInbox
+from bot.notices import schedule_notice_job
 from bot.publicity_jobs import schedule_publicity_jobs
 from bot.reminders import schedule_cycle_jobs
 from bot.services import SERVICES_KEY, BotServices
@@ -58,6 +59,7 @@ def build_application(
         schedule_cycle_jobs(application)
         schedule_publicity_jobs(application)
         schedule_sweep(application)
+        schedule_notice_job(application)
     return application
 
 

@@ -42,6 +42,8 @@ MAIN_MENUS: dict[Role, list[list[str]]] = {
         ["review", "questions"],
         ["assisted_certify", "home_visits"],
         ["assistance_requests", "audits"],
+        ["recoveries", "false_claims"],
+        ["check_plan"],
         ["staff_login"],
         ["how_to_certify", "fraud"],
         ["employer_duties", "help"],

@@ -16,8 +16,13 @@ from verification.care.life_events import LifeEventService
 from verification.certification.pass_audit import AuditService
 from verification.certification.review import ReviewService
 from verification.certification.service import CertificationService
+from verification.checkplan.service import CheckPlanService
 from verification.cycle.service import CycleService
 from verification.records.assistance import AssistanceService
+from verification.recovery.service import RecoveryService
+from verification.signals.data_matching import DataMatchingService
+from verification.signals.notices import NoticeService
+from verification.signals.suspicions import SuspicionService
 
 if TYPE_CHECKING:  # the console commands' runtime builds BotServices without loading Telegram
     from telegram.ext import ContextTypes
@@ -40,6 +45,11 @@ class BotServices:
     home_visits: HomeVisitService | None = None
     life_events: LifeEventService | None = None
     audits: AuditService | None = None
+    notices: NoticeService | None = None
+    data_matching: DataMatchingService | None = None
+    suspicions: SuspicionService | None = None
+    recovery: RecoveryService | None = None
+    check_plan: CheckPlanService | None = None
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:

@@ -24,6 +24,7 @@ NOT_PERSONAL = {
     "verification.liveness.real_clips.RealClip.name",  # a measurement clip's file name
     "content.knowledge.model.Source.name",  # a law's title
     "content.payroll.report.ReportFile.name",  # a report's file name
+    "verification.signals.sources.SourcePolicy.name",  # a feed's source ("medical_settlement")
 }
 
 

@@ -38,3 +38,15 @@ FEATURES = (
 from bot.handlers import publicity  # noqa: E402
 
 FEATURES = (*FEATURES, publicity)
+
+from bot.handlers import recovery  # noqa: E402
+
+FEATURES = (*FEATURES, recovery)
+
+from bot.handlers import check_plan  # noqa: E402
+
+FEATURES = (*FEATURES, check_plan)
+
+from bot.handlers import suspicions  # noqa: E402
+
+FEATURES = (*FEATURES, suspicions)

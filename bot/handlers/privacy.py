@@ -20,11 +20,13 @@ from bot.handlers.common import menu_or_roles, profile_of
 from bot.menu import menu_action
 from bot.services import services
 from content.i18n import Translator
+from verification.signals.data_matching import NotBound as DataMatchingNotBound
 
 CONSENT = Button("consent", OneOf(*DECISIONS), Number())
 WITHDRAW = Button("privacy:withdraw", Number())
 WITHDRAW_CONFIRMED = Button("privacy:confirm", Number())
 KEEP = Button("privacy:keep")
+DATA_MATCHING = Button("privacy:data", OneOf("on", "off"), Number())
 
 
 async def ask_consent(update: Update, context: BotContext, retiree_id: int) -> None:
@@ -60,6 +62,10 @@ async def show_privacy(update: Update, context: BotContext) -> None:
         await message.reply_text(t("privacy.not_bound"), reply_markup=menu_or_roles(t, profile))
         return
     text = "\n\n".join([t("privacy.header"), *(_summary_text(t, summary) for summary in summaries)])
+    choices = await services(context).data_matching.choices(update.effective_user.id)
+    for choice in choices:
+        state = "signals.privacy.data_matching_on" if choice.allowed else "signals.privacy.data_matching_off"
+        text += "\n\n" + (choice.name + "：" if len(choices) > 1 else "") + t(state)
     text += "\n\n" + t("privacy.retention")
     buttons = [
         [
@@ -72,6 +78,16 @@ async def show_privacy(update: Update, context: BotContext) -> None:
         ]
         for summary in summaries
         if summary.consent_state == "agree" or summary.face_templates or summary.stored_photos
+    ]
+    buttons += [
+        [
+            InlineKeyboardButton(
+                t("signals.button.data_matching_off" if choice.allowed else "signals.button.data_matching_on")
+                + ("" if len(choices) == 1 else f" · {choice.name}"),
+                callback_data=DATA_MATCHING("off" if choice.allowed else "on", choice.retiree_id),
+            )
+        ]
+        for choice in choices
     ]
     markup = InlineKeyboardMarkup(buttons) if buttons else menu_or_roles(t, profile)
     await message.reply_text(text, reply_markup=markup)
@@ -145,9 +161,26 @@ async def _drop_buttons(query) -> None:
         pass
 
 
+async def data_matching_chosen(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    profile, t = await profile_of(update, context)
+    choice, retiree_id = DATA_MATCHING.of(update)
+    try:
+        await services(context).data_matching.choose(update.effective_user.id, retiree_id, choice == "on")
+    except DataMatchingNotBound:
+        await query.answer(t("privacy.not_yours"), show_alert=True)
+        return
+    await query.answer()
+    await _drop_buttons(query)
+    await query.message.reply_text(
+        t(f"signals.privacy.changed_{choice}"), reply_markup=menu_or_roles(t, profile)
+    )
+
+
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("privacy", show_privacy))
     application.add_handler(CallbackQueryHandler(consent_chosen, pattern=CONSENT.pattern))
     application.add_handler(CallbackQueryHandler(withdraw_asked, pattern=WITHDRAW.pattern))
     application.add_handler(CallbackQueryHandler(withdraw_confirmed, pattern=WITHDRAW_CONFIRMED.pattern))
     application.add_handler(CallbackQueryHandler(withdraw_kept, pattern=KEEP.pattern))
+    application.add_handler(CallbackQueryHandler(data_matching_chosen, pattern=DATA_MATCHING.pattern))

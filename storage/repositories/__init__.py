@@ -74,9 +74,9 @@ class RetireeRepository:
         were new. The rows must have distinct hashes (a row cannot be upserted twice at once).
 
         Each mapping holds the Retiree columns (without `id`). On update `created_at` is kept;
-        an empty phone or photo in the roster keeps what is stored (staff may have enrolled a
-        face since), and `last_certified_on` never moves back: a certification done through
-        the bot must not be undone by re-importing an older roster.
+        an empty phone, photo or monthly pension in the roster keeps what is stored (staff may
+        have enrolled a face since), and `last_certified_on` never moves back: a certification
+        done through the bot must not be undone by re-importing an older roster.
         """
         if not rows:
             return 0
@@ -111,6 +111,7 @@ class RetireeRepository:
                 ),
                 "phone_encrypted": func.coalesce(new.phone_encrypted, Retiree.phone_encrypted),
                 "reference_photo_path": func.coalesce(new.reference_photo_path, Retiree.reference_photo_path),
+                "monthly_pension_fen": func.coalesce(new.monthly_pension_fen, Retiree.monthly_pension_fen),
                 "updated_at": new.updated_at,
             },
         )

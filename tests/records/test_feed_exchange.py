@@ -46,7 +46,8 @@ async def test_a_silent_certification_and_a_death_reach_the_paying_region(region
     )
     await feeds.import_file(write_feed(tmp_path / "yb.csv", [(alive, "2026-11-20")]), "medical_settlement")
     await feeds.import_file(
-        write_feed(tmp_path / "hk.csv", [(dead, "2026-10-30")], header=("身份证号码", "死亡日期")), "death_household"
+        write_feed(tmp_path / "hk.csv", [(dead, "2026-10-30")], header=("身份证号码", "死亡日期")),
+        "death_household",
     )
     assert (await sz.dispatcher.drain()).delivered == 3
     async with bj.uow_factory() as uow:
@@ -56,5 +57,12 @@ async def test_a_silent_certification_and_a_death_reach_the_paying_region(region
         (SZ, "death_reported", "data"),
         (SZ, "suspended", "data"),
     ]
-    assert got[0].retiree_hash == vault.lookup_hash(alive) and got[0].body["detail"]["source"] == "medical_settlement"
-    assert got[1].body["detail"] == {"died_on": "2026-10-30", "source": "death_household", "suspected_false_claim": False}
+    assert (
+        got[0].retiree_hash == vault.lookup_hash(alive)
+        and got[0].body["detail"]["source"] == "medical_settlement"
+    )
+    assert got[1].body["detail"] == {
+        "died_on": "2026-10-30",
+        "source": "death_household",
+        "suspected_false_claim": False,
+    }

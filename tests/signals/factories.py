@@ -52,7 +52,9 @@ async def add_retiree(
         return retiree.id, number
 
 
-def write_feed(path: Path, rows: list[tuple[str, str]], header: tuple[str, str] = ("身份证号码", "结算日期")) -> Path:
+def write_feed(
+    path: Path, rows: list[tuple[str, str]], header: tuple[str, str] = ("身份证号码", "结算日期")
+) -> Path:
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)

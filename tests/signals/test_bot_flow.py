@@ -25,7 +25,9 @@ async def bot_stack(database_url, tmp_path):
         yield stack
 
 
-async def test_silent_certification_reaches_the_chats_and_data_matching_can_be_turned_off(bot_stack, tmp_path):
+async def test_silent_certification_reaches_the_chats_and_data_matching_can_be_turned_off(
+    bot_stack, tmp_path
+):
     runtime = bot_stack.runtime
     today = runtime.bot_services.cycle.today()
     retiree_id, number = await add_retiree(

@@ -32,7 +32,9 @@ def clock():
     return FakeClock(TODAY)
 
 
-async def test_a_recorded_death_stops_payment_opens_a_case_and_tells_the_family(uow_factory, vault, clock, tmp_path):
+async def test_a_recorded_death_stops_payment_opens_a_case_and_tells_the_family(
+    uow_factory, vault, clock, tmp_path
+):
     retiree_id, number = await add_retiree(
         uow_factory, vault, due_on=date(2027, 5, 1), monthly_pension_fen=325_050
     )
@@ -51,14 +53,22 @@ async def test_a_recorded_death_stops_payment_opens_a_case_and_tells_the_family(
     [report_row] = await rows(uow_factory, LifeEventReport)
     [case] = await rows(uow_factory, ReviewCase)
     assert death.life_event_id == report_row.id and report_row.review_case_id == case.id
-    assert (report_row.kind, report_row.source, report_row.reporter_user_id) == ("death", "death_household", None)
+    assert (report_row.kind, report_row.source, report_row.reporter_user_id) == (
+        "death",
+        "death_household",
+        None,
+    )
     records = await rows(uow_factory, VerificationRecord)
     assert [(r.event, r.method) for r in records] == [
         ("death_reported", "data"),
         ("suspended", "data"),
         ("recovery_opened", "recovery"),  # kept in this region's chain only
     ]
-    assert records[0].detail == {"died_on": "2026-09-15", "source": "death_household", "suspected_false_claim": False}
+    assert records[0].detail == {
+        "died_on": "2026-09-15",
+        "source": "death_household",
+        "suspected_false_claim": False,
+    }
     assert len(await rows(uow_factory, OutboxEntry)) == 2  # the death and the suspension reach the payer
     notices = await rows(uow_factory, ChatNotice)
     assert sorted((n.chat_id, n.kind, n.for_helper) for n in notices) == [

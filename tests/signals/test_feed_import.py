@@ -47,7 +47,9 @@ async def test_a_settlement_inside_the_window_certifies_silently_and_stops_the_r
         retiree = await uow.session.get(Retiree, retiree_id)
         certification = (await uow.session.execute(select(Certification))).scalar_one()
         record = (
-            await uow.session.execute(select(VerificationRecord).where(VerificationRecord.event == "certified"))
+            await uow.session.execute(
+                select(VerificationRecord).where(VerificationRecord.event == "certified")
+            )
         ).scalar_one()
         outbox = (await uow.session.execute(select(OutboxEntry))).scalars().all()
         notices = (await uow.session.execute(select(ChatNotice).order_by(ChatNotice.chat_id))).scalars().all()
@@ -104,7 +106,9 @@ async def test_signals_that_do_not_certify_are_kept_with_the_reason(uow_factory,
         assert (await uow.session.get(Retiree, far)).due_on == date(2027, 9, 1)
 
 
-async def test_every_bad_row_is_named_by_number_and_nothing_is_counted_twice(uow_factory, vault, clock, tmp_path):
+async def test_every_bad_row_is_named_by_number_and_nothing_is_counted_twice(
+    uow_factory, vault, clock, tmp_path
+):
     _, good = await add_retiree(uow_factory, vault, due_on=date(2026, 12, 1))
     _, opted_out = await add_retiree(uow_factory, vault, due_on=date(2026, 12, 1), opted_out=True)
     unknown = synthetic_id_number("310101", date(1950, 1, 1), 11)  # valid, but nobody on the roster
@@ -157,13 +161,13 @@ async def test_every_bad_row_is_named_by_number_and_nothing_is_counted_twice(uow
         assert await uow.session.scalar(select(func.count()).select_from(Certification)) == 1
 
 
-async def test_an_unknown_source_and_a_file_without_the_columns_write_nothing(uow_factory, vault, clock, tmp_path):
+async def test_an_unknown_source_and_a_file_without_the_columns_write_nothing(
+    uow_factory, vault, clock, tmp_path
+):
     from verification.roster.reader import RosterFileError
 
     with pytest.raises(SourceError):
-        await importer(uow_factory, vault, clock).import_file(
-            write_feed(tmp_path / "a.csv", []), "horoscope"
-        )
+        await importer(uow_factory, vault, clock).import_file(write_feed(tmp_path / "a.csv", []), "horoscope")
     with pytest.raises(RosterFileError) as bad:
         await importer(uow_factory, vault, clock).import_file(
             write_feed(tmp_path / "b.csv", [("x", "y")], header=("姓名", "备注")), "medical_settlement"

@@ -55,13 +55,17 @@ async def test_staff_of_the_region_see_the_evidence_and_decide_once(uow_factory,
     assert await service.open_for_staff(7901) == []
     [view] = await service.open_for_staff(7900)
     assert (view.died_on, view.death_source) == (date(2026, 3, 9), "death_cremation")
-    assert [(e["kind"], e["on"], e["method"]) for e in view.evidence] == [("certification", "2026-06-01", "self_video")]
+    assert [(e["kind"], e["on"], e["method"]) for e in view.evidence] == [
+        ("certification", "2026-06-01", "self_video")
+    ]
     assert "*" in view.masked_id_number
     t = Translator("zh_Hans")
     from bot.handlers.suspicions import suspicion_text
 
     text = suspicion_text(t, view)
-    assert "2026年3月9日" in text and "民政火化记录" in text and "手机视频认证" in text and "第八十八条" in text
+    assert (
+        "2026年3月9日" in text and "民政火化记录" in text and "手机视频认证" in text and "第八十八条" in text
+    )
     assert "2026年6月1日" in suspicion_text(t, view)
     assert "Art. 88" in suspicion_text(Translator("en"), view)
 
@@ -95,7 +99,9 @@ async def test_notices_are_worded_in_each_chat_language_sent_once_and_a_blocked_
     assert (report.sent, report.undeliverable) == (2, 1)
     texts = dict(bot.sent)
     assert "您已通过疫苗接种记录（2026年11月12日）完成本年度养老金领取资格认证" in texts[901]
-    assert "陈阿婆's pension certification for this year is done, from the record of a vaccination" in texts[902]
+    assert (
+        "陈阿婆's pension certification for this year is done, from the record of a vaccination" in texts[902]
+    )
     assert "12 November 2026" in texts[902]
     [error] = await rows(uow_factory, ErrorRecord)
     assert (error.source, error.code, error.chat_id) == ("chat_notice", "Forbidden", 903)
@@ -120,7 +126,8 @@ async def test_death_notices_are_worded_with_care(uow_factory, vault, clock, tmp
     await bind(uow_factory, retiree_id, 921, kind="helper")
     await bind(uow_factory, retiree_id, 922)
     await importer(uow_factory, vault, clock).import_file(
-        write_feed(tmp_path / "d.csv", [(number, "2026-11-02")], header=("身份证号码", "死亡日期")), "death_household"
+        write_feed(tmp_path / "d.csv", [(number, "2026-11-02")], header=("身份证号码", "死亡日期")),
+        "death_household",
     )
     bot = FakeBot()
     await send_owed_notices(bot, NoticeService(uow_factory, clock))
