@@ -82,7 +82,8 @@ async def test_a_retiree_binds_then_reads_and_withdraws_in_my_data(stack):
         assert (await uow.consents.latest(retiree_id)).withdrawn_at is not None
     [again] = await user.say("/privacy")
     assert "已撤回" in again["text"] and "人脸特征：0 份" in again["text"]
-    assert inline_labels(again) == []  # nothing left to withdraw
+    # Nothing left to withdraw; the choice about certification from data stays offered.
+    assert inline_labels(again) == ["🔕 不用数据比对认证"]
 
 
 async def test_a_helper_binds_an_elder_from_the_menu(stack):
