@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import event
@@ -23,12 +25,23 @@ CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 def clean_text(text: str) -> str:
     """`text` without control characters (tab, newline and carriage return are kept)."""
+    if text.isprintable():  # the common case, checked in C: no control character at all
+        return text
     return CONTROL_CHARACTERS.sub("", text) if CONTROL_CHARACTERS.search(text) else text
+
+
+# Values that hold no text: passed as they are, without the checks below (a feed binds millions).
+_NOT_TEXT = frozenset({int, float, bool, type(None), bytes, date, datetime, Decimal})
 
 
 def clean_value(value: Any) -> Any:
     """`value` with every text in it cleaned: strings, and the keys and items of JSON-like
     dicts, lists and tuples (bound parameters of one row or of many); others as they are."""
+    kind = type(value)
+    if kind in _NOT_TEXT:
+        return value
+    if kind is str:
+        return clean_text(value)
     if isinstance(value, str):
         return clean_text(value)
     if isinstance(value, dict):
