@@ -42,6 +42,7 @@ class Person:
     registered_on: date | None = None  # when the death reaches a death feed
     fraud: bool = False
     covered: bool = False
+    active_after_death: bool = False  # a certification or a card use in a dead person's name
 
 
 @dataclass
@@ -69,6 +70,7 @@ class YearResult:
     planted: int = 0
     planted_found: int = 0
     planted_surfaced: int = 0  # hidden deaths whose cremation record arrived within the year
+    planted_detectable: int = 0  # of those, with a certification or a card use after the death
     flagged_not_planted: int = 0
     coverage: list[Any] = field(default_factory=list)
 
@@ -156,6 +158,13 @@ async def run_year(url: str, options: YearOptions, folder: Path) -> YearResult:
                 if uses_card and rng.random() < options.visits_per_year / 52:
                     day = week_start + timedelta(days=rng.randrange(7))
                     rows.append((person.number, day.isoformat()))
+                    # Seen by the check only when imported before the death record (same week or earlier).
+                    person.active_after_death |= (
+                        person.died_on is not None
+                        and day > person.died_on
+                        and person.registered_on is not None
+                        and person.registered_on >= week_start
+                    )
             if rows:
                 result.silent += (
                     await feeds.import_file(_feed(folder, f"yb{week}.csv", rows), "medical_settlement")
@@ -194,9 +203,11 @@ async def run_year(url: str, options: YearOptions, folder: Path) -> YearResult:
         result.deaths = sum(1 for p in crowd if p.died_on is not None)
         result.planted = sum(1 for p in crowd if p.fraud)
         last_day = date(options.year, 12, 31) + timedelta(days=6)
-        result.planted_surfaced = sum(
-            1 for p in crowd if p.fraud and p.registered_on is not None and p.registered_on <= last_day
-        )
+        surfaced = [
+            p for p in crowd if p.fraud and p.registered_on is not None and p.registered_on <= last_day
+        ]
+        result.planted_surfaced = len(surfaced)
+        result.planted_detectable = sum(1 for p in surfaced if p.active_after_death)
         for death in deaths:
             result.deaths_caught += 1
             stopped = first_stop.get(death.retiree_id)
@@ -249,6 +260,7 @@ async def _self_service(uow_factory, clock, policies, week_end, by_index, option
             if rng.random() > options.self_service / 4:  # over the four weeks before the due date
                 continue
             day = week_end - timedelta(days=rng.randrange(7))
+            person.active_after_death |= dead and day > person.died_on
             due_on = next_due_date(day, retiree.birth_date, policies.for_region(retiree.pension_region))
             certifications.append(
                 {
@@ -295,9 +307,10 @@ def report_lines(label: str, options: YearOptions, result: YearResult) -> list[s
             f" {mean:,.2f} yuan each on average, {sum(result.overpaid_fen) / 100:,.2f} yuan in all"
         )
     lines.append(
-        f"  suspected false claims: {result.planted_found} of {result.planted} planted found"
-        f" ({result.planted_surfaced} of them surfaced in a death feed within the year;"
-        f" {result.flagged_not_planted} flagged that were not planted)"
+        f"  suspected false claims: {result.planted_found} of {result.planted} planted found;"
+        f" {result.planted_surfaced} planted deaths surfaced in a death feed within the year, of which"
+        f" {result.planted_detectable} showed a certification or a card use after the death;"
+        f" {result.flagged_not_planted} flagged that were not planted"
     )
     for quarter in result.coverage:
         lines.append(

@@ -426,25 +426,7 @@ class RecoveryService:
         }
         if amount_fen is not None:
             facts["amount_fen"] = amount_fen
-        uow.audit.add(
-            AuditEntry(
-                at=at,
-                actor=f"staff:{staff.id}",
-                action=f"recovery_{kind.value}",
-                retiree_id=retiree.id,
-                detail=facts,
-            )
-        )
-        await append_record(
-            uow,
-            region=case.region,
-            event="recovery_step",
-            retiree=retiree,
-            method=RECORD_METHOD,
-            at=at,
-            staff_id=staff.id,
-            detail=facts,
-        )
+        await _audited(uow, staff, case, retiree, f"recovery_{kind.value}", "recovery_step", facts, at)
         return step
 
     async def _close(
@@ -466,25 +448,7 @@ class RecoveryService:
             if state == RecoveryState.WRITTEN_OFF
             else 0,
         }
-        uow.audit.add(
-            AuditEntry(
-                at=at,
-                actor=f"staff:{staff.id}",
-                action="recovery_closed",
-                retiree_id=retiree.id,
-                detail=facts,
-            )
-        )
-        await append_record(
-            uow,
-            region=case.region,
-            event="recovery_closed",
-            retiree=retiree,
-            method=RECORD_METHOD,
-            at=at,
-            staff_id=staff.id,
-            detail=facts,
-        )
+        await _audited(uow, staff, case, retiree, "recovery_closed", "recovery_closed", facts, at)
 
     async def _view(self, uow: UnitOfWork, case: RecoveryCase, retiree: Retiree) -> CaseView:
         steps = tuple(
@@ -545,3 +509,30 @@ async def _staff(uow: UnitOfWork, who: StaffKey) -> StaffMember:
     if staff is None:
         raise NotStaff(who)
     return staff
+
+
+async def _audited(
+    uow: UnitOfWork,
+    staff: StaffMember,
+    case: RecoveryCase,
+    retiree: Retiree,
+    action: str,
+    event: str,
+    facts: dict[str, Any],
+    at: datetime,
+) -> None:
+    """What a staff member did to a case: an audit entry, and the record in the paying
+    region's chain (codes and amounts only)."""
+    uow.audit.add(
+        AuditEntry(at=at, actor=f"staff:{staff.id}", action=action, retiree_id=retiree.id, detail=facts)
+    )
+    await append_record(
+        uow,
+        region=case.region,
+        event=event,
+        retiree=retiree,
+        method=RECORD_METHOD,
+        at=at,
+        staff_id=staff.id,
+        detail=facts,
+    )
