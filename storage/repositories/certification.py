@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import ColumnElement, Row, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kernel.permissions import NotStaff
 from storage.models import Base, BotUser, Retiree
 from storage.models.certification import (
     AuditEntry,
@@ -193,6 +194,13 @@ class StaffRepository(_Repository):
             select(StaffMember).where(StaffMember.staff_code_hash == code_hash)
         )
         return result.scalar_one_or_none()
+
+    async def acting(self, telegram_user_id: int) -> StaffMember:
+        """The active staff member behind this Telegram account; NotStaff for anyone else."""
+        staff = await self.by_telegram_user(telegram_user_id)
+        if staff is None:
+            raise NotStaff(telegram_user_id)
+        return staff
 
     async def by_telegram_user(self, telegram_user_id: int) -> StaffMember | None:
         query = select(StaffMember).where(

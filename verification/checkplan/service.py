@@ -382,7 +382,7 @@ class CheckPlanService:
         check = await uow.check_plan.get_for_update(check_id)
         actor = "cli"
         if by_user is not None:
-            assigner = await _staff(uow, by_user)
+            assigner = await uow.staff.acting(by_user)
             if check is not None and not covers(assigner.region_code, check.region):
                 raise NotStaff(by_user)
             actor = f"staff:{assigner.id}"
@@ -411,7 +411,7 @@ class CheckPlanService:
     async def my_checks(self, staff_user_id: int) -> list[CheckView]:
         """The checks assigned to this staff member and not done yet, riskiest first."""
         async with self._uow_factory() as uow:
-            staff = await _staff(uow, staff_user_id)
+            staff = await uow.staff.acting(staff_user_id)
             checks = await uow.check_plan.checks(states=[CheckState.ASSIGNED.value], staff_id=staff.id)
             ordered = sorted(checks, key=lambda c: (-c.score, c.id))[:MAX_LISTED]
             return [await self._view(uow, check) for check in ordered]
@@ -419,7 +419,7 @@ class CheckPlanService:
     async def unassigned(self, staff_user_id: int) -> list[CheckView]:
         """Proposed checks of the regions this staff member covers, nobody assigned yet."""
         async with self._uow_factory() as uow:
-            staff = await _staff(uow, staff_user_id)
+            staff = await uow.staff.acting(staff_user_id)
             checks = await uow.check_plan.checks(
                 region_start=staff.region_code[:2], states=[CheckState.PROPOSED.value]
             )
@@ -430,7 +430,7 @@ class CheckPlanService:
     async def colleagues(self, staff_user_id: int, check_id: int) -> list[Colleague]:
         """Active staff whose region covers the check's (the sender included)."""
         async with self._uow_factory() as uow:
-            staff = await _staff(uow, staff_user_id)
+            staff = await uow.staff.acting(staff_user_id)
             check = await uow.check_plan.get(check_id)
             if check is None:
                 return []
@@ -463,7 +463,7 @@ class CheckPlanService:
         """What the assigned staff member found on site (NotStaff for someone not staff)."""
         now = self._clock()
         async with self._uow_factory() as uow:
-            staff = await _staff(uow, staff_user_id)
+            staff = await uow.staff.acting(staff_user_id)
             check = await uow.check_plan.get_for_update(check_id)
             if check is None:
                 return Recorded(RecordOutcome.NO_CHECK, check_id)
@@ -537,10 +537,3 @@ class CheckPlanService:
             )
             await uow.commit()
             return recorded
-
-
-async def _staff(uow: UnitOfWork, telegram_user_id: int) -> StaffMember:
-    staff = await uow.staff.by_telegram_user(telegram_user_id)
-    if staff is None or not staff.active:
-        raise NotStaff(telegram_user_id)
-    return staff

@@ -19,10 +19,10 @@ from kernel.clock import Clock, utc_now
 from kernel.idnumber import mask_id_number
 from kernel.permissions import NotStaff
 from kernel.regions import covers
-from storage.models.certification import AuditEntry, StaffMember
+from storage.models.certification import AuditEntry
 from storage.models.signals import SuspicionState
 from storage.protection import PersonalDataVault
-from storage.uow import UnitOfWork, UnitOfWorkFactory
+from storage.uow import UnitOfWorkFactory
 
 DISMISS_REASONS = ("death_date_corrected", "another_person")
 
@@ -49,7 +49,7 @@ class SuspicionService:
 
     async def open_for_staff(self, telegram_user_id: int, limit: int = 10) -> list[SuspicionView]:
         async with self._uow_factory() as uow:
-            staff = await _staff(uow, telegram_user_id)
+            staff = await uow.staff.acting(telegram_user_id)
             views = []
             for suspicion in await uow.signals.open_suspicions():
                 if not covers(staff.region_code, suspicion.region):
@@ -90,7 +90,7 @@ class SuspicionService:
             raise ValueError(f"a dismissal needs one of the reasons {DISMISS_REASONS}")
         now = self._clock()
         async with self._uow_factory() as uow:
-            staff = await _staff(uow, telegram_user_id)
+            staff = await uow.staff.acting(telegram_user_id)
             suspicion = await uow.signals.suspicion(suspicion_id)
             if suspicion is None or not covers(staff.region_code, suspicion.region):
                 raise NotStaff(telegram_user_id)  # not a case of this staff member's region
@@ -109,10 +109,3 @@ class SuspicionService:
             )
             await uow.commit()
             return True
-
-
-async def _staff(uow: UnitOfWork, telegram_user_id: int) -> StaffMember:
-    staff = await uow.staff.by_telegram_user(telegram_user_id)
-    if staff is None:
-        raise NotStaff(telegram_user_id)
-    return staff
