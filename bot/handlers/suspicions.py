@@ -6,6 +6,8 @@ audits every look and decision."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
@@ -45,9 +47,7 @@ def suspicion_text(t: Translator, view: SuspicionView) -> str:
     )
 
 
-def _day(text: str):
-    from datetime import date
-
+def _day(text: str) -> date:
     return date.fromisoformat(text)
 
 
