@@ -14,11 +14,15 @@ setup:
 demo: setup
 	$(UV) run --frozen pension-bot demo --port $(PORT)
 
-# Chromium for the one browser test, from Debian's packages (Playwright drives it; it downloads no browser).
+# Chromium for the browser tests, and a TrueType Chinese font the PDFs embed (the quarterly
+# report, the recovery letter), from Debian's packages (Playwright drives Chromium; it
+# downloads no browser). Without them the browser tests skip and the PDFs name a font instead
+# of embedding one (verification/documents/fonts.py).
+WQY_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 browser:
-	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
-		|| echo "chromium not installed: the browser test will be skipped"; }
+	@{ command -v chromium >/dev/null 2>&1 && [ -f $(WQY_FONT) ]; } || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk fonts-wqy-microhei >/dev/null) \
+		|| echo "chromium or the Chinese font not installed: the browser tests skip, PDFs do not embed their font"; }
 
 lint: setup
 	$(UV) run --frozen ruff check .

@@ -18,7 +18,7 @@ from accounts.lockout import lock_state, record_failure
 from kernel.clock import Clock, utc_now
 from kernel.idnumber import is_valid_region_code
 from storage.errors import record_error
-from storage.models.certification import AuditEntry, StaffMember
+from storage.models.certification import AuditEntry, StaffMember, StaffRole
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWorkFactory
 
@@ -61,9 +61,12 @@ class StaffService:
         self._vault = vault
         self._clock = clock
 
-    async def create(self, staff_number: str, name: str, region_code: str) -> str:
+    async def create(
+        self, staff_number: str, name: str, region_code: str, role: StaffRole = StaffRole.STAFF
+    ) -> str:
         """A new staff member; returns their staff code, grouped ("ABCD EFGH JKMN"), to be
-        handed over once: it cannot be shown again."""
+        handed over once: it cannot be shown again. A supervisor decides write-offs; with a
+        prefecture or province code they see every region below it."""
         staff_number, name = staff_number.strip(), name.strip()
         if not staff_number or not name:
             raise ValueError("staff number and name are required")
@@ -84,12 +87,18 @@ class StaffService:
                 region_code=region_code,
                 staff_code_hash=code_hash,
                 active=True,
+                role=role.value,
                 created_at=now,
             )
             uow.staff.add(member)
             await uow.flush()
             uow.audit.add(
-                AuditEntry(at=now, actor="system:cli", action="staff_created", detail={"staff_id": member.id})
+                AuditEntry(
+                    at=now,
+                    actor="system:cli",
+                    action="staff_created",
+                    detail={"staff_id": member.id, "role": role.value},
+                )
             )
             try:
                 await uow.commit()

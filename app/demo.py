@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import date
 
 from aiohttp import web
 
+from app.console_app import mount_console
 from app.inbox_poller import update_inbox
 from app.serve import poll_until, stop_on_signals
 from app.settings import Settings
@@ -139,6 +141,13 @@ def guide_text(guide: DemoGuide) -> str:
         "staff certify in person with a photo."
     )
     lines.append(f"    Community staff (region {STAFF_REGION}): staff code {guide.staff_code}")
+    history = guide.history
+    if history is not None and history.seeded:
+        lines.append(
+            f"    The staff console shows a made-up year of 110105 and 110106: {history.retirees} retirees,"
+            f" {history.records} verification records, {history.coverage:.0%} checked this year"
+            f" (seeded in {history.seconds:.1f} s)"
+        )
     if guide.faces_dir is None:
         lines.append("    (No reference faces for the others: ../shared/faces is not beside the project.)")
     return "\n".join(lines) + "\n"
@@ -147,10 +156,13 @@ def guide_text(guide: DemoGuide) -> str:
 async def run_demo(settings: Settings, host: str, port: int, ready: asyncio.Event | None = None) -> None:
     stop = asyncio.Event()
     stop_on_signals(stop)
+    # The bot's sign-in links must point at this page's port.
+    settings = settings.model_copy(update={"console_url": f"http://{host}:{port}/console"})
     async with open_runtime(settings) as runtime:
-        guide = await seed_demo(runtime, settings.var_dir / "demo")
+        guide = await seed_demo(runtime, settings.var_dir / "demo", date.today())
         site_app = create_app(tokens=[DEMO_TOKEN])
         add_demo_page_routes(site_app, personas=personas_for(guide), recording=page_recording(guide))
+        mount_console(site_app, runtime)
         runner = web.AppRunner(site_app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         try:
@@ -165,7 +177,12 @@ async def run_demo(settings: Settings, host: str, port: int, ready: asyncio.Even
             application = build_application(
                 DEMO_TOKEN, runtime.bot_services, base_url=f"{base}/bot", inbox=update_inbox(runtime)
             )
-            print(f"\n  Demo ready. Open {base} in a browser (Ctrl-C stops it).\n", flush=True)
+            print(f"\n  Demo ready. Open {base} in a browser (Ctrl-C stops it).", flush=True)
+            print(
+                f"  Staff console: {base}/console/ (as the staff persona, sign in with the staff code,"
+                " then tap 🖥 网页工作台: the bot sends a one-time link)\n",
+                flush=True,
+            )
             print(guide_text(guide), flush=True)
             if ready is not None:
                 ready.set()

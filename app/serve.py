@@ -14,6 +14,7 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
+from app.console_app import mount_console
 from app.inbox_poller import durable_updates
 from app.wiring import Runtime
 from bot.application import publish_commands
@@ -60,6 +61,21 @@ async def poll_until(application: Application, stop: asyncio.Event) -> None:
         await stop.wait()
 
 
+@asynccontextmanager
+async def console_site(runtime: Runtime) -> AsyncIterator[str]:
+    """The web console alone on LISTEN_HOST:LISTEN_PORT, for a bot that polls (a webhook
+    deployment serves it beside the webhook instead). Yields its address."""
+    site_app = web.Application()
+    mount_console(site_app, runtime)
+    runner = web.AppRunner(site_app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, runtime.settings.listen_host, runtime.settings.listen_port).start()
+        yield f"http://{runtime.settings.listen_host}:{runtime.settings.listen_port}/console/"
+    finally:
+        await runner.cleanup()
+
+
 async def webhook_until(application: Application, runtime: Runtime, stop: asyncio.Event) -> None:
     settings = runtime.settings
     if not settings.webhook_url:
@@ -72,7 +88,9 @@ async def webhook_until(application: Application, runtime: Runtime, stop: asynci
         logger.warning("webhook request refused: %s", code)
         await record_error(runtime.uow_factory, "webhook", code, detail)
 
-    runner = web.AppRunner(create_webhook_app(application, secret, record_refusal))
+    site_app = create_webhook_app(application, secret, record_refusal)
+    mount_console(site_app, runtime)  # staff open the console at /console beside the webhook
+    runner = web.AppRunner(site_app)
     await runner.setup()
     await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
     try:

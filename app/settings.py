@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(default=None, validation_alias="WEBHOOK_SECRET")
     listen_host: str = Field(default="127.0.0.1", validation_alias="LISTEN_HOST")
     listen_port: int = Field(default=8080, validation_alias="LISTEN_PORT")
+    # The staff console's public address, as the bot writes it in a sign-in link (HTTPS in
+    # production; its cookie is then marked Secure). Default: this server's /console.
+    console_url: str | None = Field(default=None, validation_alias="CONSOLE_URL")
     # The region exchange: this region's Ed25519 key and the peers (code -> URL + public key).
     exchange_key_file: Path | None = Field(default=None, validation_alias="EXCHANGE_KEY_FILE")
     exchange_peers_file: Path | None = Field(default=None, validation_alias="EXCHANGE_PEERS_FILE")
@@ -98,6 +101,9 @@ class Settings(BaseSettings):
         from verification.faces.engines import EngineSpec
 
         return EngineSpec(self.face_engine, self.face_model_path, self.face_dlib_jitters)
+
+    def console_base_url(self) -> str:
+        return (self.console_url or f"http://{self.listen_host}:{self.listen_port}/console").rstrip("/")
 
     def face_thresholds_path(self) -> Path:
         return self.face_thresholds_file or self.var_dir / "face_thresholds.toml"

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from accounts.binding import BindingService
 from accounts.consent import ConsentService
+from accounts.console_sign_in import ConsoleSignInService
 from accounts.profiles import ProfileService
 from accounts.staff import StaffService
 from app.file_modes import secure_storage
@@ -149,6 +150,7 @@ async def open_runtime(
             check_plan=CheckPlanService(
                 uow_factory, vault, cycle, timezone=settings.timezone, region_code=settings.region_code
             ),
+            console_sign_in=ConsoleSignInService(uow_factory, vault, console_url=settings.console_base_url()),
         )
         enrolment = ReferenceEnrolment(uow_factory, vault, faces)
         feeds = FeedImporter(

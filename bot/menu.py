@@ -43,7 +43,7 @@ MAIN_MENUS: dict[Role, list[list[str]]] = {
         ["assisted_certify", "home_visits"],
         ["assistance_requests", "audits"],
         ["recoveries", "false_claims"],
-        ["check_plan"],
+        ["check_plan", "console"],
         ["staff_login"],
         ["how_to_certify", "fraud"],
         ["employer_duties", "help"],

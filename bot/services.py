@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from accounts.binding import BindingService
 from accounts.consent import ConsentService
+from accounts.console_sign_in import ConsoleSignInService
 from accounts.profiles import ProfileService
 from accounts.staff import StaffService
 from content.employer_service import EmployerService
@@ -50,6 +51,7 @@ class BotServices:
     suspicions: SuspicionService | None = None
     recovery: RecoveryService | None = None
     check_plan: CheckPlanService | None = None
+    console_sign_in: ConsoleSignInService | None = None
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:

@@ -24,6 +24,7 @@ from pathlib import Path
 from accounts.staff import StaffExists
 from app.shared_data import faces_dir, real_clips_dir, real_clips_missing
 from app.wiring import Runtime, prepare_roster
+from demo.history import HistoryReport, seed_history
 from verification.liveness.real_clips import RealClip, real_clip
 from verification.roster.service import RosterSource, import_roster
 from verification.roster.synthetic import synthetic_id_number
@@ -76,9 +77,14 @@ class DemoGuide:
     recording: DemoRecording | None
     # Why certification by video note cannot be tried (None when it can).
     no_recording: str | None = None
+    # The year of the region's work seeded for the staff console (not seeded=False: there already).
+    history: HistoryReport | None = None
 
 
-async def seed_demo(runtime: Runtime, folder: Path) -> DemoGuide:
+async def seed_demo(runtime: Runtime, folder: Path, today: date | None = None) -> DemoGuide:
+    """The demo's people (once), and a year of its region's work before `today` (default: the
+    real date) for the staff console (demo/history.py, once)."""
+    today = today or date.today()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # noqa: ASYNC240 - once, at start-up
     faces = faces_dir() if (faces_dir() / "manifest.csv").exists() else None
     recordings = real_clips_dir()
@@ -87,7 +93,10 @@ async def seed_demo(runtime: Runtime, folder: Path) -> DemoGuide:
     roster = folder / "roster.csv"
     if not roster.exists():
         _write_roster(roster, faces, clip)
-        await import_roster(RosterSource(roster), runtime.uow_factory, runtime.vault, today=date.today())
+        await import_roster(RosterSource(roster), runtime.uow_factory, runtime.vault, today=today)
+    history = await seed_history(
+        runtime.uow_factory, runtime.vault, folder, today=today, region_code=runtime.settings.region_code
+    )
     await prepare_roster(runtime, enrol_faces=faces is not None or clip is not None)
     codes = {row.name: row.code for row in await runtime.bot_services.binding.notice_letters()}
 
@@ -111,6 +120,7 @@ async def seed_demo(runtime: Runtime, folder: Path) -> DemoGuide:
         faces,
         recording,
         why,
+        history,
     )
 
 

@@ -24,8 +24,18 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     else:
+        connect_args: dict[str, object] = {}
+        if url.get_driver_name() == "asyncpg":
+            # No JIT: the queries are OLTP and small reports, on which PostgreSQL's JIT costs more
+            # to compile than it saves (the console's overview ran about three times slower).
+            connect_args["server_settings"] = {"jit": "off"}
         engine = create_async_engine(
-            url, echo=echo, hide_parameters=True, pool_pre_ping=True, json_serializer=json_dumps
+            url,
+            echo=echo,
+            hide_parameters=True,
+            pool_pre_ping=True,
+            json_serializer=json_dumps,
+            connect_args=connect_args,
         )
     guard(engine.sync_engine)  # no control characters in any text written (storage/text_guard.py)
     return engine

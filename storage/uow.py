@@ -40,6 +40,7 @@ from storage.repositories.certification import (
     SuspensionRepository,
 )
 from storage.repositories.checkplan import CheckPlanRepository
+from storage.repositories.console import ConsoleRepository
 from storage.repositories.employer import EmployerQuestionRepository
 from storage.repositories.inbox import InboxRepository
 from storage.repositories.liveness import ChallengeRepository, FingerprintRepository
@@ -53,7 +54,9 @@ from storage.repositories.records import (
     RecordRepository,
 )
 from storage.repositories.recovery import RecoveryRepository
+from storage.repositories.reporting import ReportingRepository
 from storage.repositories.signals import NoticeRepository, SignalRepository
+from storage.repositories.staff_console import RetireeFileRepository, SignInLinkRepository
 
 R = TypeVar("R")
 
@@ -119,6 +122,10 @@ class UnitOfWork:
     notices = _Repository(NoticeRepository)
     recovery = _Repository(RecoveryRepository)
     check_plan = _Repository(CheckPlanRepository)
+    reporting = _Repository(ReportingRepository)
+    console = _Repository(ConsoleRepository)
+    sign_in_links = _Repository(SignInLinkRepository)
+    retiree_files = _Repository(RetireeFileRepository)
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory

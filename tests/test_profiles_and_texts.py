@@ -164,10 +164,12 @@ def test_every_campaign_status_has_words_in_both_languages():
 
 def test_every_review_decision_has_words_for_staff_and_for_whom_it_tells():
     from bot.handlers.review import _outcome_key
+    from bot.presenters.review import decision_key
     from verification.certification.review import DecisionOutcome
 
     worded = set(DecisionOutcome) - {DecisionOutcome.CERTIFICATION}  # approve/reject words of its own
     told = worded - {DecisionOutcome.AUDIT_UPHELD}  # nobody was told of the doubt, so nobody is told
     for language in available_languages():
-        keys = {_outcome_key(o, "decided") for o in worded} | {_outcome_key(o, "notify") for o in told}
+        keys = {_outcome_key(o) for o in worded} | {decision_key(o.value) for o in told}
+        keys |= {decision_key("approved"), decision_key("rejected")}
         assert keys <= message_ids(language), language

@@ -140,6 +140,7 @@ def _keygen(args: argparse.Namespace) -> int:
 
 
 async def _serve(args: argparse.Namespace) -> int:
+    from app.console_app import mount_console
     from app.settings import Settings
     from kernel.clock import utc_now
     from verification.records.assistance import AssistanceService
@@ -176,6 +177,7 @@ async def _serve(args: argparse.Namespace) -> int:
             port = args.port if args.port is not None else settings.listen_port
             assistance = AssistanceService(runtime.uow_factory, settings.region_code, utc_now)
             app = create_exchange_app(receiver, assistance)
+            mount_console(app, runtime)  # the staff console at /console beside the exchange
             agencies = FeedAgencies.load(settings.feed_agencies_path())
             if agencies.sources:  # other agencies' systems send their feeds here too
                 gate = ExchangeReceiver(runtime.uow_factory, settings.region_code, agencies.signers, utc_now)
@@ -183,7 +185,7 @@ async def _serve(args: argparse.Namespace) -> int:
             async with running_exchange(app, settings.listen_host, port) as url:
                 print(
                     f"exchange for region {settings.region_code} at {url}; {len(peers.peers)} peers,"
-                    f" {len(agencies.sources)} feed agencies",
+                    f" {len(agencies.sources)} feed agencies; staff console at {url.rstrip('/')}/console/",
                     flush=True,
                 )
                 try:

@@ -49,7 +49,7 @@ def _run(args: argparse.Namespace) -> int:
 
 async def _serve(settings: Settings) -> None:
     from app.inbox_poller import update_inbox
-    from app.serve import poll_until, stop_on_signals, webhook_until
+    from app.serve import console_site, poll_until, stop_on_signals, webhook_until
     from app.settings import BotMode
     from app.wiring import open_runtime
     from bot.application import build_application
@@ -67,4 +67,6 @@ async def _serve(settings: Settings) -> None:
         if settings.mode is BotMode.WEBHOOK:
             await webhook_until(application, runtime, stop)
         else:
-            await poll_until(application, stop)
+            async with console_site(runtime) as console_url:
+                logging.getLogger(__name__).info("staff console at %s", console_url)
+                await poll_until(application, stop)

@@ -17,6 +17,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--number", required=True, help="staff number, e.g. S001")
     add.add_argument("--name", required=True, help="the staff member's name")
     add.add_argument("--region", required=True, help="6-digit region code they serve, e.g. 110105")
+    add.add_argument(
+        "--supervisor",
+        action="store_true",
+        help="a supervisor: decides write-offs (with a prefecture or province code, sees the regions below it)",
+    )
     add.set_defaults(handler=add_command)
 
 
@@ -26,11 +31,13 @@ def add_command(args: argparse.Namespace) -> int:
 
 async def _add(args: argparse.Namespace) -> int:
     from accounts.staff import StaffExists
+    from storage.models.certification import StaffRole
     from app.settings import Settings
 
     try:
         async with command_runtime(Settings()) as runtime:
-            code = await runtime.bot_services.staff.create(args.number, args.name, args.region)
+            role = StaffRole.SUPERVISOR if args.supervisor else StaffRole.STAFF
+            code = await runtime.bot_services.staff.create(args.number, args.name, args.region, role)
     except DatabaseUnavailable as error:
         print(f"{error} Nothing was added.", file=sys.stderr)
         return 1
@@ -40,7 +47,8 @@ async def _add(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"Not added: {error}.", file=sys.stderr)
         return 2
-    print(f"Staff member {args.number} added (region {args.region}).")
+    kind = "Supervisor" if args.supervisor else "Staff member"
+    print(f"{kind} {args.number} added (region {args.region}).")
     print(f"Staff code: {code}")
     print("Hand this code to the staff member now: it is shown only this once and cannot be shown again.")
     print("They sign in with /staff (🔑 工作人员验证) in the bot.")

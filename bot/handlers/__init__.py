@@ -7,13 +7,18 @@ from bot.handlers import (
     audits,
     binding,
     certification,
+    check_plan,
     common,
+    console_link,
     employer,
     home_visits,
     life_events,
     privacy,
+    publicity,
+    recovery,
     review,
     status,
+    suspicions,
 )
 
 # employer comes before certification: a spreadsheet sent as a file is a payroll to check,
@@ -33,20 +38,9 @@ FEATURES = (
     review,
     audits,
     assistance,
+    publicity,
+    recovery,
+    check_plan,
+    suspicions,
+    console_link,
 )
-
-from bot.handlers import publicity  # noqa: E402
-
-FEATURES = (*FEATURES, publicity)
-
-from bot.handlers import recovery  # noqa: E402
-
-FEATURES = (*FEATURES, recovery)
-
-from bot.handlers import check_plan  # noqa: E402
-
-FEATURES = (*FEATURES, check_plan)
-
-from bot.handlers import suspicions  # noqa: E402
-
-FEATURES = (*FEATURES, suspicions)

@@ -22,10 +22,11 @@ from bot.callbacks import Button, Number, OneOf, Word
 from bot.context import BotContext
 from bot.handlers.common import menu_or_roles, profile_of, staff_items
 from bot.menu import FIRST_LOOK_GROUP, first_look_step, menu_action, stops_here
+from bot.presenters.review import decision_text
 from bot.services import services
 from content.i18n import Translator
 from kernel.permissions import NotStaff
-from verification.certification.review import CaseView, DecisionOutcome
+from verification.certification.review import CaseView, DecisionOutcome, decision_word
 
 _ASK_REASON = 1
 _DECISION = "review_decision"  # user_data: (case id, approve?) awaiting its reason
@@ -47,12 +48,12 @@ def _verdict_key(opened_because: str, approve: bool, what: str) -> str:
     return f"review.{what}.{verdict}"
 
 
-def _outcome_key(outcome: DecisionOutcome, what: str) -> str:
-    """The catalog key of what a decision did (`what`: "decided" for staff, "notify" for the
-    retiree's chats), for the outcomes other than a plain certification."""
+def _outcome_key(outcome: DecisionOutcome) -> str:
+    """The catalog key of what a decision did, for staff, for the outcomes other than a plain
+    certification (what the retiree's chats are told: bot/presenters/review.py)."""
     if outcome.startswith("audit_"):
-        return f"audit.review.{what}.{outcome}"
-    return f"care.review.decided.{outcome}" if what == "decided" else f"care.notify.{outcome}"
+        return f"audit.review.decided.{outcome}"
+    return f"care.review.decided.{outcome}"
 
 
 def _case_text(t: Translator, case: CaseView) -> str:
@@ -199,7 +200,7 @@ async def decide(update: Update, context: BotContext) -> int:
     if decision.outcome is DecisionOutcome.CERTIFICATION:
         verb = t("review.decision.approve" if approve else "review.decision.reject")
     else:
-        verb = t(_outcome_key(decision.outcome, "decided"))
+        verb = t(_outcome_key(decision.outcome))
     await update.effective_message.reply_text(
         t("review.decided", case_id=case_id, decision=verb), reply_markup=menu_or_roles(t, profile)
     )
@@ -211,14 +212,7 @@ async def _tell_the_retiree(context: BotContext, decision) -> None:
     for chat_id in decision.notify_chat_ids:
         recipient = await services(context).profiles.profile(chat_id)
         t = Translator(recipient.language)
-        if decision.outcome is not DecisionOutcome.CERTIFICATION:
-            text = t(_outcome_key(decision.outcome, "notify"), name=decision.retiree_name)
-        elif decision.approved:
-            text = t(
-                "review.notify.approved", name=decision.retiree_name, valid_until=t.date(decision.valid_until)
-            )
-        else:
-            text = t("review.notify.rejected", name=decision.retiree_name)
+        text = decision_text(t, decision_word(decision), decision.retiree_name, decision.valid_until)
         await context.bot.send_message(chat_id, text)
 
 

@@ -8,11 +8,21 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from bot.presenters.review import decision_text
 from content.i18n import Translator
+from verification.certification.review import DECIDED_NOTICE
 from verification.signals.notices import OwedNotice
 
 
 def notice_text(t: Translator, notice: OwedNotice) -> str:
+    if notice.kind.startswith(DECIDED_NOTICE):  # a decision made in the web console
+        until = notice.params.get("valid_until")
+        return decision_text(
+            t,
+            notice.kind.removeprefix(DECIDED_NOTICE),
+            notice.retiree_name or "",
+            date.fromisoformat(until) if isinstance(until, str) else None,
+        )
     values: dict[str, Any] = {"name": notice.retiree_name or ""}
     for key, value in notice.params.items():
         values[key] = _shown(t, key, value)

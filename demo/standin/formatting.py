@@ -41,11 +41,24 @@ def command_entities(text: str) -> list[Entity]:
     ]
 
 
+_URL = re.compile(r"https?://[^\s<>\"'，。、）)]+")
+
+
+def url_entities(text: str) -> list[Entity]:
+    """``url`` entities for the web addresses in a plain text, as Telegram finds them (so a
+    sign-in link the bot sends is a link on the demo's page)."""
+    return [
+        {"type": "url", "offset": utf16_len(text[: m.start()]), "length": utf16_len(m.group())}
+        for m in _URL.finditer(text)
+    ]
+
+
 def parse_text(text: str, parse_mode: str | None) -> tuple[str, list[Entity]]:
-    """Strip markup of ``parse_mode`` (HTML, MarkdownV2, Markdown; case-insensitive) from text."""
+    """Strip markup of ``parse_mode`` (HTML, MarkdownV2, Markdown; case-insensitive) from text;
+    a plain text gets the ``url`` entities Telegram would find in it."""
     mode = (parse_mode or "").lower()
     if not mode:
-        return text, []
+        return text, url_entities(text)
     if mode == "html":
         return _HtmlParser(text).run()
     if mode == "markdownv2":

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import storage.models.care  # noqa: F401  (registers its tables)
 import storage.models.certification  # noqa: F401  (registers its tables)
 import storage.models.checkplan  # noqa: F401  (registers its tables)
+import storage.models.console  # noqa: F401  (registers its tables)
 import storage.models.durability  # noqa: F401  (registers its tables)
 import storage.models.employer  # noqa: F401  (registers its tables)
 import storage.models.liveness  # noqa: F401  (registers its tables)

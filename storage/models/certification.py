@@ -101,6 +101,11 @@ class ReferenceFace(Base):
     created_by: Mapped[str | None] = mapped_column(String(60))
 
 
+class StaffRole(StrEnum):
+    STAFF = "staff"
+    SUPERVISOR = "supervisor"
+
+
 class StaffMember(Base):
     """Community or agency staff; they bind their Telegram account with a staff code."""
 
@@ -113,6 +118,9 @@ class StaffMember(Base):
     staff_code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # StaffRole: a supervisor approves write-offs and, with a prefecture or province code,
+    # sees every region below it in the console.
+    role: Mapped[str] = mapped_column(String(12), default="staff", server_default="staff")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -30,7 +30,7 @@ async def add_staff(uow_factory) -> None:
     async with uow_factory() as uow:
         for number, user, region in (
             (CLERK_NUMBER, CLERK, "440300"),
-            (SECOND_NUMBER, SECOND, "440000"),  # the province covers the city
+            (SECOND_NUMBER, SECOND, "440000"),  # the province covers the city; a supervisor
             (FAR_NUMBER, FAR, "310000"),
         ):
             uow.staff.add(
@@ -40,6 +40,7 @@ async def add_staff(uow_factory) -> None:
                     region_code=region,
                     staff_code_hash=f"hash-{number}",
                     telegram_user_id=user,
+                    role="supervisor" if user == SECOND else "staff",
                 )
             )
         await uow.commit()

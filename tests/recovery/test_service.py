@@ -184,6 +184,12 @@ async def test_a_write_off_needs_a_second_staff_member(uow_factory, vault):
     assert back.state is RecoveryState.AGREED  # where it was before the request
 
     await recovery.request_write_off(SECOND, case_id, "the heir refuses the estate")
+    with pytest.raises(RecoveryRefused) as refused:  # a second staff member, but no supervisor
+        await recovery.approve_write_off(CLERK, case_id)
+    assert refused.value.reason is Refusal.NOT_SUPERVISOR
+    async with uow_factory() as uow:  # the office makes the clerk a supervisor
+        (await uow.staff.by_number(CLERK_NUMBER)).role = "supervisor"
+        await uow.commit()
     done = await recovery.approve_write_off(CLERK, case_id)
     assert done.state is RecoveryState.WRITTEN_OFF and done.recovered_fen == 50000
     async with uow_factory() as uow:

@@ -97,3 +97,16 @@ def test_legacy_markdown() -> None:
 
 def test_no_parse_mode_keeps_text() -> None:
     assert parse_text("<b>1.5</b>", None) == ("<b>1.5</b>", [])
+
+
+def test_a_plain_text_gets_the_url_entities_telegram_would_find():
+    text = "链接：\nhttp://127.0.0.1:8080/console/sign-in/abc_DEF-1，十分钟内有效"
+    plain, entities = parse_text(text, None)
+    assert plain == text
+    [entity] = entities
+    start = text.index("http")
+    assert entity == {
+        "type": "url",
+        "offset": start,
+        "length": len("http://127.0.0.1:8080/console/sign-in/abc_DEF-1"),
+    }

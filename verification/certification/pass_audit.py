@@ -236,6 +236,7 @@ class AuditView:
     reference_photo: bytes | None = field(repr=False)
     video: bytes | None = field(repr=False)  # None: withdrawn with consent (or never kept)
     video_media_type: str | None
+    state: str = "open"  # or an AuditVerdict once decided
 
 
 @dataclass(frozen=True)
@@ -291,41 +292,61 @@ class AuditService:
                     more += 1
                     continue
                 shown.append((audit, await uow.retirees.existing(audit.retiree_id)))
-            views = []
-            for audit, retiree in shown:
-                evidence = await uow.evidence.for_attempt(audit.attempt_id) if audit.attempt_id else None
-                uow.audit.add(
-                    AuditEntry(
-                        at=now,
-                        actor=f"staff:{staff.id}",
-                        action="evidence_viewed",
-                        retiree_id=retiree.id,
-                        detail={
-                            "pass_audit_id": audit.id,
-                            "attempt_id": audit.attempt_id,
-                            "reference_photo": bool(retiree.reference_photo_path),
-                            "video": evidence is not None,
-                        },
-                    )
-                )
-                views.append(
-                    AuditView(
-                        audit.id,
-                        retiree.id,
-                        retiree.name,
-                        mask_id_number(self._vault.decrypt_text(retiree.id_number_encrypted)),
-                        retiree.residence_region,
-                        as_utc(audit.created_at).astimezone(self._zone),
-                        audit.score,
-                        audit.sampled,
-                        list(audit.reasons or []),
-                        _read(retiree.reference_photo_path),
-                        self._vault.decrypt(evidence.data_encrypted) if evidence else None,
-                        evidence.media_type if evidence else None,
-                    )
-                )
+            views = [await self._looked_at(uow, staff, audit, retiree, now) for audit, retiree in shown]
             await uow.commit()  # the looks are on record before anything is shown
             return AuditQueue(views, more)
+
+    async def one(self, telegram_user_id: int, audit_id: int) -> AuditView | None:
+        """One audit, open or decided, with its reference photo and video note (the look is
+        audited); NotStaff for staff of a region that does not cover it."""
+        now = self._clock()
+        async with self._uow_factory() as uow:
+            staff = await _staff(uow, telegram_user_id)
+            audit = await uow.pass_audits.get(audit_id)
+            if audit is None:
+                return None
+            if not covers(staff.region_code, audit.region):
+                raise NotStaff(telegram_user_id)
+            view = await self._looked_at(
+                uow, staff, audit, await uow.retirees.existing(audit.retiree_id), now
+            )
+            await uow.commit()
+            return view
+
+    async def _looked_at(
+        self, uow: UnitOfWork, staff: StaffMember, audit: PassAudit, retiree: Retiree, now: datetime
+    ) -> AuditView:
+        """The audit as staff see it, and the audit entry of their look at its evidence."""
+        evidence = await uow.evidence.for_attempt(audit.attempt_id) if audit.attempt_id else None
+        uow.audit.add(
+            AuditEntry(
+                at=now,
+                actor=f"staff:{staff.id}",
+                action="evidence_viewed",
+                retiree_id=retiree.id,
+                detail={
+                    "pass_audit_id": audit.id,
+                    "attempt_id": audit.attempt_id,
+                    "reference_photo": bool(retiree.reference_photo_path),
+                    "video": evidence is not None,
+                },
+            )
+        )
+        return AuditView(
+            audit.id,
+            retiree.id,
+            retiree.name,
+            mask_id_number(self._vault.decrypt_text(retiree.id_number_encrypted)),
+            retiree.residence_region,
+            as_utc(audit.created_at).astimezone(self._zone),
+            audit.score,
+            audit.sampled,
+            list(audit.reasons or []),
+            _read(retiree.reference_photo_path),
+            self._vault.decrypt(evidence.data_encrypted) if evidence else None,
+            evidence.media_type if evidence else None,
+            audit.state,
+        )
 
     async def confirm(self, telegram_user_id: int, audit_id: int) -> AuditDecision | None:
         """The pass is what it claims: the audit is closed. None when it was decided meanwhile."""

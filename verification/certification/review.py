@@ -27,6 +27,7 @@ from kernel.regions import covers
 from storage.models import Retiree
 from storage.models.care import LifeEventReport
 from storage.models.certification import AuditEntry, Certification, ReviewCase, StaffMember, Suspension
+from storage.models.signals import ChatNotice
 from storage.protection import PersonalDataVault
 from storage.uow import UnitOfWork, UnitOfWorkFactory
 from verification.certification.attempts import CycleKeeper
@@ -85,6 +86,7 @@ class CaseView:
     attempts: list[AttemptView]
     reference_photo_path: str | None
     life_event: LifeEventSummary | None = None
+    status: str = "pending"  # "approved" | "rejected" once decided
 
 
 class DecisionOutcome(StrEnum):
@@ -107,6 +109,34 @@ class Decision:
     notify_chat_ids: list[int]
     retiree_name: str = field(repr=False)
     outcome: DecisionOutcome = DecisionOutcome.CERTIFICATION
+
+
+# The kind of a chat notice telling the retiree's chats of a decision made in the console:
+# "decided:" and the decision's word (bot/presenters/review.py turns it into the same text the
+# bot sends when the decision is made in the chat).
+DECIDED_NOTICE = "decided:"
+
+
+def decision_word(decision: Decision) -> str:
+    """ "approved" or "rejected" for a certification, else the outcome's value."""
+    if decision.outcome is DecisionOutcome.CERTIFICATION:
+        return "approved" if decision.approved else "rejected"
+    return decision.outcome.value
+
+
+def _leave_notices(uow: UnitOfWork, decision: Decision, retiree_id: int) -> None:
+    params = (
+        {"valid_until": decision.valid_until.isoformat()} if isinstance(decision.valid_until, date) else {}
+    )
+    for chat_id in decision.notify_chat_ids:
+        uow.notices.add(
+            ChatNotice(
+                chat_id=chat_id,
+                retiree_id=retiree_id,
+                kind=DECIDED_NOTICE + decision_word(decision),
+                params=params,
+            )
+        )
 
 
 class ReviewService:
@@ -141,34 +171,49 @@ class ReviewService:
                 retiree = await uow.retirees.existing(case.retiree_id)
                 if not covers(staff.region_code, retiree.residence_region):
                     continue
-                attempts = [
-                    AttemptView(
-                        a.id,
-                        a.at,
-                        a.outcome,
-                        a.reason,
-                        a.distance,
-                        await uow.evidence.for_attempt(a.id) is not None,
-                    )
-                    for a in await uow.attempts.for_case(case.id)
-                ]
-                views.append(
-                    CaseView(
-                        case.id,
-                        retiree.id,
-                        retiree.name,
-                        mask_id_number(self._vault.decrypt_text(retiree.id_number_encrypted)),
-                        retiree.residence_region,
-                        case.opened_at,
-                        case.opened_because,
-                        attempts,
-                        retiree.reference_photo_path,
-                        _summary(await uow.life_events.by_review_case(case.id)),
-                    )
-                )
+                views.append(await self._view(uow, case, retiree))
                 if len(views) >= limit:
                     break
             return views
+
+    async def case(self, telegram_user_id: int, case_id: int) -> CaseView | None:
+        """One case, pending or decided, for a staff member of the retiree's region (NotStaff
+        for anyone else); None if there is no such case."""
+        async with self._uow_factory() as uow:
+            staff = await self._staff(uow, telegram_user_id)
+            case = await uow.reviews.get(case_id)
+            if case is None:
+                return None
+            retiree = await uow.retirees.existing(case.retiree_id)
+            if not covers(staff.region_code, retiree.residence_region):
+                raise NotStaff(telegram_user_id)
+            return await self._view(uow, case, retiree)
+
+    async def _view(self, uow: UnitOfWork, case: ReviewCase, retiree: Retiree) -> CaseView:
+        attempts = [
+            AttemptView(
+                a.id,
+                a.at,
+                a.outcome,
+                a.reason,
+                a.distance,
+                await uow.evidence.for_attempt(a.id) is not None,
+            )
+            for a in await uow.attempts.for_case(case.id)
+        ]
+        return CaseView(
+            case.id,
+            retiree.id,
+            retiree.name,
+            mask_id_number(self._vault.decrypt_text(retiree.id_number_encrypted)),
+            retiree.residence_region,
+            case.opened_at,
+            case.opened_because,
+            attempts,
+            retiree.reference_photo_path,
+            _summary(await uow.life_events.by_review_case(case.id)),
+            case.status,
+        )
 
     async def evidence(self, telegram_user_id: int, attempt_id: int) -> CaseEvidence | None:
         """The photo or video of an attempt, for a staff member of the retiree's region;
@@ -241,11 +286,14 @@ class ReviewService:
         return path.read_bytes() if path and path.is_file() else None
 
     async def decide(
-        self, telegram_user_id: int, case_id: int, approve: bool, reason: str
+        self, telegram_user_id: int, case_id: int, approve: bool, reason: str, *, leave_notices: bool = False
     ) -> Decision | None:
         """Approve (the retiree is certified, by staff) or reject, with the reason given.
 
-        None when the case is not pending any more (decided by a colleague meanwhile)."""
+        None when the case is not pending any more (decided by a colleague meanwhile).
+        `leave_notices`: the retiree's chats are told by the bot's notice job, written in the
+        same transaction (the console, which cannot message them itself); the bot tells them
+        at once instead."""
         reason = reason.strip()
         if not reason:
             raise ValueError("a decision needs a reason")
@@ -263,40 +311,52 @@ class ReviewService:
             report = await uow.life_events.by_review_case(case.id)
             if report is not None:
                 decision = await self._decide_life_event(uow, staff, case, report, retiree, approve, now)
-                await uow.commit()
-                return decision
-            if case.opened_because == REVIEW_BECAUSE:
+            elif case.opened_because == REVIEW_BECAUSE:
                 decision = await self._decide_audited_pass(uow, staff, case, retiree, approve, now)
-                await uow.commit()
-                return decision
-            valid_until = None
-            if approve:
-                certified_on = now.astimezone(self._zone).date()
-                change = await self._cycle.apply_certification(uow, retiree, certified_on)
-                retiree.last_certified_on = certified_on
-                valid_until = change.due_on
-                uow.certifications.add(
-                    Certification(
-                        retiree_id=retiree.id,
-                        certified_at=now,
-                        certified_on=certified_on,
-                        valid_until=valid_until,
-                        method="review",
-                        staff_id=staff.id,
-                    )
-                )
-            uow.audit.add(
-                AuditEntry(
-                    actor=f"staff:{staff.id}",
-                    action="review_approved" if approve else "review_rejected",
+            else:
+                decision = await self._decide_certification(uow, staff, case, retiree, approve, reason, now)
+            if leave_notices:
+                _leave_notices(uow, decision, retiree.id)
+            await uow.commit()
+            return decision
+
+    async def _decide_certification(
+        self,
+        uow: UnitOfWork,
+        staff: StaffMember,
+        case: ReviewCase,
+        retiree: Retiree,
+        approve: bool,
+        reason: str,
+        now: datetime,
+    ) -> Decision:
+        valid_until = None
+        if approve:
+            certified_on = now.astimezone(self._zone).date()
+            change = await self._cycle.apply_certification(uow, retiree, certified_on)
+            retiree.last_certified_on = certified_on
+            valid_until = change.due_on
+            uow.certifications.add(
+                Certification(
                     retiree_id=retiree.id,
-                    detail={"case_id": case.id, "reason": reason[:1000]},
+                    certified_at=now,
+                    certified_on=certified_on,
+                    valid_until=valid_until,
+                    method="review",
+                    staff_id=staff.id,
                 )
             )
-            await self._record(uow, retiree, staff, now, "review_approved" if approve else "review_rejected")
-            chats = [binding.chat_id for binding in await uow.bindings.active_for_retiree(retiree.id)]
-            await uow.commit()
-            return Decision(case.id, approve, valid_until, chats, retiree.name)
+        uow.audit.add(
+            AuditEntry(
+                actor=f"staff:{staff.id}",
+                action="review_approved" if approve else "review_rejected",
+                retiree_id=retiree.id,
+                detail={"case_id": case.id, "reason": reason[:1000]},
+            )
+        )
+        await self._record(uow, retiree, staff, now, "review_approved" if approve else "review_rejected")
+        chats = [binding.chat_id for binding in await uow.bindings.active_for_retiree(retiree.id)]
+        return Decision(case.id, approve, valid_until, chats, retiree.name)
 
     async def _record(
         self,

@@ -2,29 +2,19 @@
 back, and the plan of instalments when one is agreed. Every text is from the catalogs
 (recovery.po, keys `recovery.letter.*`).
 
-reportlab's built-in CID font STSong-Light draws the Chinese (no font file is shipped);
-the PDF's subject names the case and the amount in ASCII, never the retiree.
+The Chinese is drawn with the TrueType CJK font the report uses, embedded in the PDF
+(`verification.documents.fonts`); the PDF's subject names the case and the amount in ASCII, never the retiree.
 """
 
 from __future__ import annotations
 
-from functools import cache
 from io import BytesIO
 from xml.sax.saxutils import escape
 
 from content.i18n import Translator
+from verification.documents.fonts import pdf_font
 from verification.recovery.overpayment import yuan
 from verification.recovery.service import LetterData
-
-FONT = "STSong-Light"
-
-
-@cache
-def _register_font() -> None:
-    from reportlab.pdfbase import pdfmetrics  # type: ignore[import-untyped]
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont  # type: ignore[import-untyped]
-
-    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 
 
 def months_text(t: Translator, months: tuple[str, ...]) -> str:
@@ -39,9 +29,8 @@ def render_letter(data: LetterData, t: Translator) -> bytes:
     from reportlab.lib.units import mm  # type: ignore[import-untyped]
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer  # type: ignore[import-untyped]
 
-    _register_font()
     summary = data.view.summary
-    body = ParagraphStyle("body", fontName=FONT, fontSize=11, leading=17, wordWrap="CJK", spaceAfter=6)
+    body = ParagraphStyle("body", fontName=pdf_font(), fontSize=11, leading=17, wordWrap="CJK", spaceAfter=6)
     title = ParagraphStyle("title", parent=body, fontSize=16, leading=22, alignment=1, spaceAfter=10)
     heading = ParagraphStyle("heading", parent=body, fontSize=12, leading=18, spaceBefore=6)
     right = ParagraphStyle("right", parent=body, alignment=2, spaceBefore=18)

@@ -1,6 +1,6 @@
 """Staff's work on recovery cases: the open cases of their region, one case in full, a
 notice to the family through the bot, a letter as PDF, a plan of instalments, amounts
-recovered, and a write-off that a second staff member approves or refuses.
+recovered, and a write-off that a second staff member, a supervisor, approves or refuses.
 
 Every step is a RecoveryStep, an audit entry and a verification record in the paying
 region's chain ("recovery_step"; "recovery_closed" when the case ends), written in one
@@ -29,7 +29,7 @@ from kernel.idnumber import mask_id_number
 from kernel.permissions import NotStaff
 from kernel.regions import covers
 from storage.models import Retiree
-from storage.models.certification import AuditEntry, StaffMember
+from storage.models.certification import AuditEntry, StaffMember, StaffRole
 from storage.models.recovery import RecoveryCase, RecoveryState, RecoveryStep
 from storage.models.signals import ChatNotice
 from storage.protection import PersonalDataVault
@@ -69,6 +69,7 @@ class Refusal(StrEnum):
     WRITE_OFF_PENDING = "write_off_pending"  # a write-off waits for its second staff member
     NO_WRITE_OFF_REQUEST = "no_write_off_request"
     SAME_STAFF = "same_staff"  # the one who asked for the write-off cannot decide it
+    NOT_SUPERVISOR = "not_supervisor"  # only a supervisor decides a write-off
 
 
 class RecoveryRefused(ValueError):
@@ -360,6 +361,8 @@ class RecoveryService:
                 raise RecoveryRefused(Refusal.NO_WRITE_OFF_REQUEST, case.id)
             if request.staff_id == staff.id:
                 raise RecoveryRefused(Refusal.SAME_STAFF, case.id)
+            if staff.role != StaffRole.SUPERVISOR:
+                raise RecoveryRefused(Refusal.NOT_SUPERVISOR, case.id)
             if not approve and not reason:
                 raise RecoveryRefused(Refusal.NO_REASON, case.id)
             outstanding = case.overpaid_fen - case.recovered_fen

@@ -1,0 +1,1 @@
+"""What the PDFs share (the quarterly report, the recovery letter): the embedded Chinese font."""
