@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument(
         "--supervisor",
         action="store_true",
-        help="a supervisor: decides write-offs (with a prefecture or province code, sees the regions below it)",
+        help="a supervisor: decides write-offs (with a prefecture or province code, sees the regions below)",
     )
     add.set_defaults(handler=add_command)
 
@@ -31,8 +31,8 @@ def add_command(args: argparse.Namespace) -> int:
 
 async def _add(args: argparse.Namespace) -> int:
     from accounts.staff import StaffExists
-    from storage.models.certification import StaffRole
     from app.settings import Settings
+    from storage.models.certification import StaffRole
 
     try:
         async with command_runtime(Settings()) as runtime:

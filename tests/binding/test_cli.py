@@ -106,5 +106,7 @@ async def test_staff_add_prints_the_code_once(tmp_path):
             assert (await uow.staff.by_number("S001")).role == "staff"
     finally:
         await engine.dispose()
-    boss = _cli(tmp_path, "staff", "add", "--number", "S002", "--name", "林芳", "--region", "110100", "--supervisor")
+    boss = _cli(
+        tmp_path, "staff", "add", "--number", "S002", "--name", "林芳", "--region", "110100", "--supervisor"
+    )
     assert boss.returncode == 0 and boss.stdout.startswith("Supervisor S002 added"), boss.stderr

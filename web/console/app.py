@@ -20,8 +20,8 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from content.i18n import Translator
 from kernel.permissions import NotStaff
 from web.console import pages
+from web.console.common import Refused, problem, staff_key, translator, translator_key
 from web.console.cookie import MAX_HOURS, SignedOut, csrf_token, signed_in_staff
-from web.console.pages import Refused, staff_key, translator, translator_key
 from web.console.services import ConsoleServices, prefix_key, services_key
 
 logger = logging.getLogger(__name__)
@@ -47,16 +47,16 @@ async def console_guard(request: web.Request, handler: Handler) -> web.StreamRes
         raise web.HTTPSeeOther(request.app.router["signed_out"].url_for()) from None
     except NotStaff:
         await services.record_refusal("console_not_allowed", request.path)
-        return pages.problem(request, "console.problem.not_allowed", status=403)
+        return problem(request, "console.problem.not_allowed", status=403)
     except Refused as refused:
         await services.record_refusal(refused.code, f"{request.path} {refused.detail}".strip())
-        return pages.problem(request, refused.key, status=refused.status)
+        return problem(request, refused.key, status=refused.status)
     except web.HTTPException:
         raise
     except Exception as error:  # noqa: BLE001 - a kind page and a record, never a stack trace
         logger.exception("console page failed: %s", type(error).__name__)
         await services.record_refusal("console_failed", f"{request.path}: {type(error).__name__}")
-        return pages.problem(request, "console.problem.failed", status=500)
+        return problem(request, "console.problem.failed", status=500)
 
 
 async def _template_globals(request: web.Request) -> dict[str, object]:

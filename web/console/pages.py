@@ -10,14 +10,16 @@ from urllib.parse import urlencode
 import aiohttp_jinja2
 from aiohttp import web
 
-from accounts.console_sign_in import ConsoleStaff, LinkRefused
-from content.i18n import Translator, available_languages
+from accounts.console_sign_in import LinkRefused
+from content.i18n import available_languages
 from kernel.idnumber import is_valid_region_code
 from kernel.permissions import NotStaff
 from verification.checkplan.quarters import Quarter
 from verification.reporting.lists import STATUSES
-from web.console import cookie, presenters
-from web.console.services import ConsoleServices, services_key
+from web.console import cases, cookie, presenters
+from web.console.common import BadRequest, not_found, problem, require_csrf, translator
+from web.console.common import services_of as _services
+from web.console.common import staff_of as _staff
 
 EXPORTS = {
     "csv": "text/csv; charset=utf-8",
@@ -25,46 +27,6 @@ EXPORTS = {
 }
 REPORTS = {**EXPORTS, "pdf": "application/pdf"}
 routes = web.RouteTableDef()
-
-
-class Refused(Exception):
-    """A request the console turns down: a kind page (`key`, `status`) and an error record
-    (`code`, with what was wrong; never personal data)."""
-
-    def __init__(self, key: str, status: int, code: str, detail: str = "") -> None:
-        super().__init__(code)
-        self.key, self.status, self.code, self.detail = key, status, code, detail
-
-
-class BadRequest(Refused):
-    """A request the console cannot read (a bad quarter, page or region code)."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__("console.problem.bad_request", 400, "console_bad_request", what)
-
-
-def not_found() -> Refused:
-    return Refused("console.problem.not_found", 404, "console_not_found")
-
-
-translator_key = web.RequestKey("console_translator", Translator)
-staff_key = web.RequestKey("console_staff", ConsoleStaff)
-
-
-def translator(request: web.Request) -> Translator:
-    return request[translator_key]
-
-
-def _services(request: web.Request) -> ConsoleServices:
-    return request.app[services_key]
-
-
-def _staff(request: web.Request) -> ConsoleStaff:
-    return request[staff_key]
-
-
-def problem(request: web.Request, key: str, *, status: int) -> web.Response:
-    return aiohttp_jinja2.render_template("problem.html", request, {"message_key": key}, status=status)
 
 
 def _scope(request: web.Request) -> tuple[str, Quarter]:
@@ -125,7 +87,7 @@ async def signed_out(request: web.Request) -> dict[str, object]:
 
 @routes.post("/sign-out", name="sign_out")
 async def sign_out(request: web.Request) -> web.StreamResponse:
-    await _require_csrf(request, await request.post())
+    await require_csrf(request, await request.post())
     await cookie.sign_out(request)
     raise web.HTTPSeeOther(request.app.router["signed_out"].url_for())
 
@@ -144,12 +106,6 @@ async def language(request: web.Request) -> web.StreamResponse:
         else str(request.app.router["overview"].url_for())
     )
     raise web.HTTPSeeOther(target)
-
-
-async def _require_csrf(request: web.Request, form: object) -> None:
-    given = form.get(cookie.CSRF_FIELD, "") if hasattr(form, "get") else ""
-    if not isinstance(given, str) or not await cookie.csrf_is_valid(request, given):
-        raise Refused("console.problem.csrf", 403, "console_csrf_refused")
 
 
 # --- the region's quarter
@@ -276,115 +232,6 @@ def _when(occurred_at: str) -> datetime:
     return datetime.fromisoformat(occurred_at)
 
 
-# --- review cases
-
-
-@routes.get("/cases", name="cases")
-@aiohttp_jinja2.template("cases.html")
-async def cases(request: web.Request) -> dict[str, object]:
-    staff = _staff(request)
-    return {"cases": await _services(request).review.pending(staff.telegram_user_id, limit=100)}
-
-
-@routes.get("/cases/{case_id:[0-9]{1,9}}", name="case")
-@aiohttp_jinja2.template("case.html")
-async def case(request: web.Request) -> dict[str, object]:
-    staff = _staff(request)
-    view = await _services(request).review.case(staff.telegram_user_id, int(request.match_info["case_id"]))
-    if view is None:
-        raise not_found()
-    return {"case": view, "decided": request.query.get("decided")}
-
-
-@routes.get("/cases/{case_id:[0-9]{1,9}}/reference", name="case_reference")
-async def case_reference(request: web.Request) -> web.StreamResponse:
-    staff = _staff(request)
-    photo = await _services(request).review.reference_photo(
-        staff.telegram_user_id, int(request.match_info["case_id"])
-    )
-    if photo is None:
-        raise not_found()
-    return web.Response(body=photo, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
-
-
-@routes.get("/evidence/{attempt_id:[0-9]{1,9}}", name="evidence")
-async def evidence(request: web.Request) -> web.StreamResponse:
-    staff = _staff(request)
-    found = await _services(request).review.evidence(
-        staff.telegram_user_id, int(request.match_info["attempt_id"])
-    )
-    if found is None:
-        raise not_found()
-    return web.Response(body=found.data, content_type=found.media_type, headers={"Cache-Control": "no-store"})
-
-
-@routes.post("/cases/{case_id:[0-9]{1,9}}/decision", name="case_decision")
-async def decide(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
-    await _require_csrf(request, form)
-    staff, case_id = _staff(request), int(request.match_info["case_id"])
-    verdict, reason = form.get("verdict"), form.get("reason", "")
-    if verdict not in ("approve", "reject") or not isinstance(reason, str) or not reason.strip():
-        raise BadRequest("decision")
-    decision = await _services(request).review.decide(
-        staff.telegram_user_id, case_id, verdict == "approve", reason, leave_notices=True
-    )
-    outcome = "already" if decision is None else "done"
-    target = request.app.router["case"].url_for(case_id=str(case_id)).with_query(decided=outcome)
-    raise web.HTTPSeeOther(target)
-
-
-# --- audited self-service passes
-
-
-@routes.get("/audits", name="audits")
-@aiohttp_jinja2.template("audits.html")
-async def audits(request: web.Request) -> dict[str, object]:
-    # The queue of the bot (oldest first), each look at its evidence audited.
-    queue = await _services(request).audits.queue(_staff(request).telegram_user_id, limit=50)
-    return {"queue": queue}
-
-
-def _audit_id(request: web.Request) -> int:
-    return int(request.match_info["audit_id"])
-
-
-@routes.get("/audits/{audit_id:[0-9]{1,9}}", name="audit")
-@aiohttp_jinja2.template("audit.html")
-async def audit(request: web.Request) -> dict[str, object]:
-    view = await _services(request).audits.one(_staff(request).telegram_user_id, _audit_id(request))
-    if view is None:
-        raise not_found()
-    return {"audit": view, "decided": request.query.get("decided")}
-
-
-@routes.get("/audits/{audit_id:[0-9]{1,9}}/{part:reference|video}", name="audit_media")
-async def audit_media(request: web.Request) -> web.StreamResponse:
-    view = await _services(request).audits.one(_staff(request).telegram_user_id, _audit_id(request))
-    if view is None:
-        raise not_found()
-    if request.match_info["part"] == "reference":
-        body, media_type = view.reference_photo, "image/jpeg"
-    else:
-        body, media_type = view.video, view.video_media_type or "video/mp4"
-    if body is None:
-        raise not_found()
-    return web.Response(body=body, content_type=media_type, headers={"Cache-Control": "no-store"})
-
-
-@routes.post("/audits/{audit_id:[0-9]{1,9}}/decision", name="audit_decision")
-async def decide_audit(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
-    await _require_csrf(request, form)
-    verdict, audits_service = form.get("verdict"), _services(request).audits
-    if verdict not in ("confirm", "review"):
-        raise BadRequest("decision")
-    decide = audits_service.confirm if verdict == "confirm" else audits_service.open_review
-    decision = await decide(_staff(request).telegram_user_id, _audit_id(request))
-    outcome = "already" if decision is None else "done"
-    target = request.app.router["audit"].url_for(audit_id=str(_audit_id(request))).with_query(decided=outcome)
-    raise web.HTTPSeeOther(target)
-
-
 def add_routes(app: web.Application) -> None:
     app.router.add_routes(routes)
+    app.router.add_routes(cases.routes)
