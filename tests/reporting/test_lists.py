@@ -125,7 +125,7 @@ async def test_a_prefecture_or_province_code_covers_the_regions_below_it(world):
     assert names(await service.page("310000", Q4)) == ["钱七"]
     assert names(await service.page("310100", Q4)) == ["钱七"]
     assert (await service.page("120000", Q4)).rows == []
-    with pytest.raises(ValueError, match="6-digit"):
+    with pytest.raises(ValueError, match="six digits"):
         await service.page("1101", Q4)
 
 

@@ -2,7 +2,7 @@
 quarter asks of them (due, overdue, suspended, certified), searched by a full ID number (its
 keyed hash) or a name fragment, a page at a time or exported whole as CSV or XLSX.
 
-The ID number leaves this module masked only (first 6, eight stars, last 4).
+The ID number leaves this module masked only (`kernel.idnumber.mask_id_number`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from content.i18n import DEFAULT_LANGUAGE, Translator
 from kernel.clock import Clock, utc_now
 from kernel.idnumber import InvalidIdNumber, check_id_number, mask_id_number
+from kernel.regions import region_prefix
 from storage.models import Retiree
 from storage.protection import PersonalDataVault
 from storage.repositories.console import STATUSES, RetireeListing
@@ -50,8 +51,8 @@ AGENCY_ZONE = ZoneInfo("Asia/Shanghai")
 @dataclass(frozen=True, slots=True)
 class RetireeLine:
     id: int
-    name: str
-    masked_id: str
+    name: str = field(repr=False)
+    masked_id: str = field(repr=False)
     birth_year: int
     residence_region: str
     pension_region: str
@@ -67,20 +68,6 @@ class RetireePage:
     page: int
     pages: int
     total_is_capped: bool
-
-
-def region_prefix(region: str) -> str:
-    """The residence region prefix a staff region covers (as kernel.regions.covers reads it):
-    "110105" -> "110105", "110100" -> "1101", "110000" -> "11", "" -> "" (every region)."""
-    region = region.strip()
-    if not region:
-        return ""
-    if len(region) != 6 or not region.isascii() or not region.isdigit():
-        raise ValueError(f"a region is a 6-digit code, not {region!r}")
-    prefix = region.rstrip("0")
-    if len(prefix) % 2:
-        prefix += "0"
-    return prefix
 
 
 def guard_cell(value: object) -> object:
