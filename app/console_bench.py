@@ -422,7 +422,7 @@ async def _plans_of(
     plans = []
     async with engine.connect() as connection:
         for seconds, statement, parameters in chosen:
-            if not statement.lstrip().upper().startswith("SELECT"):
+            if not statement.lstrip().upper().startswith(("SELECT", "WITH")):  # reads only
                 continue
             lines = [" ".join(statement.split())] + await _explain(connection, statement, parameters)
             plans.append((f"{title} ({seconds * 1000:.1f} ms when captured)", lines))

@@ -8,7 +8,6 @@ def region_prefix(code: str) -> str:
     province code (ending in 00 or 0000) every region below it: "110105" -> "110105",
     "110100" -> "1101", "110000" -> "11"; "" -> "" (every region). ValueError for anything
     but six digits."""
-    code = code.strip()
     if not code:
         return ""
     if len(code) != 6 or not code.isascii() or not code.isdigit():

@@ -43,8 +43,8 @@ def _refuse(why: str) -> int:
 
 
 def _quarterly(args: argparse.Namespace) -> int:
+    from kernel.regions import region_prefix
     from verification.checkplan.quarters import Quarter
-    from verification.reporting.service import region_prefix
 
     try:
         quarter = Quarter.parse(args.quarter)

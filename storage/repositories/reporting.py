@@ -2,7 +2,9 @@
 region (their residence region code starts with `prefix`; "" is the whole database).
 
 The checks are counted from the verification records like the check plan counts them (its
-chains and the records received from other regions, matched to the roster by the keyed hash):
+chains and the records received from other regions, matched to the roster by the keyed hash;
+a chain's record only where it was written while the retiree lived in the region, its own
+residence region, which its index on the residence and the time reads):
 which record shows which means is decided by the caller's rules, given here as a table from
 the kinds of record (event, method, detail's place, detail's assistance finding) to a means,
 so that storage knows nothing of the rules and the SQL counts what they say.
@@ -20,7 +22,6 @@ from sqlalchemy import (
     Select,
     Subquery,
     case,
-    distinct,
     func,
     literal,
     null,
@@ -74,20 +75,18 @@ class TracedRecord:
 
 
 def _in_region(column: Any, prefix: str) -> ColumnElement[bool]:
-    return column.like(f"{prefix}%") if prefix else true()
-
-
-def _region_range(column: Any, prefix: str) -> ColumnElement[bool]:
-    """`column` starts with `prefix`, as a range an index on the column serves (LIKE uses one
-    only under the C collation): a whole code by equality, "" for every region."""
-    if not prefix:
-        return true()
+    """`column` (a region code: digits) starts with `prefix`, as a range an index on the column
+    serves (PostgreSQL uses an index for LIKE only under the C collation): a whole code by
+    equality, "" for every region."""
+    condition: ColumnElement[bool] = true()
+    following = _following(prefix) if prefix else None
     if len(prefix) == 6:
-        return column == prefix
-    following = _following(prefix)
-    if following is None:  # "99": nothing comes after it at its length
-        return column >= prefix
-    return (column >= prefix) & (column < following)
+        condition = column == prefix
+    elif prefix and following is None:  # "99": nothing comes after it at its length
+        condition = column >= prefix
+    elif prefix:
+        condition = (column >= prefix) & (column < following)
+    return condition
 
 
 def _following(prefix: str) -> str | None:
@@ -128,7 +127,7 @@ def _records(prefix: str, start: str, end: str, events: Collection[str]) -> Subq
         VerificationRecord.occurred_at < end,
         # Recorded while the retiree lived in the region (the index on the residence and the
         # time reads just these), and a resident of it now.
-        _region_range(VerificationRecord.residence_region, prefix),
+        _in_region(VerificationRecord.residence_region, prefix),
         VerificationRecord.retiree_hash.in_(_residents(prefix)),
     )
     received = select(
@@ -152,10 +151,11 @@ def _records(prefix: str, start: str, end: str, events: Collection[str]) -> Subq
     return union_all(own, received).subquery("records")
 
 
-def _means(records: Subquery, rules: Mapping[RecordKind, str]) -> ColumnElement[Any]:
-    """The means each record shows by `rules` (NULL when it shows no check)."""
-    if not rules:
-        return null()
+def _means(
+    records: Subquery, rules: Mapping[RecordKind, str | None], *, unknown: str | None = None
+) -> ColumnElement[Any]:
+    """The means each record shows by `rules` (NULL when it shows no check). With `unknown`:
+    "" for a kind the rules map to None, and `unknown` for a kind they do not hold."""
     whens = [
         (
             (records.c.event == kind.event)
@@ -163,11 +163,34 @@ def _means(records: Subquery, rules: Mapping[RecordKind, str]) -> ColumnElement[
             & records.c.place.is_not_distinct_from(kind.place)
             & records.c.finding.is_not_distinct_from(kind.finding),
             # Inline: PostgreSQL cannot type a bare parameter in a CASE's result.
-            literal(means, String, literal_execute=True),
+            literal(means if means is not None else "", String, literal_execute=True),
         )
         for kind, means in sorted(rules.items(), key=lambda rule: kind_order(rule[0]))
+        if means is not None or unknown is not None
     ]
-    return case(*whens, else_=null())
+    otherwise = null() if unknown is None else literal(unknown, String, literal_execute=True)
+    return case(*whens, else_=otherwise) if whens else otherwise
+
+
+@dataclass(frozen=True, slots=True)
+class Roster:
+    """The region's retirees on the roster, counted in one pass."""
+
+    retirees: int
+    due: int  # due to certify from `first` to `end` (exclusive)
+    overdue: int  # due before `before` and still paid (`active`)
+    suspended: int  # whose pension is suspended (`suspended`)
+
+
+@dataclass(frozen=True, slots=True)
+class Checks:
+    """The retirees the records show checked (each once), counted in one pass over the year."""
+
+    in_quarter: int  # checked from the quarter's start to its end
+    by_means: dict[str, int]  # of them, checked by each means in the quarter
+    in_year: int  # checked from the year's start to the quarter's end
+    cumulative: list[int]  # checked from the year's start up to each month's end
+    unknown: int  # records of a kind the rules did not hold: the rules are out of date
 
 
 class ReportingRepository:
@@ -179,31 +202,21 @@ class ReportingRepository:
 
     # --- the roster
 
-    async def retirees(self, prefix: str) -> int:
-        """Retirees on the roster living in the region."""
-        return await self._scalar(select(func.count()).select_from(_resident_ids(prefix).subquery()))
-
-    async def due_between(self, prefix: str, first: date, end: date) -> int:
-        """Retirees of the region due to certify from `first` to `end` (exclusive)."""
-        query = select(func.count(Retiree.id)).where(
-            _in_region(Retiree.residence_region, prefix), Retiree.due_on >= first, Retiree.due_on < end
-        )
-        return await self._scalar(query)
-
-    async def overdue(self, prefix: str, before: date, payment_state: str) -> int:
-        """Retirees of the region due before `before` and still paid (`payment_state`)."""
-        query = select(func.count(Retiree.id)).where(
-            _in_region(Retiree.residence_region, prefix),
-            Retiree.due_on < before,
-            Retiree.payment_state == payment_state,
-        )
-        return await self._scalar(query)
-
-    async def in_payment_state(self, prefix: str, payment_state: str) -> int:
-        query = select(func.count(Retiree.id)).where(
-            _in_region(Retiree.residence_region, prefix), Retiree.payment_state == payment_state
-        )
-        return await self._scalar(query)
+    async def roster(
+        self, prefix: str, first: date, end: date, before: date, active: str, suspended: str
+    ) -> Roster:
+        """The retirees on the roster living in the region, in one pass over them."""
+        query = select(
+            func.count(),  # not of the id: the index on the residence holds what this reads
+            func.coalesce(
+                func.sum(case(((Retiree.due_on >= first) & (Retiree.due_on < end), 1), else_=0)), 0
+            ),
+            func.coalesce(
+                func.sum(case(((Retiree.due_on < before) & (Retiree.payment_state == active), 1), else_=0)), 0
+            ),
+            func.coalesce(func.sum(case((Retiree.payment_state == suspended, 1), else_=0)), 0),
+        ).where(_in_region(Retiree.residence_region, prefix))
+        return Roster(*(int(n) for n in (await self._session.execute(query)).one()))
 
     # --- the checks, from the verification records
 
@@ -217,38 +230,69 @@ class ReportingRepository:
         kinds = [RecordKind(*row) for row in (await self._session.execute(query)).all()]
         return sorted(kinds, key=kind_order)
 
-    async def checked(
-        self, prefix: str, start: str, end: str, rules: Mapping[RecordKind, str]
-    ) -> tuple[int, dict[str, int]]:
-        """Retirees the records show checked in the period (each once), and per means."""
-        records = _records(prefix, start, end, {kind.event for kind in rules})
-        checks = select(records.c.retiree_hash, _means(records, rules).label("means")).subquery("checks")
-        total = select(func.count(distinct(checks.c.retiree_hash))).where(checks.c.means.is_not(None))
-        per_means = (
-            select(checks.c.means, func.count(distinct(checks.c.retiree_hash)))
-            .where(checks.c.means.is_not(None))
-            .group_by(checks.c.means)
+    async def checks(
+        self,
+        prefix: str,
+        year_start: str,
+        quarter_start: str,
+        end: str,
+        month_ends: Sequence[str],
+        rules: Mapping[RecordKind, str | None],
+        events: Collection[str],
+    ) -> Checks:
+        """The retirees of the region the records of `events` show checked by `rules` (every
+        kind of record the period holds, mapped to its means or to None), in one statement:
+        the year's records grouped by retiree and means with their first and last time, and
+        from those the quarter's, the year's and each month's (`month_ends`, up to `end`)."""
+        unknown = "?"  # no means is "?": a record of a kind `rules` lacks
+        records = _records(prefix, year_start, end, events)
+        marked = select(
+            records.c.retiree_hash,
+            records.c.occurred_at,
+            _means(records, rules, unknown=unknown).label("means"),
+        ).subquery("marked")
+        pairs = (
+            select(
+                marked.c.retiree_hash,
+                marked.c.means,
+                func.min(marked.c.occurred_at).label("first_at"),
+                func.max(marked.c.occurred_at).label("last_at"),
+            )
+            .group_by(marked.c.retiree_hash, marked.c.means)
+            .having(marked.c.means != "")
+            .cte("pairs")
         )
-        by_means = {str(means): int(n) for means, n in (await self._session.execute(per_means)).all()}
-        return await self._scalar(total), by_means
+        named = sorted({value for value in rules.values() if value is not None})
+        people = (
+            select(
+                func.min(pairs.c.first_at).label("first_at"),
+                func.max(pairs.c.last_at).label("last_at"),
+                *(
+                    func.max(
+                        case(((pairs.c.means == value) & (pairs.c.last_at >= quarter_start), 1), else_=0)
+                    ).label(f"means_{n}")
+                    for n, value in enumerate(named)
+                ),
+            )
+            .where(pairs.c.means != unknown)
+            .group_by(pairs.c.retiree_hash)
+            .cte("people")
+        )
 
-    async def checked_before(
-        self, prefix: str, start: str, ends: Sequence[str], rules: Mapping[RecordKind, str]
-    ) -> list[int]:
-        """For each of `ends`: the retirees checked from `start` up to it (cumulative), counted
-        by the first check of each retiree in one query."""
-        if not ends:
-            return []
-        records = _records(prefix, start, max(ends), {kind.event for kind in rules})
-        firsts = (
-            select(func.min(records.c.occurred_at).label("first_at"))
-            .where(_means(records, rules).is_not(None))
-            .group_by(records.c.retiree_hash)
-            .subquery("firsts")
+        def total(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+            return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+        query = select(
+            func.count(),
+            total(people.c.last_at >= quarter_start),
+            *(func.coalesce(func.sum(people.c[f"means_{n}"]), 0) for n in range(len(named))),
+            *(total(people.c.first_at < month_end) for month_end in month_ends),
+            select(func.count()).where(pairs.c.means == unknown).scalar_subquery(),
         )
-        counts = [func.coalesce(func.sum(case((firsts.c.first_at < end, 1), else_=0)), 0) for end in ends]
-        row = (await self._session.execute(select(*counts))).one()
-        return [int(n) for n in row]
+        row = [int(n or 0) for n in (await self._session.execute(query)).one()]
+        in_year, in_quarter, row = row[0], row[1], row[2:]
+        by_means = {value: n for value, n in zip(named, row[: len(named)], strict=True) if n}
+        return Checks(in_quarter, by_means, in_year, row[len(named) : -1], row[-1])
 
     async def events_between(self, prefix: str, start: str, end: str, event: str) -> dict[str, Any]:
         """The records of `event` the region's records show in the period, by record uid (a
@@ -259,7 +303,12 @@ class ReportingRepository:
         return {uid: back_pay for uid, back_pay in (await self._session.execute(query)).all()}
 
     async def traced(
-        self, prefix: str, start: str, end: str, rules: Mapping[RecordKind, str], events: Collection[str]
+        self,
+        prefix: str,
+        start: str,
+        end: str,
+        rules: Mapping[RecordKind, str | None],
+        events: Collection[str],
     ) -> list[TracedRecord]:
         """The records counted: those that show a check by `rules`, and those of `events`."""
         records = _records(prefix, start, end, {kind.event for kind in rules} | set(events))

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from kernel.clock import as_utc
-from kernel.regions import covers
+from kernel.regions import covers, region_prefix
 from storage.models import Retiree
 from storage.models.care import HomeVisitRequest, LifeEventReport
 from storage.models.certification import PassAudit, ReviewCase
@@ -22,12 +22,12 @@ from storage.models.records import AssistanceRequest, ReceivedRecord, Verificati
 from storage.models.recovery import RecoveryCase, RecoveryStep
 from storage.models.signals import DeathRecord
 from storage.repositories.checkplan import RecordFacts
-from tests.checkplan.helpers import HOME, SHANGHAI
+from tests.checkplan.helpers import HOME, NEIGHBOUR, SHANGHAI, chain_record
 from tests.reporting.helpers import Q4, REPORT_NOW, build_world
 from verification.checkplan.coverage import tally
 from verification.checkplan.means import Means, means_of
 from verification.checkplan.quarters import Quarter, instant
-from verification.reporting.service import QuarterlyReportService, region_prefix
+from verification.reporting.service import QuarterlyReportService
 
 
 async def _everything(uow_factory):
@@ -37,21 +37,21 @@ async def _everything(uow_factory):
         async def rows(model):
             return (await uow.session.execute(select(model))).scalars().all()
 
-        own = [
-            RecordFacts(r.retiree_hash, r.event, r.method, r.detail or {}, r.occurred_at)
-            for r in await rows(VerificationRecord)
-        ]
+        chain = await rows(VerificationRecord)
+        own = [RecordFacts(r.retiree_hash, r.event, r.method, r.detail or {}, r.occurred_at) for r in chain]
         received = [
             RecordFacts(r.retiree_hash, r.event, str(r.body.get("method", "")), r.body.get("detail") or {},
                         r.occurred_at)
             for r in await rows(ReceivedRecord)
         ]  # fmt: skip
-        back_pay = {r.record_uid: r.detail.get("back_pay_months", []) for r in await rows(VerificationRecord)}
+        back_pay = {r.record_uid: r.detail.get("back_pay_months", []) for r in chain}
         return {
             "records": own + received,
+            # Where the retiree lived when a chain's record was written (None: received).
+            "homes": [r.residence_region for r in chain] + [None] * len(received),
             "resumed": [
-                (r.retiree_hash, r.occurred_at, back_pay[r.record_uid])
-                for r in await rows(VerificationRecord)
+                (r.retiree_hash, r.occurred_at, back_pay[r.record_uid], r.residence_region)
+                for r in chain
                 if r.event == "resumed"
             ],
             "retirees": await rows(Retiree),
@@ -82,7 +82,8 @@ def _expected(rows, region: str, quarter: Quarter) -> dict[str, int]:
 
     residents = [r for r in rows["retirees"] if mine(r.residence_region)]
     ids, hashes = {r.id for r in residents}, {r.id_number_hash for r in residents}
-    [coverage] = tally(hashes, rows["records"], [quarter], SHANGHAI, 0.6)
+    records = _recorded_in(rows, region)
+    [coverage] = tally(hashes, records, [quarter], SHANGHAI, 0.6)
     figures = {
         "retirees": len(residents),
         "due": sum(1 for r in residents if r.due_on and first <= r.due_on < end),
@@ -92,13 +93,17 @@ def _expected(rows, region: str, quarter: Quarter) -> dict[str, int]:
         figures[f"certified.{means.value}"] = len(
             {
                 r.retiree_hash
-                for r in rows["records"]
+                for r in records
                 if r.retiree_hash in hashes
                 and start_text <= r.occurred_at < end_text
                 and means_of(r.event, r.method, r.detail) is means
             }
         )
-    resumed = [months for h, at, months in rows["resumed"] if h in hashes and start_text <= at < end_text]
+    resumed = [
+        months
+        for h, at, months, home in rows["resumed"]
+        if h in hashes and mine(home) and start_text <= at < end_text
+    ]
     deaths = {d.retiree_id for d in rows["deaths"] if d.retiree_id in ids and first <= d.died_on < end} | {
         e.retiree_id
         for e in rows["reports"]
@@ -156,6 +161,16 @@ def _expected(rows, region: str, quarter: Quarter) -> dict[str, int]:
     return figures
 
 
+def _recorded_in(rows, region: str) -> list[RecordFacts]:
+    """The records that count for `region`: a chain's record written while its retiree lived in
+    the region, and every received record (matched to the region's retirees by the hash)."""
+    return [
+        record
+        for record, home in zip(rows["records"], rows["homes"], strict=True)
+        if home is None or region == "" or covers(region, home)
+    ]
+
+
 def _expected_months(rows, region: str, quarter: Quarter) -> list[tuple[str, float]]:
     hashes = {
         r.id_number_hash for r in rows["retirees"] if region == "" or covers(region, r.residence_region)
@@ -169,7 +184,7 @@ def _expected_months(rows, region: str, quarter: Quarter) -> list[tuple[str, flo
         after = instant(date(quarter.year + month // 12, month % 12 + 1, 1), SHANGHAI)
         checked = {
             r.retiree_hash
-            for r in rows["records"]
+            for r in _recorded_in(rows, region)
             if r.retiree_hash in hashes
             and year_start <= r.occurred_at < after
             and means_of(r.event, r.method, r.detail) is not None
@@ -263,3 +278,43 @@ def test_a_region_code_covers_what_kernel_regions_covers():
     for bad in ("11010", "1101055", "ab0105", " 110105"):
         with pytest.raises(ValueError):
             region_prefix(bad)
+
+
+async def test_a_chain_record_counts_where_the_retiree_lived_when_it_was_written(uow_factory, vault):
+    """r13 certified in Q4 while living in NEIGHBOUR, then moved to HOME: the record counts for
+    neither (HOME's retirees' records written elsewhere, NEIGHBOUR's record of a retiree living
+    elsewhere now), and every figure still reconciles with the rows."""
+    world = await build_world(uow_factory, vault)
+    service = QuarterlyReportService(uow_factory, clock=lambda: REPORT_NOW, zone=SHANGHAI)
+    before = {region: await service.figures(region, Q4) for region in (HOME, NEIGHBOUR, "110100")}
+    async with uow_factory() as uow:
+        (await uow.retirees.existing(world.ids[13])).residence_region = HOME
+        await uow.commit()
+    rows = await _everything(uow_factory)
+    for region in (HOME, NEIGHBOUR, "110100", ""):
+        report = await service.figures(region, Q4)
+        expected = _expected(rows, region, Q4)
+        assert {k: report.value(k) for k in expected} == expected, region
+        assert report.monthly_coverage == _expected_months(rows, region, Q4), region
+    home, neighbour = await service.figures(HOME, Q4), await service.figures(NEIGHBOUR, Q4)
+    assert home.value("retirees") == before[HOME].value("retirees") + 1
+    assert home.value("certified") == before[HOME].value("certified")
+    assert neighbour.value("certified") == before[NEIGHBOUR].value("certified") - 1 == 0
+    # The prefecture holds both regions: r13's record was written in it, and r13 lives in it.
+    assert (await service.figures("110100", Q4)).value("certified") == before["110100"].value("certified")
+
+
+async def test_a_kind_of_record_new_since_the_last_report_is_counted(uow_factory, vault):
+    """The service keeps the kinds of record a region's year holds between calls: a record of a
+    kind it has not seen (r1 by a photo sent in the chat, in Q4) is counted at once."""
+    world = await build_world(uow_factory, vault)
+    service = QuarterlyReportService(uow_factory, clock=lambda: REPORT_NOW, zone=SHANGHAI)
+    before = await service.figures(HOME, Q4)
+    world.stack.clock.at(date(2026, 11, 10))
+    await chain_record(world.stack, uow_factory, world.ids[1], "certified", "self_photo")
+    after = await service.figures(HOME, Q4)
+    assert after.value("certified") == before.value("certified") + 1
+    assert after.value("certified.self_service") == before.value("certified.self_service") + 1
+    rows = await _everything(uow_factory)
+    expected = _expected(rows, HOME, Q4)
+    assert {k: after.value(k) for k in expected} == expected

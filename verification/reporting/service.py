@@ -3,24 +3,26 @@ figure counted in SQL by `uow.reporting`, each with what it was counted from.
 
 The region is the retirees' residence region, where community staff work (as in the check
 plan); a prefecture or province code covers every region below it (`kernel.regions.covers`),
-"" the whole database. Checks are counted from the verification records exactly as the check
-plan counts coverage (`verification.checkplan.coverage.tally`): the same records (this
-database's chains and those received from other regions, matched to the roster by the keyed
-hash), the same rules (`means_of`), the same boundaries (`instant`, compared as text).
+"" the whole database. Checks are counted from the verification records as the check plan
+counts coverage (`verification.checkplan.coverage.tally`): the same rules (`means_of`), the
+same boundaries (`instant`, compared as text), the records of this database's chains and those
+received from other regions matched to the region's retirees by the keyed hash; but a record of
+this database's chains counts for the region only if it was written while the retiree lived
+there (its own residence region), which also lets its index find the region's records.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from kernel.clock import Clock, utc_now
+from kernel.regions import region_prefix
 from storage.models.checkplan import CheckState
 from storage.models.records import RequestState
-from storage.repositories.reporting import RecordKind, ReportingRepository, TracedRecord
+from storage.repositories.reporting import Checks, RecordKind, ReportingRepository, TracedRecord
 from storage.uow import UnitOfWorkFactory
 from verification.checkplan.means import QUALIFYING_EVENTS, Means, means_of
 from verification.checkplan.quarters import Quarter, instant
@@ -31,7 +33,7 @@ from verification.reporting.figures import AGE_BUCKETS, Figure, QuarterFigures, 
 WAITING = (RequestState.OPEN.value, RequestState.IN_PROGRESS.value, RequestState.OVERDUE.value)
 RESUMED = "resumed"  # the event the cycle and the review write when payment resumes
 PAYMENT_STEP = "payment"
-_REGION = re.compile(r"[0-9]{6}")
+KEPT_KINDS = 256  # the regions and periods whose kinds of record are kept between calls
 SHANGHAI = ZoneInfo(
     "Asia/Shanghai"
 )  # the agency's time zone, by default  # verification.recovery.service.StepKind.PAYMENT: money paid back
@@ -49,6 +51,8 @@ class QuarterlyReportService:
     ) -> None:
         self._uow_factory, self._clock, self._zone, self.target = uow_factory, clock, zone, target
         self._own_region = own_region
+        # The rules of the kinds of record a region's year holds, by (prefix, start, end).
+        self._kinds: dict[tuple[str, str, str], dict[RecordKind, str | None]] = {}
 
     def _moment(self, day: date) -> datetime:
         return datetime.combine(day, time(), self._zone).astimezone(UTC)
@@ -69,39 +73,27 @@ class QuarterlyReportService:
             words = {name: str(param) for name, param in params.items()}
             found.append(Figure(key, value, source_params={"prefix": prefix, **words}))
 
+        months = list(_month_ends(quarter, today))
+        month_ends = [instant(month_end, self._zone) for _, month_end in months]
         async with self._uow_factory() as uow:
             repository = uow.reporting
-            retirees = await repository.retirees(prefix)
-            add("retirees", retirees)
-            add(
-                "due",
-                await repository.due_between(prefix, quarter.first_day, quarter.end),
-                first=quarter.first_day,
-                end=quarter.end,
+            overdue_before = min(quarter.end, today)
+            roster = await repository.roster(
+                prefix, quarter.first_day, quarter.end, overdue_before, ACTIVE, SUSPENDED
             )
-            rules = await self.rules(repository, prefix, year_start, end)
-            certified, by_means = await repository.checked(prefix, start, end, rules)
-            add("certified", certified, start=start, end=end)
+            retirees = roster.retirees
+            add("retirees", retirees)
+            add("due", roster.due, first=quarter.first_day, end=quarter.end)
+            checked = await self._checks(repository, prefix, year_start, start, end, month_ends)
+            add("certified", checked.in_quarter, start=start, end=end)
             for means in Means:
-                add(f"certified.{means.value}", by_means.get(means.value, 0))
-            checked_year, _ = await repository.checked(prefix, year_start, end, rules)
-            add("checked_year", checked_year, start=year_start, end=end)
+                add(f"certified.{means.value}", checked.by_means.get(means.value, 0))
+            add("checked_year", checked.in_year, start=year_start, end=end)
             wanted = target_count(self.target, retirees)
             add("target_count", wanted, target=f"{self.target:.0%}")
-            add("shortfall", max(0, wanted - checked_year))
-            overdue_before = min(quarter.end, today)
-            add(
-                "overdue",
-                await repository.overdue(prefix, overdue_before, ACTIVE),
-                before=overdue_before,
-                state=ACTIVE,
-            )
-            add(
-                "suspended",
-                await repository.in_payment_state(prefix, SUSPENDED),
-                state=SUSPENDED,
-                today=today,
-            )
+            add("shortfall", max(0, wanted - checked.in_year))
+            add("overdue", roster.overdue, before=overdue_before, state=ACTIVE)
+            add("suspended", roster.suspended, state=SUSPENDED, today=today)
             resumed = await repository.events_between(prefix, start, end, RESUMED)
             add("resumed", len(resumed), event=RESUMED, start=start, end=end)
             add("resumed_back_pay_months", sum(len(months) for months in map(_months, resumed.values())))
@@ -135,29 +127,53 @@ class QuarterlyReportService:
             add("recovery_owed_fen", owed)
             add("recovery_repaid_fen", repaid, step=PAYMENT_STEP)
             found.extend(self._training())
-            months = list(_month_ends(quarter, today))
-            cumulative = await repository.checked_before(
-                prefix, year_start, [instant(month_end, self._zone) for _, month_end in months], rules
-            )
         shares = [
             (label, n / retirees if retirees else 0.0)
-            for (label, _), n in zip(months, cumulative, strict=True)
+            for (label, _), n in zip(months, checked.cumulative, strict=True)
         ]
         ages = _buckets(reviews + audits, newer)
         return QuarterFigures(region, str(quarter), self.target, {f.key: f for f in found}, shares, ages)
 
+    async def _checks(
+        self,
+        repository: ReportingRepository,
+        prefix: str,
+        year_start: str,
+        start: str,
+        end: str,
+        month_ends: list[str],
+    ) -> Checks:
+        """The checks counted in one pass by the rules of the kinds of record the region's
+        records hold. Those kinds are kept between calls (reading them costs a pass over the
+        records); the pass counts the records of a kind they lack, and when there are any the
+        kinds are read again and the pass made again, so a kept list never miscounts."""
+        key = (prefix, year_start, end)
+        rules = self._kinds.get(key)
+        if rules is not None:
+            checks = await repository.checks(
+                prefix, year_start, start, end, month_ends, rules, QUALIFYING_EVENTS
+            )
+            if not checks.unknown:
+                return checks
+        rules = await self.rules(repository, prefix, year_start, end)
+        self._kinds.pop(key, None)
+        while len(self._kinds) >= KEPT_KINDS:  # the oldest first
+            del self._kinds[next(iter(self._kinds))]
+        self._kinds[key] = rules
+        return await repository.checks(prefix, year_start, start, end, month_ends, rules, QUALIFYING_EVENTS)
+
     @staticmethod
     async def rules(
         repository: ReportingRepository, prefix: str, start: str, end: str
-    ) -> dict[RecordKind, str]:
-        """Which kinds of record in the period show a check, and by what means: `means_of`
-        decides each kind the records hold (a few), and SQL counts by the answer."""
-        rules = {}
+    ) -> dict[RecordKind, str | None]:
+        """Every kind of record of the qualifying events in the period, and the means it shows a
+        check by (None: no check): `means_of` decides each kind the records hold (a few), and
+        SQL counts by the answer."""
+        rules: dict[RecordKind, str | None] = {}
         for kind in await repository.record_kinds(prefix, start, end, QUALIFYING_EVENTS):
             detail = {"place": kind.place, "assistance": {"finding": kind.finding}}
             means = means_of(kind.event, kind.method, detail)
-            if means is not None:
-                rules[kind] = means.value
+            rules[kind] = means.value if means is not None else None
         return rules
 
     async def trace(self, region: str, quarter: Quarter) -> list[TracedRecord]:
@@ -174,20 +190,6 @@ class QuarterlyReportService:
         """Hook for the notice's training figures (staff trained in the quarter): there is no
         training table yet, so no figure; add them here when there is one."""
         return []
-
-
-def region_prefix(region: str) -> str:
-    """The prefix of the residence region codes `region` covers, as `kernel.regions.covers`
-    reads a code: "110105" itself, "110100" -> "1101", "110000" -> "11"; "" for everyone.
-    ValueError for anything but six digits (or "")."""
-    if region == "":
-        return ""
-    if not _REGION.fullmatch(region):
-        raise ValueError(f"a region code is six digits, like 110105, not {region!r}")
-    prefix = region.rstrip("0")
-    if len(prefix) % 2:  # keep whole two-digit levels
-        prefix += "0"
-    return prefix
 
 
 def _months(value: object) -> list[object]:
