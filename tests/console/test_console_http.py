@@ -207,9 +207,11 @@ def test_every_word_the_console_shows_for_a_stored_value_is_in_both_catalogs():
     from content.i18n import available_languages, message_ids
     from storage.models.certification import AttemptOutcome
     from storage.repositories.console import STATUSES
+    from verification.records.chain import EVENTS
 
     for language in available_languages():
         ids = message_ids(language)
         assert {f"console.case.outcome.{o}" for o in AttemptOutcome} <= ids, language
         assert {f"console.retirees.status.{s}" for s in STATUSES} <= ids, language
         assert {f"console.list.payment_state.{s}" for s in ("active", "suspended")} <= ids, language
+        assert {f"console.event.{event}" for event in EVENTS} <= ids, language

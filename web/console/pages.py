@@ -225,7 +225,11 @@ async def retiree(request: web.Request) -> dict[str, object]:
     found = await _services(request).files.open(staff.telegram_user_id, int(request.match_info["retiree_id"]))
     if found is None:
         raise not_found()
-    return {"file": found, "when": _when}
+    return {
+        "file": found,
+        "when": _when,
+        "word": lambda kind, code: presenters.code_word(translator(request), kind, code),
+    }
 
 
 def _when(occurred_at: str) -> datetime:

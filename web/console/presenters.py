@@ -4,10 +4,11 @@ its label (catalog `report.figure.<key>`), its value as people read it and how i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from content.i18n import Translator
+from content.i18n import Translator, message_ids
 
 if TYPE_CHECKING:
     from verification.reporting.figures import QuarterFigures
@@ -66,3 +67,15 @@ def rows(figures: QuarterFigures, t: Translator) -> list[Row]:
         Row(t(f"report.figure.{key}"), shown(key, f.value), f.source_text(t))
         for key, f in figures.figures.items()
     ]
+
+
+def code_word(t: Translator, kind: str, code: str) -> str:
+    """The words for a stored code (`console.<kind>.<code>`: an event, a method); the code
+    itself for one a newer version wrote that this one has no words for."""
+    key = f"console.{kind}.{code}"
+    return t(key) if key in _known(t.language) else code
+
+
+@cache
+def _known(language: str) -> frozenset[str]:
+    return frozenset(message_ids(language))
