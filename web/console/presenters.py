@@ -4,8 +4,8 @@ its label (catalog `report.figure.<key>`), its value as people read it and how i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from decimal import Decimal
+from functools import cache
 from typing import TYPE_CHECKING
 
 from content.i18n import Translator, message_ids
