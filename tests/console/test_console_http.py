@@ -83,7 +83,12 @@ async def test_only_the_staff_members_regions_are_shown(uow_factory, vault):
         async with http.get(console.url + f"/console/retirees/{console.home_ids[0]}") as response:
             assert response.status == 200
             assert "老人1" in await response.text()
-        for path in ("/console/?quarter=2026Q5", "/console/?region=12345x", "/console/retirees?page=-1"):
+        for path in (
+            "/console/?quarter=2026Q5",
+            "/console/?region=12345x",
+            "/console/retirees?page=-1",
+            "/console/retirees/export.csv?q=110105195001011230",  # an ID number with a wrong check digit
+        ):
             async with http.get(console.url + path) as response:
                 assert response.status == 400, path
 

@@ -175,12 +175,35 @@ class RetireeListService:
         the Chinese names) or XLSX; column titles from the catalogs, ID numbers masked."""
         if fmt not in ("csv", "xlsx"):
             raise ValueError(f"an export is csv or xlsx, not {fmt!r}")
+        if fmt == "csv":
+            return b"".join(
+                [chunk async for chunk in self.csv_chunks(region, quarter, status, search, language)]
+            )
         translate = Translator(language)
         titles = [translate(f"console.list.column.{column}") for column in COLUMNS]
-        rows = self.lines(region, quarter, status, search)
-        if fmt == "csv":
-            return await _csv(titles, rows, translate)
-        return await _xlsx(titles, rows, translate)
+        return await _xlsx(titles, self.lines(region, quarter, status, search), translate)
+
+    async def csv_chunks(
+        self,
+        region: str,
+        quarter: Quarter,
+        status: str = "all",
+        search: str = "",
+        language: str = DEFAULT_LANGUAGE,
+    ) -> AsyncIterator[bytes]:
+        """The CSV export a batch at a time (the byte-order mark first), for a download that
+        streams a region of any size instead of building it in memory."""
+        self.listing(region, quarter, status, search)  # a bad status or search fails before a byte
+        translate = Translator(language)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow([guard_cell(translate(f"console.list.column.{column}")) for column in COLUMNS])
+        yield out.getvalue().encode("utf-8-sig")
+        async for batch in self.lines(region, quarter, status, search):
+            out.seek(0)
+            out.truncate()
+            writer.writerows(_cells(line, translate) for line in batch)
+            yield out.getvalue().encode("utf-8")
 
     def _line(self, retiree: Retiree) -> RetireeLine:
         return RetireeLine(
@@ -212,15 +235,6 @@ def _cells(line: RetireeLine, translate: Translator) -> list[object]:
         state,
     )
     return [guard_cell(value) for value in values]
-
-
-async def _csv(titles: list[str], rows: AsyncIterator[list[RetireeLine]], translate: Translator) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([guard_cell(title) for title in titles])
-    async for batch in rows:
-        writer.writerows(_cells(line, translate) for line in batch)
-    return out.getvalue().encode("utf-8-sig")
 
 
 async def _xlsx(titles: list[str], rows: AsyncIterator[list[RetireeLine]], translate: Translator) -> bytes:

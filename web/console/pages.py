@@ -152,12 +152,16 @@ async def report(request: web.Request) -> web.StreamResponse:
     return _download(body, REPORTS[fmt], f"quarterly-report-{region}-{quarter}.{fmt}")
 
 
+def _attachment(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+
+
 def _download(body: bytes, content_type: str, name: str) -> web.Response:
     return web.Response(
         body=body,
         content_type=content_type.split(";")[0],
         charset="utf-8" if "charset" in content_type else None,
-        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+        headers=_attachment(name),
     )
 
 
@@ -207,15 +211,30 @@ async def export_retirees(request: web.Request) -> web.StreamResponse:
     if fmt not in EXPORTS:
         raise BadRequest("format")
     region, quarter, status, search, _ = _listing(request)
-    services = _services(request)
+    services, language = _services(request), translator(request).language
+    name = f"retirees-{region}-{quarter}-{status}.{fmt}"
     try:
-        body = await services.lists.export(region, quarter, status, search, fmt, translator(request).language)
+        services.lists.listing(region, quarter, status, search)  # refused here, before any byte
+        body = (
+            None
+            if fmt == "csv"
+            else await services.lists.export(region, quarter, status, search, fmt, language)
+        )
     except ValueError:
         raise BadRequest("search") from None
     await services.audit.looked(
         _staff(request), "console_exported_list", {"region": region, "status": status, "format": fmt}
     )
-    return _download(body, EXPORTS[fmt], f"retirees-{region}-{quarter}-{status}.{fmt}")
+    if body is not None:
+        return _download(body, EXPORTS[fmt], name)
+    # CSV streams a batch at a time: a province's list never sits in memory whole.
+    response = web.StreamResponse(headers=_attachment(name))
+    response.content_type, response.charset = "text/csv", "utf-8"
+    await response.prepare(request)
+    async for chunk in services.lists.csv_chunks(region, quarter, status, search, language):
+        await response.write(chunk)
+    await response.write_eof()
+    return response
 
 
 @routes.get("/retirees/{retiree_id:[0-9]{1,9}}", name="retiree")
