@@ -27,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "lenient raw and S-norm thresholds whose false-match rate on the impostor pairs is at most "
         "--target-fmr, and writes them to the thresholds file the product reads at start-up.",
     )
-    calibrate.add_argument("--root", required=True, type=Path, help="folder with manifest.csv")
+    calibrate.add_argument(
+        "--root", type=Path, default=None, help="folder with manifest.csv (required for the faces)"
+    )
     calibrate.add_argument(
         "--target-fmr", type=float, default=0.001, help="false-match rate to hold (default 0.001 = 0.1 %%)"
     )
@@ -53,6 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     calibrate.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
     add_engine_arguments(calibrate)
     calibrate.set_defaults(handler=calibrate_command)
+    # `calibrate answers` (app/commands/employer.py) joins through app.commands._groups
+    calibrate.add_subparsers(dest="calibrate_command", required=False, metavar="[answers]")
 
     fetch = subparsers.add_parser(
         "fetch-benchmark-model",
@@ -77,6 +81,11 @@ def calibrate_command(args: argparse.Namespace) -> int:
     from verification.faces.scoring import MIN_COHORT
     from verification.faces.thresholds import Calibrated, EngineThresholds, write_thresholds
 
+    if args.root is None:
+        print(
+            "calibrate: --root is required for the face engine (or: calibrate answers ...)", file=sys.stderr
+        )
+        return 2
     if not 0 < args.target_fmr < 1:
         print("--target-fmr must be between 0 and 1.", file=sys.stderr)
         return 2

@@ -1,9 +1,12 @@
 """The employer assistant from the console.
 
 * `pension-bot ask "QUESTION" [--json]`: the answer the bot would give, with its sources.
-* `pension-bot eval answers FILE...`: top-1 and top-3 accuracy on question sets (CSV:
-  question, expected entry id; an empty expected id marks a question the base does not
-  cover, which should be handed to staff).
+* `pension-bot eval answers FILE... [--json]`: correct / wrong / handed over on question sets
+  (CSV: question, expected: an entry id, or article citations separated by `|`, or nothing
+  for a question outside the assistant's scope, which should be handed to staff), and top-1
+  and top-3 of the search for the entry ids.
+* `pension-bot calibrate answers [--dev FILE...] [--max-wrong 0.03]`: choose the entry and
+  article confidence thresholds on the dev sets and write content/data/knowledge/calibration.toml.
 * `pension-bot bench answers`: p50/p95 answer time, and the self-check time of a generated
   10,000-row payroll.
 * `pension-bot employer export-drafts`: staff answers as a draft entry file for an editor.
@@ -19,10 +22,16 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.commands._groups import group
+
+if TYPE_CHECKING:
+    from content.knowledge.answering import Answer, Answerer
+    from content.knowledge.evaluation import Bin, Choice, Point
 
 ANSWER_TARGET_MS = 20.0
 PAYROLL_TARGET_S = 3.0
@@ -46,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate = group(subparsers, "eval", "evaluate components on labelled data")
     answers = evaluate.add_parser(
         "answers",
-        help="top-1 and top-3 accuracy of the employer answers on question sets (CSV: question, expected)",
+        help="correct / wrong / handed over of the employer answers on question sets (CSV)",
     )
     answers.add_argument(
         "files",
@@ -56,11 +65,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="question set(s), e.g. content/data/knowledge/eval/open.csv",
     )
     answers.add_argument(
-        "--show-misses", action="store_true", help="list the questions not answered by the expected entry"
+        "--show-misses", action="store_true", help="list the questions not answered correctly"
     )
+    answers.add_argument("--json", action="store_true", help="the figures as one JSON object")
     answers.set_defaults(handler=eval_command)
 
     bench = group(subparsers, "bench", "benchmarks")
+    register_calibration(group(subparsers, "calibrate", "choose thresholds on labelled data"))
+
     answer_bench = bench.add_parser(
         "answers", help="p50/p95 answer time and the payroll self-check time of a generated payroll"
     )
@@ -112,6 +124,11 @@ def ask_command(args: argparse.Namespace) -> int:
                     "answer": entry.text(language).answer if entry else text,
                     "citations": answer.citations,
                     "confidence": answer.confidence,
+                    "article_confidence": answer.article_confidence,
+                    "articles": [
+                        {"citation": a.citation, "chapter": a.chapter, "text": a.text}
+                        for a in answer.articles
+                    ],
                     "entry_id": entry.id if entry else None,
                     "entry_question": entry.text(language).question if entry else None,
                     "reviewed": entry.reviewed.isoformat() if entry else None,
@@ -125,14 +142,16 @@ def ask_command(args: argparse.Namespace) -> int:
         )
         return 0
     print(text)
-    if answer.entry is not None:
+    if answer.citations:
         print()
         print("citations: " + "; ".join(answer.citations))
     if handed_to_staff:
         print("(in the bot this question goes to the staff queue; closest topics:)")
     for entry in answer.related:
         print(f"  → {entry.text(language).question}  [{entry.id}]")
-    print(f"(confidence {answer.confidence:.2f})")
+    if handed_to_staff and answer.articles:
+        print("(closest articles: " + "; ".join(a.citation for a in answer.articles) + ")")
+    print(f"(confidence {answer.confidence:.2f}, article confidence {answer.article_confidence:.2f})")
     return 0
 
 
@@ -151,53 +170,291 @@ def _read_set(path: Path) -> list[tuple[str, str]]:
     return [(row[0].strip(), (row[1].strip() if len(row) > 1 else "")) for row in rows]
 
 
-def eval_command(args: argparse.Namespace) -> int:
-    from content.knowledge.answering import AnswerStatus, default_answerer
+def _check_sets(paths: list[Path], known: set[str]) -> tuple[dict[Path, list[tuple[str, str]]], int]:
+    """The readable sets whose expected entry ids all exist (citations are not checked here)."""
+    from content.knowledge.evaluation import expected_parts
 
-    answerer = default_answerer()
-    known = {entry.id for entry in answerer.knowledge.entries}
+    sets: dict[Path, list[tuple[str, str]]] = {}
     status = 0
-    for path in args.files:
+    for path in paths:
         try:
             rows = _read_set(path)
         except OSError as error:
             print(f"{path}: cannot read ({error.strerror})", file=sys.stderr)
             status = 1
             continue
-        unknown = sorted({expected for _, expected in rows if expected and expected not in known})
+        unknown = sorted(
+            {
+                part
+                for _, expected in rows
+                for part in expected_parts(expected)
+                if " " not in part and part not in known
+            }
+        )
         if unknown:
             print(f"{path}: expected ids not in the knowledge base: {', '.join(unknown)}", file=sys.stderr)
             status = 1
             continue
-        covered = [(q, e) for q, e in rows if e]
-        outside = [q for q, e in rows if not e]
-        top1 = top3 = answered = 0
+        sets[path] = rows
+    return sets, status
+
+
+def _outcome_line(label: str, numbers: dict[str, float | int]) -> str:
+    return (
+        f"{label}: {numbers['questions']} questions: correct {numbers['correct_share']:.1%} "
+        f"({numbers['correct']}), wrong {numbers['wrong_share']:.1%} ({numbers['wrong']}), "
+        f"handed over {numbers['handed_over_share']:.1%} ({numbers['handed_over']})"
+    )
+
+
+def eval_command(args: argparse.Namespace) -> int:
+    from content.knowledge.answering import default_answerer
+    from content.knowledge.evaluation import Tally, judge
+
+    answerer = default_answerer()
+    known = {entry.id for entry in answerer.knowledge.entries}
+    sets, status = _check_sets(list(args.files), known)
+    report: dict[str, object] = {"files": {}}
+    total = Tally()
+    for path, rows in sets.items():
+        outcomes = Tally()
+        top1 = top3 = ranked = 0
         misses = []
-        for question, expected in covered:
+        for question, expected in rows:
             answer = answerer.answer(question)
-            ids = [entry_id for entry_id, _ in answer.scores]
-            top1 += ids[:1] == [expected]
-            top3 += expected in ids[:3]
-            answered += answer.status is AnswerStatus.ANSWERED
-            if ids[:1] != [expected]:
-                misses.append((question, expected, ids[:3], answer.confidence))
-        print(f"{path} ({len(covered)} questions)")
-        if covered:
-            n = len(covered)
-            print(f"  top-1 accuracy: {top1 / n:.1%} ({top1}/{n})  target >= {TOP1_TARGET:.0%}")
-            print(f"  top-3 accuracy: {top3 / n:.1%} ({top3}/{n})  target >= {TOP3_TARGET:.0%}")
-            share = answered / n
-            print(
-                f"  answered with confidence >= {answerer.threshold:.2f}: {share:.1%} (the rest go to staff)"
-            )
-        if outside:
-            handed = sum(answerer.answer(q).status is not AnswerStatus.ANSWERED for q in outside)
-            share = handed / len(outside)
-            print(f"  questions the base does not cover: {len(outside)}, handed to staff: {share:.1%}")
+            outcome = judge(answer, expected)
+            outcomes.add(outcome)
+            if expected and expected in known:  # an entry id: how the search ranks it
+                ids = [entry_id for entry_id, _ in answer.scores]
+                ranked += 1
+                top1 += ids[:1] == [expected]
+                top3 += expected in ids[:3]
+            if outcome.value != "correct":
+                misses.append(
+                    (question, expected or "(hand over)", outcome.value, _given(answer), answer.confidence)
+                )
+        total += outcomes
+        numbers: dict[str, object] = dict(outcomes.as_dict())
+        if ranked:
+            numbers.update(ranked=ranked, top1=round(top1 / ranked, 4), top3=round(top3 / ranked, 4))
         if args.show_misses:
-            for question, expected, ids, confidence in misses:
-                print(f"  miss: {question!r} expected {expected}, got {ids} (confidence {confidence:.2f})")
+            numbers["misses"] = [
+                {"question": q, "expected": e, "outcome": o, "given": g, "confidence": round(c, 3)}
+                for q, e, o, g, c in misses
+            ]
+        report["files"][str(path)] = numbers  # type: ignore[index]
+        if not args.json:
+            print(_outcome_line(str(path), outcomes.as_dict()))
+            if ranked:
+                print(
+                    f"  entry ids ({ranked}): top-1 {top1 / ranked:.1%} (target >= {TOP1_TARGET:.0%}), "
+                    f"top-3 {top3 / ranked:.1%} (target >= {TOP3_TARGET:.0%})"
+                )
+            if args.show_misses:
+                for question, expected, outcome_name, given, confidence in misses:
+                    print(
+                        f"  {outcome_name}: {question!r} expected {expected}, gave {given} ({confidence:.2f})"
+                    )
+    report["total"] = total.as_dict()
+    report["thresholds"] = _thresholds(answerer)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    elif len(sets) > 1:
+        print(_outcome_line("total", total.as_dict()))
     return status
+
+
+def _given(answer: Answer) -> str:
+    """What the answer gave, or for a hand-over the closest article listed with its score."""
+    if answer.entry is not None:
+        return answer.entry.id
+    citations = list(answer.citations)
+    if citations:
+        return f"{' | '.join(citations)} [article {answer.article_confidence:.2f}]"
+    if answer.articles:
+        closest = answer.articles[0].citation
+        return f"{answer.status.value}, closest {closest} [article {answer.article_confidence:.2f}]"
+    return answer.status.value
+
+
+def _thresholds(answerer: Answerer) -> dict[str, float]:
+    return {
+        "entry": answerer.threshold,
+        "article": answerer.article_threshold,
+    }
+
+
+# ------------------------------------------------------------------ calibrate answers
+
+
+def register_calibration(calibrate: argparse._SubParsersAction) -> None:
+    command = calibrate.add_parser(
+        "answers",
+        help="choose the employer assistant's confidence thresholds on the dev question sets",
+        description="Asks every question of the dev sets, sweeps the entry and article confidence "
+        "thresholds on a grid and keeps the pair with the most correct answers whose share of wrong "
+        "answers is at most --max-wrong; writes the pair, how often an answer at each confidence is "
+        "right, and the counts on the dev sets. Never give it a held-out set.",
+    )
+    command.add_argument(
+        "--dev",
+        nargs="+",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="dev question sets (default: eval/laws_dev.csv, eval/dev.csv, eval/out_of_scope.csv)",
+    )
+    command.add_argument(
+        "--max-wrong", type=float, default=0.03, help="largest share of wrong answers (default 0.03)"
+    )
+    command.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="file to write (default content/data/knowledge/calibration.toml, read by the assistant)",
+    )
+    command.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
+    command.set_defaults(handler=calibrate_answers_command)
+
+
+DEV_SETS = ("laws_dev.csv", "dev.csv", "out_of_scope.csv")
+
+
+def _points(answerer: Answerer, rows: list[tuple[str, str]]) -> list[Point]:
+    """One point per question: the best entry and the best articles, each judged."""
+    import copy
+
+    from content.knowledge.answering import AnswerStatus
+    from content.knowledge.evaluation import Point, is_right
+
+    entries_only = copy.copy(answerer)
+    entries_only.threshold = 0.0
+    entries_only.article_threshold = 2.0
+    articles_only = copy.copy(answerer)
+    articles_only.threshold = 2.0
+    articles_only.article_threshold = 0.0
+    points = []
+    for question, expected in rows:
+        entry = entries_only.answer(question)
+        article = articles_only.answer(question)
+        entry_given = entry.status is AnswerStatus.ANSWERED
+        article_given = article.status is AnswerStatus.ARTICLE
+        points.append(
+            Point(
+                entry.confidence if entry_given else -1.0,
+                entry_given and is_right(entry, expected),
+                article.article_confidence if article_given else -1.0,
+                article_given and is_right(article, expected),
+            )
+        )
+    return points
+
+
+def calibrate_answers_command(args: argparse.Namespace) -> int:
+    from content.knowledge.answering import default_answerer
+    from content.knowledge.evaluation import choose_thresholds, grid, reliability
+    from content.knowledge.model import DATA_DIR
+
+    if not 0 <= args.max_wrong < 1:
+        print("--max-wrong is a share between 0 and 1", file=sys.stderr)
+        return 2
+    paths = list(args.dev) if args.dev else [DATA_DIR / "eval" / name for name in DEV_SETS]
+    held_out = [path for path in paths if "heldout" in path.name or path.name == "open.csv"]
+    if held_out:
+        print(f"refusing held-out set(s): {', '.join(map(str, held_out))}", file=sys.stderr)
+        return 2
+    answerer = default_answerer()
+    sets, status = _check_sets(paths, {entry.id for entry in answerer.knowledge.entries})
+    if status:
+        return status
+    per_set = {path: _points(answerer, rows) for path, rows in sets.items()}
+    points = [point for set_points in per_set.values() for point in set_points]
+    entry_grid, article_grid = grid(), grid()
+    choice = choose_thresholds(points, entry_grid, article_grid, args.max_wrong)
+    entry_bins = reliability((p.entry_confidence, p.entry_right) for p in points if p.entry_confidence >= 0)
+    article_bins = reliability(
+        (p.article_confidence, p.article_right) for p in points if p.article_confidence >= 0
+    )
+    numbers = choice.tally.as_dict()
+    print(f"dev sets: {', '.join(str(path) for path in sets)} ({len(points)} questions)")
+    print(
+        f"chosen: entry threshold {choice.entry_threshold:.2f}, article threshold "
+        f"{choice.article_threshold:.2f} (wrong <= {args.max_wrong:.1%}"
+        f"{'' if choice.feasible else ': NOT reachable on this grid, fewest wrong chosen'})"
+    )
+    print(_outcome_line("on the dev sets", numbers))
+    for label, bins in (("entry", entry_bins), ("article", article_bins)):
+        print(f"{label} confidence -> share right:")
+        for b in bins:
+            print(f"  [{b.low:.1f}, {b.high:.1f}): {b.share_right:.0%} of {b.questions}")
+    if args.dry_run:
+        return 0 if choice.feasible else 1
+    out = args.out or DATA_DIR / "calibration.toml"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        _calibration_toml(args, per_set, choice, entry_grid, article_grid, entry_bins, article_bins),
+        encoding="utf-8",
+    )
+    print(f"written to {out}")
+    return 0 if choice.feasible else 1
+
+
+def _calibration_toml(
+    args: argparse.Namespace,
+    sets: dict[Path, list[Point]],
+    choice: Choice,
+    entry_grid: Sequence[float],
+    article_grid: Sequence[float],
+    entry_bins: list[Bin],
+    article_bins: list[Bin],
+) -> str:
+    from datetime import UTC, datetime
+
+    from content.knowledge.evaluation import tally
+
+    def relative(path: Path) -> str:
+        try:
+            return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    numbers = choice.tally.as_dict()
+    lines = [
+        "# Written by `pension-bot calibrate answers`: the employer assistant's confidence",
+        "# thresholds, chosen on the dev question sets only (never on the held-out ones) as the",
+        "# pair with the most correct answers whose share of wrong answers is at most max_wrong.",
+        "# content/knowledge/answering.py reads entry_threshold and article_threshold at start.",
+        f"entry_threshold = {choice.entry_threshold}",
+        f"article_threshold = {choice.article_threshold}",
+        f"max_wrong = {args.max_wrong}",
+        f"feasible = {'true' if choice.feasible else 'false'}",
+        f'written = "{datetime.now(UTC).replace(microsecond=0).isoformat()}"',
+        "dev_sets = [" + ", ".join(f'"{relative(path)}"' for path in sets) + "]",
+        "",
+        "[grid]",
+        f"entry = [{entry_grid[0]}, {entry_grid[-1]}, {len(entry_grid)}]  # low, high, points",
+        f"article = [{article_grid[0]}, {article_grid[-1]}, {len(article_grid)}]",
+        "",
+        "[dev]  # the dev sets at the chosen thresholds",
+    ]
+    lines += [f"{key} = {value}" for key, value in numbers.items()]
+    for path, set_points in sets.items():
+        lines += ["", f'[dev.sets."{relative(path)}"]']
+        figures = tally(set_points, choice.entry_threshold, choice.article_threshold).as_dict()
+        lines += [f"{key} = {value}" for key, value in figures.items()]
+    for name, bins in (("entry_bins", entry_bins), ("article_bins", article_bins)):
+        lines.append("")
+        lines.append(f"# {name.split('_')[0]} confidence -> how often the best {name.split('_')[0]} is right")
+        for b in bins:
+            lines += [
+                f"[[{name}]]",
+                f"low = {b.low}",
+                f"high = {b.high}",
+                f"questions = {b.questions}",
+                f"right = {b.right}",
+                f"share_right = {round(b.share_right, 4)}",
+            ]
+    return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------ bench

@@ -1,8 +1,9 @@
 """🏢 The employer assistant in the bot.
 
 * 💬 Ask: an employer's free text is a question; the answer comes with its sources and
-  buttons for related questions. When the bot is not sure, it says so, offers the closest
-  topics and hands the question to staff.
+  buttons for related questions. A question no entry covers well is answered with the
+  governing article of law, quoted. When the bot is not sure, it says so, offers the closest
+  topics and articles and hands the question to staff.
 * 🧮 Calculator: monthly contributions (wage, then region), the late fee (amount, then due
   date), the last day to register (first day of work): short conversations with /cancel.
 * 📑 Payroll self-check: a CSV or XLSX file in, a summary and a findings file back.
@@ -40,7 +41,7 @@ from content.calculators.money import InputProblem
 from content.i18n import Translator
 from content.knowledge.answering import AnswerStatus
 from content.knowledge.model import Entry
-from content.knowledge.render import answer_text, button_label, entry_text
+from content.knowledge.render import answer_text, article_citation, button_label, entry_text
 from kernel.permissions import NotStaff
 
 CALC_WAGE, CALC_REGION, CALC_AMOUNT, CALC_DUE, CALC_START = range(20, 25)
@@ -339,6 +340,12 @@ async def list_questions(update: Update, context: BotContext) -> None:
             question=question.question,
             closest=closest or "—",
         )
+        # The articles of law closest to the question (asked again: not stored with it).
+        articles = employer.answer(question.question).articles
+        if articles:
+            separator = "；" if t.language == "zh_Hans" else "; "
+            citations = separator.join(article_citation(a, t.language) for a in articles)
+            text += "\n" + t("ask.closest_articles", citations=citations)
         button = InlineKeyboardButton(t("questions.button.reply"), callback_data=REPLY(question.question_id))
         await update.effective_message.reply_text(text, reply_markup=InlineKeyboardMarkup([[button]]))
 

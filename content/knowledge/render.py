@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from content.i18n import Translator
 from content.knowledge.answering import MAX_QUESTION_CHARS, Answer, AnswerStatus
-from content.knowledge.model import Entry
+from content.knowledge.articles import Article
+from content.knowledge.model import Entry, Source, load_sources
 
 BUTTON_CHARS = 40
 
@@ -25,11 +28,37 @@ def entry_text(entry: Entry, t: Translator) -> str:
     )
 
 
+@cache
+def _sources() -> dict[str, Source]:
+    return load_sources()
+
+
+def article_citation(article: Article, language: str) -> str:
+    """'工伤保险条例 第十七条' in Chinese, 'Regulations on Work-Related Injury Insurance, Art. 17'
+    in English."""
+    return article.citation if language == "zh_Hans" else article.english(_sources())
+
+
+def articles_text(articles: tuple[Article, ...], t: Translator) -> str:
+    """The articles quoted: each its law's name and number, then its Chinese text."""
+    quotes = [
+        t("ask.article_quote", citation=article_citation(article, t.language), text=article.text)
+        for article in articles
+    ]
+    return t("ask.article", articles="\n\n".join(quotes))
+
+
 def answer_text(answer: Answer, t: Translator, *, queued: bool = False) -> str:
     if answer.status is AnswerStatus.ANSWERED and answer.entry is not None:
         return entry_text(answer.entry, t)
+    if answer.status is AnswerStatus.ARTICLE and answer.articles:
+        return articles_text(answer.articles, t)
     if answer.status is AnswerStatus.UNSURE:
         text = t("ask.unsure")
+        if answer.articles:
+            separator = "；" if t.language == "zh_Hans" else "; "
+            citations = separator.join(article_citation(a, t.language) for a in answer.articles)
+            text += "\n\n" + t("ask.closest_articles", citations=citations)
         if answer.related:
             text += "\n\n" + t("ask.closest")
         return text + "\n\n" + t("ask.queued" if queued else "ask.not_queued")

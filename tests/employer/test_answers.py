@@ -23,8 +23,6 @@ EVAL = DATA_DIR / "eval"
         ("How is the late fee on unpaid contributions worked out?", "fee-late-rate"),
         ("Who pays social insurance for dispatched agency workers?", "disp-who-pays"),
         ("員工簽了放棄社保的承諾書，單位還要繳嗎", "waiver-void"),  # traditional characters
-        ("滞纳今怎么算", "fee-late-rate"),  # typo: 金 -> 今
-        ("社保缴费基属怎么定", "base-what"),  # typo: 数 -> 属
         (
             "ＣＡＮ ＷＥ ＤＥＦＥＲ ＣＯＮＴＲＩＢＵＴＩＯＮＳ？ business is struggling",
             "decl-no-reduction",
@@ -36,6 +34,26 @@ def test_questions_as_employers_ask_them_find_the_right_entry(answerer, question
     assert answer.status is AnswerStatus.ANSWERED, (question, answer.confidence, answer.scores[:3])
     assert answer.entry.id == expected
     assert answer.citations and answer.related
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("滞纳今怎么算", "fee-late-rate"),  # typo: 金 -> 今
+        ("社保缴费基属怎么定", "base-what"),  # typo: 数 -> 属
+    ],
+)
+def test_questions_with_typos_find_the_right_entry_first(answerer, question, expected):
+    """The search still ranks the right entry first; at the calibrated threshold (wrong answers
+    at most 3 %, content/data/knowledge/calibration.toml) such a question may be handed to
+    staff instead, with that entry first among the closest topics, but never answered wrongly."""
+    answer = answerer.answer(question)
+    assert answer.scores[0][0] == expected, (question, answer.scores[:3])
+    if answer.status is AnswerStatus.ANSWERED:
+        assert answer.entry.id == expected and answer.citations
+    else:
+        assert answer.status is AnswerStatus.UNSURE
+        assert answer.related[0].id == expected
 
 
 def test_bad_questions_get_a_clear_status(answerer):
@@ -91,7 +109,8 @@ def test_ask_prints_plain_text(capsys):
     assert "Social Insurance Law, Art. 86" in out and "citations: 社会保险法 第八十六条" in out
 
 
-def test_eval_answers_prints_top1_and_top3(capsys):
+def test_eval_answers_prints_correct_wrong_handed_over_and_top1_top3(capsys):
     assert main(["eval", "answers", str(EVAL / "open.csv"), str(EVAL / "out_of_scope.csv")]) == 0
     out = capsys.readouterr().out
-    assert "top-1 accuracy" in out and "top-3 accuracy" in out and "handed to staff" in out
+    assert "correct" in out and "wrong" in out and "handed over" in out and "total:" in out
+    assert "top-1" in out and "top-3" in out

@@ -1,0 +1,231 @@
+"""The articles of the eight laws and regulations, each retrievable on its own.
+
+The official texts are shipped in content/data/laws (named by `text_file` in sources.toml).
+Each article starts a line with "第X条"; chapters are "## 第X章 title" headings (sections,
+"### 第X节", are part of their chapter). `ArticleIndex` finds the articles closest to a
+question with the same analyzer as the knowledge base and the same BM25 fields: the article's
+words (with the law's name and the chapter title) and character grams for typos.
+
+The score of an article is comparable across questions, 0..1, computed like the knowledge
+base's confidence: the share of the question's words (weighted by how rare they are among
+the articles) and of its character grams that the article holds, lowered when its BM25 score
+is weak, and lowered a little when the article gives none of the kinds of answer asked for
+(a time limit for "多久", a penalty for "怎么罚": `_ARTICLE_INTENTS`) or belongs to a regulation
+on one insurance the question does not name (`SUBJECTS`). Everyday words count as the words
+the laws use (`LEGAL_TERMS`: 医院 -> 医疗机构). Articles are ranked by that score among the
+best BM25 candidates. The weights were chosen by hand on a few questions per law; the
+thresholds that use the score are calibrated (content/data/knowledge/calibration.toml).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from content.knowledge.model import DATA_DIR, Source, chinese_number, load_sources
+from content.knowledge.search import _coverage, _Field, _idf
+from content.knowledge.text import TextAnalyzer, intents
+
+LAWS_DIR = DATA_DIR.parent / "laws"
+
+_NUMERAL = "[零一二两三四五六七八九十百千]+"
+_ARTICLE_LINE = re.compile(rf"^第({_NUMERAL})条(?:[ \u3000]+|$)(.*)$")
+_CHAPTER_LINE = re.compile(rf"^#+\s*第{_NUMERAL}章\s*(.*)$")
+_DIGITS = "零一二三四五六七八九"
+
+# Everyday words and the words the laws use for them, for searching the articles only (the
+# knowledge base's synonyms.toml maps the other way, to the entries' words).
+LEGAL_TERMS = {
+    "医院": "医疗机构",
+    "诊所": "医疗机构",
+    "药店": "药品经营单位",
+    "医保基金": "社会保险基金",
+    "医保": "社保",
+    "基金会": "基金",
+    "社保基金": "社会保险基金",
+    "骗保": "骗取",
+    "受伤": "事故伤害",
+    "工伤认定": "认定",
+    "辞退": "解除",
+    "开除": "解除",
+    "炒鱿鱼": "解除",
+    "赔偿金": "经济补偿",
+    "补偿金": "经济补偿",
+    "领": "领取",
+    "失业金": "失业保险金",
+}
+# What kind of answer a question asks for (text.intents) and what an article that gives it
+# says: a time limit, an amount or share, a penalty, the documents to bring.
+_ARTICLE_INTENTS = {
+    "when": re.compile(r"\d+\s*(?:日|天|个月|年|个工作日)|日内|月内|年内|工作日|之日起|期限|时限|最长|期间"),
+    "amount": re.compile(r"%|百分之|比例|费率|倍|标准|数额|金额|基数"),
+    "penalty": re.compile(r"罚款|处罚|吊销|责令|追究|法律责任|赔偿"),
+    "documents": re.compile(r"材料|证明|证件|提交|提供|资料"),
+}
+INTENT_WEIGHT = 0.25
+# A regulation about one insurance answers questions about that insurance: its articles lose
+# this share of their score when the question does not name the subject.
+SUBJECTS = {"工伤保险条例": "工伤", "失业保险条例": "失业"}
+OFF_SUBJECT = 0.15  # an article giving none of the kinds of answer asked for loses this share
+
+
+def chinese_numeral(number: int) -> str:
+    """17 -> '十七', 58 -> '五十八', 100 -> '一百', 105 -> '一百零五', 110 -> '一百一十'
+    (as article numbers are written; the inverse of `model.chinese_number`)."""
+    if number <= 0 or number >= 1000:
+        raise ValueError(f"article number out of range: {number}")
+    if number < 10:
+        return _DIGITS[number]
+    if number < 20:
+        return "十" + (_DIGITS[number % 10] if number % 10 else "")
+    if number < 100:
+        return _DIGITS[number // 10] + "十" + (_DIGITS[number % 10] if number % 10 else "")
+    head, rest = _DIGITS[number // 100] + "百", number % 100
+    if rest == 0:
+        return head
+    if rest < 10:
+        return head + "零" + _DIGITS[rest]
+    if rest < 20:
+        return head + "一" + chinese_numeral(rest)
+    return head + chinese_numeral(rest)
+
+
+@dataclass(frozen=True)
+class Article:
+    source: str  # as cited: 工伤保险条例
+    number: int
+    text: str  # the article's full text, without its heading "第X条"
+    chapter: str = ""  # the chapter's title (总则), if the law has chapters
+
+    @property
+    def citation(self) -> str:
+        """As entries cite it: '工伤保险条例 第十七条'."""
+        return f"{self.source} 第{chinese_numeral(self.number)}条"
+
+    def english(self, sources: dict[str, Source]) -> str:
+        """'Regulations on Work-Related Injury Insurance, Art. 17'."""
+        source = sources.get(self.source)
+        return f"{source.english if source else self.source}, Art. {self.number}"
+
+
+def parse_law(source: str, text: str) -> list[Article]:
+    """The articles of one law's markdown text, in order."""
+    articles: list[Article] = []
+    chapter = ""
+    number: int | None = None
+    lines: list[str] = []
+
+    def close() -> None:
+        if number is not None:
+            body = "\n".join(line for line in lines).strip()
+            articles.append(Article(source, number, re.sub(r"\n{2,}", "\n", body), chapter))
+
+    for raw in text.splitlines():
+        line = raw.strip()
+        heading = _CHAPTER_LINE.match(line)
+        if heading:
+            close()
+            number, lines = None, []
+            chapter = re.sub(r"\s+", "", heading.group(1))
+            continue
+        if line.startswith("#"):  # a section heading or the title: not article text
+            continue
+        article = _ARTICLE_LINE.match(line)
+        if article:
+            close()
+            number, lines = chinese_number(article.group(1)), [article.group(2)]
+            continue
+        if number is not None:
+            lines.append(line)
+    close()
+    return articles
+
+
+def load_articles(laws_dir: Path = LAWS_DIR, sources: dict[str, Source] | None = None) -> list[Article]:
+    """Every article of every law in sources.toml whose text the product holds."""
+    articles: list[Article] = []
+    for source in (sources or load_sources()).values():
+        if source.text_file:
+            text = (laws_dir / source.text_file).read_text(encoding="utf-8")
+            articles.extend(parse_law(source.name, text))
+    return articles
+
+
+class ArticleIndex:
+    """BM25 over the articles (words of the text, the law's name and the chapter; grams)."""
+
+    WORDS = 1.0
+    GRAMS = 0.2
+    WORD_SHARE = 0.9  # of the coverage; the rest is the character grams' (typos)
+    STRONG_SCORE = 22.0  # a weighted BM25 score this high counts as a strong match
+    CANDIDATES = 20  # the best BM25 articles that are scored by coverage
+
+    def __init__(self, articles: list[Article], analyzer: TextAnalyzer, *, k1: float = 1.2, b: float = 0.5):
+        self.articles = list(articles)
+        self.analyzer = analyzer
+        word_docs: list[tuple[int, list[str]]] = []
+        gram_docs: list[tuple[int, list[str]]] = []
+        self._words: list[set[str]] = []
+        self._grams: list[set[str]] = []
+        self._gives: list[frozenset[str]] = []
+        for number, article in enumerate(self.articles):
+            heading = f"{article.source} {article.chapter}"
+            words = analyzer.words(article.text) + analyzer.words(heading)
+            grams = analyzer.grams(article.text) + analyzer.grams(heading)
+            word_docs.append((number, words))
+            gram_docs.append((number, grams))
+            self._words.append(set(words))
+            self._grams.append(set(grams))
+            self._gives.append(
+                frozenset(
+                    kind
+                    for kind, pattern in _ARTICLE_INTENTS.items()
+                    if pattern.search(article.text) or pattern.search(article.chapter)
+                )
+            )
+        count = len(self.articles)
+        self._word_field = _Field(word_docs, count, k1, b)
+        self._gram_field = _Field(gram_docs, count, k1, b)
+        self._word_idf = _idf(self._words)
+        self._gram_idf = _idf(self._grams)
+
+    def search(self, question: str, limit: int = 5) -> list[tuple[Article, float]]:
+        """The closest articles, best first, each with its score (0..1)."""
+        if not self.articles:
+            return []
+        text = self.analyzer.normalise(question)
+        groups = [
+            (*group, LEGAL_TERMS[group[0]]) if group[0] in LEGAL_TERMS else group
+            for group in self.analyzer.word_groups(text, normalised=True)
+        ]
+        words = [form for group in groups for form in group]
+        grams = self.analyzer.grams(text, normalised=True)
+        if not words and not grams:
+            return []
+        asked = intents(text) & _ARTICLE_INTENTS.keys()
+        # Words that only say what kind of answer is asked for (多长时间, 多少) are weighed by
+        # the intents, not as topic words the article should hold.
+        topic = [
+            group for group in groups if not intents(group[0]) or any(f in self._word_idf for f in group)
+        ]
+        named = " ".join(words) + " " + text
+        total = self.WORDS * self._word_field.scores(words) + self.GRAMS * self._gram_field.scores(grams)
+        order = [int(i) for i in np.argsort(-total, kind="stable")[: self.CANDIDATES] if total[i] > 0]
+        gram_groups: list[tuple[str, ...]] = [(gram,) for gram in grams]
+        scored = []
+        for i in order:
+            coverage = self.WORD_SHARE * _coverage(topic, self._words[i], self._word_idf) + (
+                1 - self.WORD_SHARE
+            ) * _coverage(gram_groups, self._grams[i], self._gram_idf)
+            strength = min(1.0, float(total[i]) / self.STRONG_SCORE)
+            if asked:
+                strength *= 1 - INTENT_WEIGHT + INTENT_WEIGHT * len(asked & self._gives[i]) / len(asked)
+            subject = SUBJECTS.get(self.articles[i].source)
+            if subject and subject not in named:
+                strength *= 1 - OFF_SUBJECT
+            scored.append((round(float(coverage * strength), 3), -float(total[i]), i))
+        scored.sort(key=lambda item: (-item[0], item[1]))
+        return [(self.articles[i], score) for score, _, i in scored[:limit]]
