@@ -282,7 +282,7 @@ class AuditService:
         NotStaff for anyone but active staff."""
         now = self._clock()
         async with self._uow_factory() as uow:
-            staff = await _staff(uow, telegram_user_id)
+            staff = await uow.staff.acting(telegram_user_id)
             shown: list[tuple[PassAudit, Retiree]] = []
             more = 0
             for audit in await uow.pass_audits.open_oldest():
@@ -301,7 +301,7 @@ class AuditService:
         audited); NotStaff for staff of a region that does not cover it."""
         now = self._clock()
         async with self._uow_factory() as uow:
-            staff = await _staff(uow, telegram_user_id)
+            staff = await uow.staff.acting(telegram_user_id)
             audit = await uow.pass_audits.get(audit_id)
             if audit is None:
                 return None
@@ -363,7 +363,7 @@ class AuditService:
     ) -> AuditDecision | None:
         now = self._clock()
         async with self._uow_factory() as uow:
-            staff = await _staff(uow, telegram_user_id)
+            staff = await uow.staff.acting(telegram_user_id)
             audit = await uow.pass_audits.get(audit_id)
             if audit is None:
                 return None
@@ -406,13 +406,6 @@ class AuditService:
             )
             await uow.commit()
             return AuditDecision(audit.id, state, retiree.name, case.id if case else None)
-
-
-async def _staff(uow: UnitOfWork, telegram_user_id: int) -> StaffMember:
-    staff = await uow.staff.by_telegram_user(telegram_user_id)
-    if staff is None:
-        raise NotStaff(telegram_user_id)
-    return staff
 
 
 def _read(path: str | None) -> bytes | None:

@@ -157,15 +157,9 @@ class ReviewService:
         self._zone = ZoneInfo(timezone)
         self._clock = clock
 
-    async def _staff(self, uow: UnitOfWork, telegram_user_id: int) -> StaffMember:
-        staff = await uow.staff.by_telegram_user(telegram_user_id)
-        if staff is None:
-            raise NotStaff(telegram_user_id)
-        return staff
-
     async def pending(self, telegram_user_id: int, limit: int = 10) -> list[CaseView]:
         async with self._uow_factory() as uow:
-            staff = await self._staff(uow, telegram_user_id)
+            staff = await uow.staff.acting(telegram_user_id)
             views = []
             for case in await uow.reviews.pending(limit=500):
                 retiree = await uow.retirees.existing(case.retiree_id)
@@ -180,7 +174,7 @@ class ReviewService:
         """One case, pending or decided, for a staff member of the retiree's region (NotStaff
         for anyone else); None if there is no such case."""
         async with self._uow_factory() as uow:
-            staff = await self._staff(uow, telegram_user_id)
+            staff = await uow.staff.acting(telegram_user_id)
             case = await uow.reviews.get(case_id)
             if case is None:
                 return None
@@ -219,7 +213,7 @@ class ReviewService:
         """The photo or video of an attempt, for a staff member of the retiree's region;
         audited."""
         async with self._uow_factory() as uow:
-            staff = await self._staff(uow, telegram_user_id)
+            staff = await uow.staff.acting(telegram_user_id)
             evidence = await uow.evidence.for_attempt(attempt_id)
             if evidence is None:
                 return None
@@ -243,7 +237,7 @@ class ReviewService:
         """The certificate number and photo of a reported death, for staff of the retiree's
         region; audited like any look at evidence."""
         async with self._uow_factory() as uow:
-            staff = await self._staff(uow, telegram_user_id)
+            staff = await uow.staff.acting(telegram_user_id)
             report = await uow.life_events.by_review_case(case_id)
             if report is None:
                 return None
@@ -277,7 +271,7 @@ class ReviewService:
 
     async def reference_photo(self, telegram_user_id: int, case_id: int) -> bytes | None:
         async with self._uow_factory() as uow:
-            staff = await self._staff(uow, telegram_user_id)
+            staff = await uow.staff.acting(telegram_user_id)
             case = await uow.reviews.get(case_id)
             retiree = await uow.retirees.get(case.retiree_id) if case else None
             if retiree is None or not covers(staff.region_code, retiree.residence_region):
@@ -299,7 +293,7 @@ class ReviewService:
             raise ValueError("a decision needs a reason")
         now = self._clock()
         async with self._uow_factory() as uow:
-            staff = await self._staff(uow, telegram_user_id)
+            staff = await uow.staff.acting(telegram_user_id)
             case = await uow.reviews.get(case_id)
             if case is None or case.status != "pending":
                 return None
