@@ -31,7 +31,7 @@ STATES = ("proposed", "assigned", "done")
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "checks", help="the check plan: coverage against the 60 % target, checks on site"
+        "checks", help="the check plan: coverage against the 60 %% target, checks on site"
     )
     actions = parser.add_subparsers(dest="checks_action", required=True, metavar="COMMAND")
 

@@ -278,9 +278,12 @@ def _given(answer: Answer) -> str:
 
 
 def _thresholds(answerer: Answerer) -> dict[str, float]:
+    thresholds = answerer.thresholds
     return {
-        "entry": answerer.threshold,
-        "article": answerer.article_threshold,
+        "entry": thresholds.entry,
+        "agreed": thresholds.agreed,
+        "article": thresholds.article,
+        "margin": thresholds.margin,
     }
 
 
@@ -292,8 +295,8 @@ def register_calibration(calibrate: argparse._SubParsersAction) -> None:
         "answers",
         help="choose the employer assistant's confidence thresholds on the dev question sets",
         description="Asks every question of the dev sets, sweeps the entry and article confidence "
-        "thresholds on a grid and keeps the pair with the most correct answers whose share of wrong "
-        "answers is at most --max-wrong; writes the pair, how often an answer at each confidence is "
+        "thresholds on a grid and keeps those with the most correct answers whose share of wrong "
+        "answers is at most --max-wrong; writes them, how often an answer at each confidence is "
         "right, and the counts on the dev sets. Never give it a held-out set.",
     )
     command.add_argument(
@@ -321,30 +324,25 @@ DEV_SETS = ("laws_dev.csv", "dev.csv", "out_of_scope.csv")
 
 
 def _points(answerer: Answerer, rows: list[tuple[str, str]]) -> list[Point]:
-    """One point per question: the best entry and the best articles, each judged."""
-    import copy
-
-    from content.knowledge.answering import AnswerStatus
+    """One point per question: the evidence of both searches, and whether the best entry and
+    the best articles would each be right."""
+    from content.knowledge.answering import AnswerStatus, Thresholds
     from content.knowledge.evaluation import Point, is_right
 
-    entries_only = copy.copy(answerer)
-    entries_only.threshold = 0.0
-    entries_only.article_threshold = 2.0
-    articles_only = copy.copy(answerer)
-    articles_only.threshold = 2.0
-    articles_only.article_threshold = 0.0
+    entries_only = Thresholds(entry=0.0, article=2.0, agreed=0.0, margin=2.0)
+    articles_only = Thresholds(entry=2.0, article=0.0, agreed=2.0)
     points = []
     for question, expected in rows:
-        entry = entries_only.answer(question)
-        article = articles_only.answer(question)
-        entry_given = entry.status is AnswerStatus.ANSWERED
-        article_given = article.status is AnswerStatus.ARTICLE
+        entry = answerer.answer(question, entries_only)
+        article = answerer.answer(question, articles_only)
+        _, _, evidence = answerer.evidence(question.strip())
         points.append(
             Point(
-                entry.confidence if entry_given else -1.0,
-                entry_given and is_right(entry, expected),
-                article.article_confidence if article_given else -1.0,
-                article_given and is_right(article, expected),
+                evidence.entry_confidence,
+                entry.status is AnswerStatus.ANSWERED and is_right(entry, expected),
+                evidence.article_confidence,
+                article.status is AnswerStatus.ARTICLE and is_right(article, expected),
+                evidence.agreed,
             )
         )
     return points
@@ -369,8 +367,8 @@ def calibrate_answers_command(args: argparse.Namespace) -> int:
         return status
     per_set = {path: _points(answerer, rows) for path, rows in sets.items()}
     points = [point for set_points in per_set.values() for point in set_points]
-    entry_grid, article_grid = grid(), grid()
-    choice = choose_thresholds(points, entry_grid, article_grid, args.max_wrong)
+    entry_grid, article_grid, agreed_grid = grid(), grid(), grid(step=0.04)
+    choice = choose_thresholds(points, entry_grid, article_grid, args.max_wrong, agreed_grid)
     entry_bins = reliability((p.entry_confidence, p.entry_right) for p in points if p.entry_confidence >= 0)
     article_bins = reliability(
         (p.article_confidence, p.article_right) for p in points if p.article_confidence >= 0
@@ -378,8 +376,8 @@ def calibrate_answers_command(args: argparse.Namespace) -> int:
     numbers = choice.tally.as_dict()
     print(f"dev sets: {', '.join(str(path) for path in sets)} ({len(points)} questions)")
     print(
-        f"chosen: entry threshold {choice.entry_threshold:.2f}, article threshold "
-        f"{choice.article_threshold:.2f} (wrong <= {args.max_wrong:.1%}"
+        f"chosen: entry threshold {choice.entry_threshold:.2f} ({choice.thresholds.agreed:.2f} when the "
+        f"articles agree), article threshold {choice.article_threshold:.2f} (wrong <= {args.max_wrong:.1%}"
         f"{'' if choice.feasible else ': NOT reachable on this grid, fewest wrong chosen'})"
     )
     print(_outcome_line("on the dev sets", numbers))
@@ -392,7 +390,9 @@ def calibrate_answers_command(args: argparse.Namespace) -> int:
     out = args.out or DATA_DIR / "calibration.toml"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
-        _calibration_toml(args, per_set, choice, entry_grid, article_grid, entry_bins, article_bins),
+        _calibration_toml(
+            args, per_set, choice, entry_grid, article_grid, entry_bins, article_bins, agreed_grid
+        ),
         encoding="utf-8",
     )
     print(f"written to {out}")
@@ -407,6 +407,7 @@ def _calibration_toml(
     article_grid: Sequence[float],
     entry_bins: list[Bin],
     article_bins: list[Bin],
+    agreed_grid: Sequence[float],
 ) -> str:
     from datetime import UTC, datetime
 
@@ -422,10 +423,12 @@ def _calibration_toml(
     lines = [
         "# Written by `pension-bot calibrate answers`: the employer assistant's confidence",
         "# thresholds, chosen on the dev question sets only (never on the held-out ones) as the",
-        "# pair with the most correct answers whose share of wrong answers is at most max_wrong.",
-        "# content/knowledge/answering.py reads entry_threshold and article_threshold at start.",
+        "# thresholds with the most correct answers whose share of wrong answers is at most",
+        "# max_wrong. content/knowledge/answering.py reads the four thresholds at start.",
         f"entry_threshold = {choice.entry_threshold}",
+        f"agreed_threshold = {choice.thresholds.agreed}",
         f"article_threshold = {choice.article_threshold}",
+        f"article_margin = {choice.thresholds.margin}",
         f"max_wrong = {args.max_wrong}",
         f"feasible = {'true' if choice.feasible else 'false'}",
         f'written = "{datetime.now(UTC).replace(microsecond=0).isoformat()}"',
@@ -433,6 +436,7 @@ def _calibration_toml(
         "",
         "[grid]",
         f"entry = [{entry_grid[0]}, {entry_grid[-1]}, {len(entry_grid)}]  # low, high, points",
+        f"agreed = [{agreed_grid[0]}, {agreed_grid[-1]}, {len(agreed_grid)}]",
         f"article = [{article_grid[0]}, {article_grid[-1]}, {len(article_grid)}]",
         "",
         "[dev]  # the dev sets at the chosen thresholds",
@@ -440,7 +444,7 @@ def _calibration_toml(
     lines += [f"{key} = {value}" for key, value in numbers.items()]
     for path, set_points in sets.items():
         lines += ["", f'[dev.sets."{relative(path)}"]']
-        figures = tally(set_points, choice.entry_threshold, choice.article_threshold).as_dict()
+        figures = tally(set_points, choice.thresholds).as_dict()
         lines += [f"{key} = {value}" for key, value in figures.items()]
     for name, bins in (("entry_bins", entry_bins), ("article_bins", article_bins)):
         lines.append("")

@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("report", help="reports on the checking work (the quarterly report)")
     actions = parser.add_subparsers(dest="report_action", required=True, metavar="COMMAND")
     quarterly = actions.add_parser(
-        "quarterly", help="a region's quarter against the 60 % target, as a workbook or a PDF"
+        "quarterly", help="a region's quarter against the 60 %% target, as a workbook or a PDF"
     )
     quarterly.add_argument("--quarter", required=True, help="e.g. 2026Q4")
     quarterly.add_argument(

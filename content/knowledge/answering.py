@@ -15,7 +15,7 @@ from functools import cache
 
 from content.knowledge.articles import Article, ArticleIndex, load_articles
 from content.knowledge.model import DATA_DIR, Entry, KnowledgeBase, load_knowledge_base
-from content.knowledge.search import KnowledgeIndex
+from content.knowledge.search import KnowledgeIndex, SearchResult
 from content.knowledge.text import TextAnalyzer
 
 # Calibrated on the open question set and on questions the base does not cover (see
@@ -43,6 +43,9 @@ def _calibrated(key: str, default: float) -> float:
 CONFIDENCE_THRESHOLD = _calibrated("entry_threshold", DEFAULT_ENTRY_THRESHOLD)
 ARTICLE_THRESHOLD = _calibrated("article_threshold", DEFAULT_ARTICLE_THRESHOLD)
 ARTICLE_MARGIN = _calibrated("article_margin", DEFAULT_ARTICLE_MARGIN)
+# When the best entry cites one of the two best articles, two searches over different texts
+# agree, and the entry may be given at this lower confidence (the entry threshold by default).
+AGREED_THRESHOLD = _calibrated("agreed_threshold", CONFIDENCE_THRESHOLD)
 MAX_QUESTION_CHARS = 500
 RELATED_SHOWN = 3
 ARTICLES_SHOWN = 3  # the closest articles listed when handing over
@@ -80,6 +83,47 @@ class Answer:
         return []
 
 
+class Route(StrEnum):
+    ENTRY = "entry"
+    ARTICLE = "article"
+    HAND_OVER = "hand_over"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the two searches found for one question, as the routing sees it."""
+
+    entry_confidence: float  # the best entry's; -1 when there is none
+    article_confidence: float  # the best article's; -1 when there is none
+    agreed: bool  # the best entry cites one of the two best articles
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    entry: float = DEFAULT_ENTRY_THRESHOLD
+    article: float = DEFAULT_ARTICLE_THRESHOLD
+    agreed: float = DEFAULT_ENTRY_THRESHOLD
+    margin: float = DEFAULT_ARTICLE_MARGIN
+
+
+def route(evidence: Evidence, thresholds: Thresholds) -> Route:
+    """The entry when it is confident enough (less is needed when the articles agree with
+    it), unless an article it does not cite is confident and clearly better; else the
+    article when it is confident enough; else a hand-over to staff. `calibrate answers`
+    chooses the thresholds with this same function."""
+    article_ok = evidence.article_confidence >= thresholds.article
+    needed = thresholds.agreed if evidence.agreed else thresholds.entry
+    if evidence.entry_confidence >= needed:
+        outdone = (
+            article_ok
+            and not evidence.agreed
+            and evidence.article_confidence >= evidence.entry_confidence + thresholds.margin
+        )
+        if not outdone:
+            return Route.ENTRY
+    return Route.ARTICLE if article_ok else Route.HAND_OVER
+
+
 def detect_language(text: str) -> str:
     """zh_Hans when the text has any Chinese character, else en."""
     return "zh_Hans" if re.search(r"[\u3400-\u9fff]", text) else "en"
@@ -94,13 +138,17 @@ class Answerer:
         articles: ArticleIndex | None = None,
         article_threshold: float = ARTICLE_THRESHOLD,
         article_margin: float = ARTICLE_MARGIN,
+        agreed_threshold: float | None = None,
     ) -> None:
         self.index = index
-        self.threshold = threshold
         self.max_chars = max_chars
         self.articles = articles
-        self.article_threshold = article_threshold
-        self.article_margin = article_margin
+        self.thresholds = Thresholds(
+            threshold,
+            article_threshold,
+            agreed_threshold if agreed_threshold is not None else min(AGREED_THRESHOLD, threshold),
+            article_margin,
+        )
 
     @property
     def knowledge(self) -> KnowledgeBase:
@@ -109,7 +157,7 @@ class Answerer:
     def entry(self, entry_id: str) -> Entry | None:
         return self.knowledge.get(entry_id)
 
-    def answer(self, question: str) -> Answer:
+    def answer(self, question: str, thresholds: Thresholds | None = None) -> Answer:
         text = (question or "").strip()
         if not text:
             return Answer(AnswerStatus.EMPTY)
@@ -117,29 +165,22 @@ class Answerer:
             return Answer(AnswerStatus.TOO_LONG)
         if not _CJK_OR_LATIN.search(text):
             return Answer(AnswerStatus.UNCLEAR)
-        result = self.index.search(text, limit=5)
+        result, found, evidence = self.evidence(text)
         scores = tuple((match.entry.id, round(match.score, 3)) for match in result.matches)
-        found = self.articles.search(text, limit=5) if self.articles is not None else []
         best_score = found[0][1] if found else 0.0
-        article_confident = bool(found) and best_score >= self.article_threshold
-        if result.best is not None and result.confidence >= self.threshold:
+        chosen = route(evidence, thresholds or self.thresholds)
+        if chosen is Route.ENTRY and result.best is not None:
             entry = result.best.entry
-            outdone = (
-                article_confident
-                and best_score >= result.confidence + self.article_margin
-                and found[0][0].citation not in entry.citation_strings()
+            related = tuple(e for e in (self.entry(i) for i in entry.related) if e)[:RELATED_SHOWN]
+            return Answer(
+                AnswerStatus.ANSWERED,
+                result.confidence,
+                entry,
+                related,
+                scores,
+                article_confidence=best_score,
             )
-            if not outdone:
-                related = tuple(e for e in (self.entry(i) for i in entry.related) if e)[:RELATED_SHOWN]
-                return Answer(
-                    AnswerStatus.ANSWERED,
-                    result.confidence,
-                    entry,
-                    related,
-                    scores,
-                    article_confidence=best_score,
-                )
-        if article_confident:
+        if chosen is Route.ARTICLE:
             best = found[0][0]
             quoted = [best] + [
                 article
@@ -166,12 +207,29 @@ class Answerer:
             article_confidence=best_score,
         )
 
+    def evidence(self, text: str) -> tuple[SearchResult, list[tuple[Article, float]], Evidence]:
+        """Both searches for a question, and what the routing needs of them."""
+        result = self.index.search(text, limit=5)
+        found = self.articles.search(text, limit=5) if self.articles is not None else []
+        cited = set(result.best.entry.citation_strings()) if result.best is not None else set()
+        return (
+            result,
+            found,
+            Evidence(
+                result.confidence if result.best is not None else -1.0,
+                found[0][1] if found else -1.0,
+                any(article.citation in cited for article, _ in found[:2]),
+            ),
+        )
+
 
 @cache
 def default_answerer() -> Answerer:
     """The shipped knowledge base and the laws' articles, indexed once per process (about
     two seconds; the articles add about 0.2 s)."""
     analyzer = TextAnalyzer()
-    return Answerer(
+    answerer = Answerer(
         KnowledgeIndex(load_knowledge_base(), analyzer), articles=ArticleIndex(load_articles(), analyzer)
     )
+    analyzer.read_question("社保")  # builds the pinyin reader now, not on the first question
+    return answerer

@@ -20,12 +20,13 @@ thresholds that use the score are calibrated (content/data/knowledge/calibration
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from content.knowledge.model import DATA_DIR, Source, chinese_number, load_sources
+from content.knowledge.notes import NOTES_DIR, ArticleNote, load_notes
 from content.knowledge.search import _coverage, _Field, _idf
 from content.knowledge.text import TextAnalyzer, intents
 
@@ -99,6 +100,7 @@ class Article:
     number: int
     text: str  # the article's full text, without its heading "第X条"
     chapter: str = ""  # the chapter's title (总则), if the law has chapters
+    note: ArticleNote | None = None  # the project's plain-words summary, where it has one
 
     @property
     def citation(self) -> str:
@@ -144,20 +146,27 @@ def parse_law(source: str, text: str) -> list[Article]:
     return articles
 
 
-def load_articles(laws_dir: Path = LAWS_DIR, sources: dict[str, Source] | None = None) -> list[Article]:
-    """Every article of every law in sources.toml whose text the product holds."""
+def load_articles(
+    laws_dir: Path = LAWS_DIR, sources: dict[str, Source] | None = None, notes_dir: Path = NOTES_DIR
+) -> list[Article]:
+    """Every article of every law in sources.toml whose text the product holds, each with
+    its note (content/knowledge/notes.py) where there is one."""
     articles: list[Article] = []
     for source in (sources or load_sources()).values():
         if source.text_file:
             text = (laws_dir / source.text_file).read_text(encoding="utf-8")
             articles.extend(parse_law(source.name, text))
-    return articles
+    notes = load_notes({(a.source, a.number) for a in articles}, notes_dir)
+    return [replace(a, note=notes.get((a.source, a.number))) for a in articles]
 
 
 class ArticleIndex:
-    """BM25 over the articles (words of the text, the law's name and the chapter; grams)."""
+    """BM25 over the articles: the words of the text, the law's name, the chapter and the
+    note's summaries; the note's questions, each its own document (an article scores as its
+    closest question); and character grams."""
 
     WORDS = 1.0
+    ASKED = 1.0
     GRAMS = 0.2
     WORD_SHARE = 0.9  # of the coverage; the rest is the character grams' (typos)
     STRONG_SCORE = 22.0  # a weighted BM25 score this high counts as a strong match
@@ -167,36 +176,43 @@ class ArticleIndex:
         self.articles = list(articles)
         self.analyzer = analyzer
         word_docs: list[tuple[int, list[str]]] = []
+        asked_docs: list[tuple[int, list[str]]] = []
         gram_docs: list[tuple[int, list[str]]] = []
         self._words: list[set[str]] = []
         self._grams: list[set[str]] = []
         self._gives: list[frozenset[str]] = []
         for number, article in enumerate(self.articles):
-            heading = f"{article.source} {article.chapter}"
-            words = analyzer.words(article.text) + analyzer.words(heading)
-            grams = analyzer.grams(article.text) + analyzer.grams(heading)
+            note = article.note
+            texts = [article.text, f"{article.source} {article.chapter}"]
+            questions = [note.zh, note.en, *note.questions] if note else []
+            words = [word for text in texts + questions[:2] for word in analyzer.words(text)]
+            grams = [gram for text in texts + questions for gram in analyzer.grams(text)]
+            asked = [analyzer.words(question) for question in questions]
             word_docs.append((number, words))
+            asked_docs.extend((number, tokens) for tokens in asked)
             gram_docs.append((number, grams))
-            self._words.append(set(words))
+            self._words.append(set(words).union(*asked))
             self._grams.append(set(grams))
             self._gives.append(
                 frozenset(
                     kind
                     for kind, pattern in _ARTICLE_INTENTS.items()
-                    if pattern.search(article.text) or pattern.search(article.chapter)
+                    if any(pattern.search(text) for text in (article.text, article.chapter, *questions[:1]))
                 )
             )
         count = len(self.articles)
         self._word_field = _Field(word_docs, count, k1, b)
+        self._asked_field = _Field(asked_docs or [(0, [])], count, k1, b)
         self._gram_field = _Field(gram_docs, count, k1, b)
         self._word_idf = _idf(self._words)
         self._gram_idf = _idf(self._grams)
+        analyzer.learn(token for _, tokens in word_docs + asked_docs for token in tokens)
 
     def search(self, question: str, limit: int = 5) -> list[tuple[Article, float]]:
         """The closest articles, best first, each with its score (0..1)."""
         if not self.articles:
             return []
-        text = self.analyzer.normalise(question)
+        text = self.analyzer.read_question(question)
         groups = [
             (*group, LEGAL_TERMS[group[0]]) if group[0] in LEGAL_TERMS else group
             for group in self.analyzer.word_groups(text, normalised=True)
@@ -212,7 +228,11 @@ class ArticleIndex:
             group for group in groups if not intents(group[0]) or any(f in self._word_idf for f in group)
         ]
         named = " ".join(words) + " " + text
-        total = self.WORDS * self._word_field.scores(words) + self.GRAMS * self._gram_field.scores(grams)
+        total = (
+            self.WORDS * self._word_field.scores(words)
+            + self.ASKED * self._asked_field.scores(words)
+            + self.GRAMS * self._gram_field.scores(grams)
+        )
         order = [int(i) for i in np.argsort(-total, kind="stable")[: self.CANDIDATES] if total[i] > 0]
         gram_groups: list[tuple[str, ...]] = [(gram,) for gram in grams]
         scored = []

@@ -10,8 +10,9 @@ An answer is *correct* when it was given (an entry or articles) and matches what
 
 The calibration works on points, one per question: the best entry's confidence and whether
 that entry would be right, and the best articles' confidence and whether they would be right.
-The answerer gives the entry when its confidence reaches the entry threshold, else the
-articles when theirs reaches the article threshold, else hands the question over.
+The routing is the answerer's own (`answering.route`): the entry when its confidence reaches
+the entry threshold (or the lower agreed threshold when it cites one of the best two
+articles), else the articles when theirs reaches the article threshold, else a hand-over.
 """
 
 from __future__ import annotations
@@ -21,7 +22,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from content.knowledge.answering import Answer, AnswerStatus
+from content.knowledge.answering import (
+    DEFAULT_ARTICLE_MARGIN,
+    Answer,
+    AnswerStatus,
+    Evidence,
+    Route,
+    Thresholds,
+    route,
+)
 
 GIVEN = frozenset({AnswerStatus.ANSWERED, AnswerStatus.ARTICLE})
 DEFAULT_MAX_WRONG = 0.03
@@ -104,26 +113,33 @@ class Tally:
 
 @dataclass(frozen=True)
 class Point:
-    """One question: its best entry and best articles, each with a confidence and whether right."""
+    """One question: its best entry and best articles, each with a confidence and whether
+    right, and whether the entry cites one of the two best articles."""
 
     entry_confidence: float
     entry_right: bool
-    article_confidence: float = 0.0
+    article_confidence: float = -1.0
     article_right: bool = False
+    agreed: bool = False
+
+    @property
+    def evidence(self) -> Evidence:
+        return Evidence(self.entry_confidence, self.article_confidence, self.agreed)
 
 
-def decide(point: Point, entry_threshold: float, article_threshold: float) -> Outcome:
-    if point.entry_confidence >= entry_threshold:
+def decide(point: Point, thresholds: Thresholds) -> Outcome:
+    chosen = route(point.evidence, thresholds)
+    if chosen is Route.ENTRY:
         return Outcome.CORRECT if point.entry_right else Outcome.WRONG
-    if point.article_confidence >= article_threshold:
+    if chosen is Route.ARTICLE:
         return Outcome.CORRECT if point.article_right else Outcome.WRONG
     return Outcome.HANDED_OVER
 
 
-def tally(points: Iterable[Point], entry_threshold: float, article_threshold: float) -> Tally:
+def tally(points: Iterable[Point], thresholds: Thresholds) -> Tally:
     result = Tally()
     for point in points:
-        result.add(decide(point, entry_threshold, article_threshold))
+        result.add(decide(point, thresholds))
     return result
 
 
@@ -134,10 +150,17 @@ def grid(low: float = 0.0, high: float = 1.0, step: float = GRID_STEP) -> tuple[
 
 @dataclass(frozen=True)
 class Choice:
-    entry_threshold: float
-    article_threshold: float
+    thresholds: Thresholds
     tally: Tally
-    feasible: bool  # False when no pair of the grid keeps wrong answers under the limit
+    feasible: bool  # False when no point of the grid keeps wrong answers under the limit
+
+    @property
+    def entry_threshold(self) -> float:
+        return self.thresholds.entry
+
+    @property
+    def article_threshold(self) -> float:
+        return self.thresholds.article
 
 
 def choose_thresholds(
@@ -145,23 +168,35 @@ def choose_thresholds(
     entry_grid: Sequence[float],
     article_grid: Sequence[float],
     max_wrong: float = DEFAULT_MAX_WRONG,
+    agreed_grid: Sequence[float] | None = None,
+    margin: float = DEFAULT_ARTICLE_MARGIN,
 ) -> Choice:
-    """The pair with the most correct answers whose share of wrong answers is at most
-    `max_wrong`; among equals, fewer wrong, then the stricter thresholds. When no pair keeps
-    under the limit, the one with the fewest wrong answers (`feasible` False)."""
+    """The thresholds with the most correct answers whose share of wrong answers is at most
+    `max_wrong`; among equals, fewer wrong, then the stricter thresholds. Without an
+    `agreed_grid` the agreed threshold is the entry threshold. When nothing keeps under the
+    limit, the point with the fewest wrong answers (`feasible` False)."""
     best: tuple[tuple[float, ...], Choice] | None = None
     fallback: tuple[tuple[float, ...], Choice] | None = None
     for entry_threshold in entry_grid:
-        for article_threshold in article_grid:
-            result = tally(points, entry_threshold, article_threshold)
-            choice = Choice(entry_threshold, article_threshold, result, True)
-            key = (result.correct, -result.wrong, entry_threshold, article_threshold)
-            if result.wrong <= max_wrong * result.total:
-                if best is None or key > best[0]:
-                    best = (key, choice)
-            fallback_key = (-result.wrong, result.correct, entry_threshold, article_threshold)
-            if fallback is None or fallback_key > fallback[0]:
-                fallback = (fallback_key, Choice(entry_threshold, article_threshold, result, False))
+        agreed_values = (
+            [entry_threshold] if agreed_grid is None else [a for a in agreed_grid if a <= entry_threshold]
+        )
+        for agreed_threshold in agreed_values:
+            for article_threshold in article_grid:
+                thresholds = Thresholds(entry_threshold, article_threshold, agreed_threshold, margin)
+                result = tally(points, thresholds)
+                key = (result.correct, -result.wrong, entry_threshold, agreed_threshold, article_threshold)
+                if result.wrong <= max_wrong * result.total and (best is None or key > best[0]):
+                    best = (key, Choice(thresholds, result, True))
+                fallback_key = (
+                    -result.wrong,
+                    result.correct,
+                    entry_threshold,
+                    agreed_threshold,
+                    article_threshold,
+                )
+                if fallback is None or fallback_key > fallback[0]:
+                    fallback = (fallback_key, Choice(thresholds, result, False))
     if best is not None:
         return best[1]
     if fallback is None:

@@ -39,13 +39,20 @@ def article_citation(article: Article, language: str) -> str:
     return article.citation if language == "zh_Hans" else article.english(_sources())
 
 
+def article_quote(article: Article, t: Translator) -> str:
+    """The law's name and number, the project's plain-words summary where it has one, then
+    the article's Chinese text."""
+    quote = t("ask.article_quote", citation=article_citation(article, t.language), text=article.text)
+    if article.note is None:
+        return quote
+    first, _, rest = quote.partition("\n")
+    summary = t("ask.article_summary", summary=article.note.summary(t.language))
+    return f"{first}\n{summary}\n{rest}"
+
+
 def articles_text(articles: tuple[Article, ...], t: Translator) -> str:
-    """The articles quoted: each its law's name and number, then its Chinese text."""
-    quotes = [
-        t("ask.article_quote", citation=article_citation(article, t.language), text=article.text)
-        for article in articles
-    ]
-    return t("ask.article", articles="\n\n".join(quotes))
+    """The articles quoted, each with its summary."""
+    return t("ask.article", articles="\n\n".join(article_quote(article, t) for article in articles))
 
 
 def answer_text(answer: Answer, t: Translator, *, queued: bool = False) -> str:

@@ -141,6 +141,12 @@ class KnowledgeIndex:
         ]
         self._word_idf = _idf(self._entry_words)
         self._gram_idf = _idf(self._entry_grams)
+        analyzer.learn(
+            (token for _, tokens in question_docs + keyword_docs + answer_docs for token in tokens),
+            terms=(
+                keyword for entry in entries for local in entry.texts.values() for keyword in local.keywords
+            ),
+        )
         self._unseen_word = max(self._word_idf.values(), default=1.0)
         self._phrasings = [
             [(tokens, sum(self._word_idf.get(t, 0.0) for t in tokens), kinds) for tokens, kinds in own]
@@ -148,7 +154,7 @@ class KnowledgeIndex:
         ]
 
     def search(self, question: str, limit: int = 5) -> SearchResult:
-        text = self.analyzer.normalise(question)
+        text = self.analyzer.read_question(question)
         groups = self.analyzer.word_groups(text, normalised=True)
         words = [form for group in groups for form in group]
         grams = self.analyzer.grams(text, normalised=True)

@@ -8,6 +8,9 @@
   colloquial words also count as the word the entries use (synonyms.toml).
 * Grams: character bigrams of Chinese text and character trigrams of English words, for
   the typo that splits a word (滞纳今, calculaton).
+* Questions only (`read_question`): pinyin read as the words it spells, and homophone typos
+  as the domain term they sound like (content/knowledge/pinyin.py), once the indexes have
+  told the analyzer which words their texts use (`learn`).
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ import re
 import tomllib
 import unicodedata
 import warnings
+from collections import Counter
+from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 
 from content.knowledge.model import DATA_DIR
+from content.knowledge.pinyin import PinyinReader
 
 USER_DICTIONARY = DATA_DIR / "userdict.txt"
 SYNONYMS_FILE = DATA_DIR / "synonyms.toml"
@@ -47,6 +53,8 @@ _FUNCTION_CHARACTERS = frozenset(
     "的了吗呢吧啊呀哦嘛么是有在和与及或也都就还又要会能可请我你您他她它们"
     "这那个给把被让对向从跟得地着过什怎样如何为哪些该没很太多少几啥咋"
 )
+# Question words that pinyin may spell (duojiu -> 多久): read, then weighed as intents.
+_QUESTION_WORDS = frozenset("多久 多少 多长时间 几天 几个月 什么时候 怎么办 怎么算 罚款 处罚".split())
 EN_STOPWORDS = frozenset(
     """a an the is are was were be been being am do does did doing done have has had having i me my we
     our us you your he him his she her it its they them their this that these those what which who
@@ -126,9 +134,43 @@ def stem(word: str) -> str:
 class TextAnalyzer:
     """Normalises and tokenises text the same way for entries and for questions."""
 
+    # A word jieba's general dictionary has seen fewer times than this may be a typo (公伤).
+    RARE_WORD = 10
+
     def __init__(self, user_dictionary: Path = USER_DICTIONARY, synonyms: Path = SYNONYMS_FILE) -> None:
         self._user_dictionary = user_dictionary
         self._synonyms = _load_synonyms(synonyms)
+        self._seen: Counter[str] = Counter()
+        self._terms: set[str] = set(self._synonyms) | set(self._synonyms.values())
+        self._terms.update(
+            line.split()[0]
+            for line in user_dictionary.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        )
+        self._reader: PinyinReader | None = None
+
+    def learn(self, words: Iterable[str], *, terms: Iterable[str] = ()) -> None:
+        """Words the indexed texts use (their counts choose between words that sound alike),
+        and domain terms a homophone typo may stand for (an entry's keywords)."""
+        self._seen.update(words)
+        self._terms.update(self.normalise(term) for term in terms)
+        self._reader = None
+
+    def read_question(self, text: str) -> str:
+        """A question normalised, with pinyin and homophone typos read as words."""
+        text = self.normalise(text)
+        if not self._seen:
+            return text
+        if self._reader is None:
+            spoken = Counter({word: 1 for word in ZH_STOPWORDS | _QUESTION_WORDS}) + self._seen
+            frequency = self._jieba.FREQ
+            self._reader = PinyinReader(
+                spoken,
+                self._terms,
+                lambda piece: frequency.get(piece, 0) >= self.RARE_WORD,
+                lambda run: self._jieba.lcut(run, HMM=False),
+            )
+        return self._reader.read(text)
 
     @cached_property
     def _converter(self):

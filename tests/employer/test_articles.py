@@ -93,8 +93,8 @@ def test_the_article_index_scores_from_zero_to_one(answerer):
 @pytest.mark.parametrize(
     ("question", "governing"),
     [
-        ("工人在车间受伤了，单位多长时间内要申请工伤认定", {"工伤保险条例 第十七条"}),
-        ("医院骗取医保基金会受到什么处罚", {"社会保险法 第八十七条"}),
+        ("竞业限制最长几年", {"劳动合同法 第二十四条"}),
+        ("公司违法解除劳动合同要赔多少", {"劳动合同法 第八十七条", "劳动合同法 第四十八条"}),
         # Both texts give the same periods (12, 18, 24 months); either governs.
         ("失业保险金最长领多久", {"失业保险条例 第十七条", "社会保险法 第四十六条"}),
     ],
@@ -134,15 +134,15 @@ def test_without_articles_the_answerer_behaves_as_before(answerer):
 @pytest.mark.parametrize("language", ["zh_Hans", "en"])
 def test_an_article_answer_in_words(law_answerer, language):
     t = Translator(language)
-    answer = law_answerer.answer("医院骗取医保基金会受到什么处罚")
+    answer = law_answerer.answer("竞业限制最长几年")
     text = answer_text(answer, t)
     article = answer.articles[0]
     assert article.text in text  # the Chinese original, quoted in both languages
     if language == "zh_Hans":
         assert text.startswith("这个问题我们的问答库里没有现成的解答。相关的法律条文是：")
-        assert "社会保险法 第八十七条" in text and "当地经办机构" in text
+        assert "劳动合同法 第二十四条" in text and "当地经办机构" in text
     else:
-        assert "Social Insurance Law, Art. 87" in text
+        assert "Labour Contract Law, Art. 24" in text
         assert "official Chinese text" in text and "local social insurance agency" in text
 
 

@@ -13,7 +13,7 @@ import pytest
 from app.commands import calibrate as calibrate_commands
 from app.commands import employer as employer_commands
 from content.knowledge import answering
-from content.knowledge.answering import Answer, AnswerStatus
+from content.knowledge.answering import Answer, AnswerStatus, Evidence, Route, Thresholds, route
 from content.knowledge.articles import Article
 from content.knowledge.evaluation import (
     Outcome,
@@ -37,8 +37,7 @@ class FakeAnswerer:
     def __init__(self, table: dict[str, Answer]) -> None:
         self.table = table
         self.knowledge = KNOWLEDGE
-        self.threshold = 0.3
-        self.article_threshold = 0.35
+        self.thresholds = Thresholds(0.3, 0.35, 0.3, 0.15)
 
     def answer(self, question: str) -> Answer:
         return self.table.get(question, Answer(AnswerStatus.UNSURE, 0.1))
@@ -99,7 +98,7 @@ def test_eval_answers_prints_correct_wrong_and_handed_over(
     figures = report["files"][str(questions)]
     assert (figures["correct"], figures["wrong"], figures["handed_over"]) == (2, 2, 2)
     assert report["total"]["questions"] == 6
-    assert report["thresholds"] == {"entry": 0.3, "article": 0.35}
+    assert report["thresholds"] == {"entry": 0.3, "agreed": 0.3, "article": 0.35, "margin": 0.15}
     assert run(["eval", "answers", str(questions)]) == 0
     out = capsys.readouterr().out
     assert "correct 33.3% (2), wrong 33.3% (2), handed over 33.3% (2)" in out
@@ -122,8 +121,27 @@ def test_calibration_keeps_wrong_answers_under_the_limit() -> None:
     # allowing 10 % wrong lets the 0.5 articles through for the same correct count? no: they
     # are all wrong, so the most-correct pair is unchanged and stays at no wrong answers
     assert choose_thresholds(points, grid(), grid(), max_wrong=0.10).tally.correct == 70
-    # a lenient pair answers more, but wrongly: it is what happens without a limit
-    assert tally(points, 0.0, 0.0).wrong == 50
+    # lenient thresholds answer everything, the wrong ones too (the 0.8 articles still outdo
+    # the 0.45 entries by more than the margin): what happens without a limit
+    assert tally(points, Thresholds(0.0, 0.0, 0.0)).wrong == 30
+
+
+def test_agreeing_searches_let_an_entry_through_at_a_lower_confidence() -> None:
+    # entries at 0.4 are right when they cite one of the best articles, wrong otherwise
+    points = [Point(0.4, True, 0.3, False, agreed=True)] * 20 + [Point(0.4, False, 0.3, False)] * 20
+    alone = choose_thresholds(points, grid(), grid(), max_wrong=0.0)
+    assert alone.tally.correct == 0  # one threshold for both: answering either way admits the wrong ones
+    both = choose_thresholds(points, grid(), grid(), max_wrong=0.0, agreed_grid=grid())
+    assert (both.tally.correct, both.tally.wrong) == (20, 0)
+    assert both.thresholds.agreed <= 0.4 < both.thresholds.entry
+
+
+def test_a_confident_article_the_entry_does_not_cite_outdoes_it() -> None:
+    thresholds = Thresholds(entry=0.3, article=0.35, agreed=0.3, margin=0.15)
+    assert route(Evidence(0.4, 0.6, agreed=False), thresholds) is Route.ARTICLE
+    assert route(Evidence(0.4, 0.6, agreed=True), thresholds) is Route.ENTRY
+    assert route(Evidence(0.4, 0.5, agreed=False), thresholds) is Route.ENTRY  # within the margin
+    assert route(Evidence(0.2, 0.3, agreed=False), thresholds) is Route.HAND_OVER
 
 
 def test_calibration_without_a_feasible_pair_chooses_the_fewest_wrong() -> None:
@@ -152,23 +170,21 @@ def test_old_calibrate_spelling_still_reaches_the_faces() -> None:
     assert args.handler is employer_commands.calibrate_answers_command
 
 
-def test_the_proposed_calibration_loads_within_the_grid_and_is_not_applied() -> None:
-    """`calibrate answers` on the dev sets proposed thresholds that keep wrong answers at 3 %
-    but hand over a third of the contribution questions the assistant answers rightly today;
-    it is kept as data (eval/calibration_proposed.toml) and not applied until the curated
-    entries cover the laws' other topics (issue 17)."""
-    assert not answering.CALIBRATION_FILE.exists()
-    path = DATA_DIR / "eval" / "calibration_proposed.toml"
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+def test_the_applied_calibration_was_chosen_on_dev_sets_within_its_grid() -> None:
+    """calibration.toml, written by `calibrate answers` on the dev sets only, is what the
+    assistant runs with: its thresholds lie on the grid swept, and on the dev sets it kept
+    wrong answers within max_wrong."""
+    data = tomllib.loads(answering.CALIBRATION_FILE.read_text(encoding="utf-8"))
     swept = grid()
     for key in ("entry_threshold", "article_threshold"):
-        assert swept[0] <= data[key] <= swept[-1]
         assert min(abs(data[key] - value) for value in swept) < 1e-9
-    assert answering.CONFIDENCE_THRESHOLD == answering.DEFAULT_ENTRY_THRESHOLD
-    assert answering.ARTICLE_THRESHOLD == answering.DEFAULT_ARTICLE_THRESHOLD
-    assert (
-        data["dev"]["questions"] == data["dev"]["correct"] + data["dev"]["wrong"] + data["dev"]["handed_over"]
-    )
-    assert data["dev"]["wrong_share"] <= data["max_wrong"]
+    assert data["agreed_threshold"] <= data["entry_threshold"]
+    assert answering.CONFIDENCE_THRESHOLD == data["entry_threshold"]
+    assert answering.ARTICLE_THRESHOLD == data["article_threshold"]
+    assert answering.AGREED_THRESHOLD == data["agreed_threshold"]
+    assert answering.default_answerer().thresholds.agreed == data["agreed_threshold"]
+    dev = data["dev"]
+    assert dev["questions"] == dev["correct"] + dev["wrong"] + dev["handed_over"]
+    assert data["feasible"] and dev["wrong_share"] <= data["max_wrong"]
     assert not any("heldout" in name or name.endswith("open.csv") for name in data["dev_sets"])
     assert data["entry_bins"] and all(0 <= b["share_right"] <= 1 for b in data["entry_bins"])

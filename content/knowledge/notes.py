@@ -1,0 +1,80 @@
+"""Plain-words notes on the articles of the laws (content/data/knowledge/article_notes/*.toml).
+
+A note gives one article a one-line summary in Chinese and English and the everyday questions
+it answers. The summary is shown above the quoted article; the summary and the questions are
+searched beside the article's own text, so that an article is found by the words employers
+use (受伤, 罚多少, "how long") and by an English question, not only by the law's wording.
+Loading refuses the whole set, listing every problem, when a note names an unknown law or an
+article the law does not have, or lacks a language.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from content.knowledge.model import DATA_DIR, KnowledgeBaseError
+
+NOTES_DIR = DATA_DIR / "article_notes"
+
+
+@dataclass(frozen=True)
+class ArticleNote:
+    source: str
+    number: int
+    zh: str
+    en: str
+    asked: tuple[str, ...] = ()
+    asked_en: tuple[str, ...] = ()
+
+    def summary(self, language: str) -> str:
+        return self.zh if language == "zh_Hans" else self.en
+
+    @property
+    def questions(self) -> tuple[str, ...]:
+        return (*self.asked, *self.asked_en)
+
+
+def load_notes(
+    articles: set[tuple[str, int]], directory: Path = NOTES_DIR
+) -> dict[tuple[str, int], ArticleNote]:
+    """The notes of every file in `directory`, by (law, article number); `articles` are the
+    (law, number) pairs that exist."""
+    notes: dict[tuple[str, int], ArticleNote] = {}
+    problems: list[str] = []
+    laws = {source for source, _ in articles}
+    for path in sorted(directory.glob("*.toml")):
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as error:
+            problems.append(f"{path.name}: {error}")
+            continue
+        source = str(data.get("source", ""))
+        if source not in laws:
+            problems.append(f"{path.name}: unknown source {source!r}")
+            continue
+        for raw in data.get("article", []):
+            number = raw.get("number")
+            where = f"{path.name}: {source} article {number}"
+            if not isinstance(number, int) or (source, number) not in articles:
+                problems.append(f"{where}: no such article")
+                continue
+            if (source, number) in notes:
+                problems.append(f"{where}: noted twice")
+                continue
+            zh, en = str(raw.get("zh", "")).strip(), str(raw.get("en", "")).strip()
+            if not zh or not en:
+                problems.append(f"{where}: 'zh' and 'en' are both needed")
+                continue
+            notes[(source, number)] = ArticleNote(
+                source,
+                number,
+                zh,
+                en,
+                tuple(str(q).strip() for q in raw.get("asked", []) if str(q).strip()),
+                tuple(str(q).strip() for q in raw.get("asked_en", []) if str(q).strip()),
+            )
+    if problems:
+        raise KnowledgeBaseError(problems)
+    return notes

@@ -1,0 +1,68 @@
+"""Plain-words notes on every article (content/knowledge/notes.py): complete, checked on
+load, shown above the quoted article, and each article reachable by an everyday question."""
+
+from __future__ import annotations
+
+import pytest
+
+from content.i18n import Translator
+from content.knowledge.answering import Answer, AnswerStatus
+from content.knowledge.model import KnowledgeBaseError
+from content.knowledge.notes import load_notes
+from content.knowledge.render import answer_text
+
+
+def test_a_law_with_notes_has_a_note_on_every_article_in_both_languages(answerer):
+    """Notes come a law at a time: a law that has them has them on every article (so far the
+    Regulations on Work-Related Injury Insurance and the Labour Contract Law)."""
+    noted = {a.source for a in answerer.articles.articles if a.note is not None}
+    assert {"工伤保险条例", "劳动合同法"} <= noted
+    for article in answerer.articles.articles:
+        if article.source in noted:
+            assert article.note is not None, article.citation
+            assert article.note.zh and article.note.en and article.note.asked, article.citation
+
+
+def test_every_noted_article_is_reached_by_a_question_it_answers(answerer):
+    """Each noted article's first everyday question finds it among the three closest."""
+    unreached = []
+    noted = [article for article in answerer.articles.articles if article.note is not None]
+    assert len(noted) >= 165
+    for article in noted:
+        assert article.note is not None
+        question = article.note.asked[0]
+        found = [a.citation for a, _ in answerer.articles.search(question, limit=3)]
+        if article.citation not in found:
+            unreached.append((article.citation, question, found))
+    assert unreached == []
+
+
+def test_a_bad_note_is_refused_with_every_problem_listed(tmp_path):
+    (tmp_path / "a.toml").write_text(
+        'source = "工伤保险条例"\n'
+        '[[article]]\nnumber = 17\nzh = "单位30日内申请工伤认定"\nen = "30 days"\n'
+        '[[article]]\nnumber = 17\nzh = "again"\nen = "again"\n'
+        '[[article]]\nnumber = 999\nzh = "x"\nen = "x"\n'
+        '[[article]]\nnumber = 18\nzh = "no English"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "b.toml").write_text('source = "住房公积金管理条例"\n', encoding="utf-8")
+    (tmp_path / "c.toml").write_text("source = [", encoding="utf-8")
+    existing = {("工伤保险条例", n) for n in range(1, 68)}
+    with pytest.raises(KnowledgeBaseError) as refused:
+        load_notes(existing, tmp_path)
+    problems = "\n".join(refused.value.problems)
+    assert "noted twice" in problems and "no such article" in problems
+    assert "'zh' and 'en' are both needed" in problems and "unknown source" in problems
+    assert "c.toml" in problems and len(refused.value.problems) == 5
+
+
+@pytest.mark.parametrize("language", ["zh_Hans", "en"])
+def test_the_summary_is_shown_above_the_quoted_article(answerer, language):
+    article = next(a for a in answerer.articles.articles if a.citation == "工伤保险条例 第十七条")
+    assert article.note is not None
+    t = Translator(language)
+    text = answer_text(Answer(AnswerStatus.ARTICLE, articles=(article,)), t)
+    summary = t("ask.article_summary", summary=article.note.summary(language))
+    assert summary in text and article.text in text
+    assert text.index(summary) < text.index(article.text)
