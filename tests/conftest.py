@@ -56,6 +56,12 @@ def pytest_configure(config):
 
         config.stash[_TRAVEL] = traveller = time_machine.travel(datetime.fromisoformat(instant), tick=True)
         traveller.start()
+    # The knowledge base is loaded once per process, at start, as in production: a test that
+    # later freezes an earlier clock (2026-11-27) must not see entries reviewed after it as
+    # "reviewed in the future".
+    from content.knowledge.answering import default_answerer
+
+    default_answerer()
 
 
 def pytest_unconfigure(config):

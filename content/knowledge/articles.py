@@ -20,7 +20,7 @@ thresholds that use the score are calibrated (content/data/knowledge/calibration
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -100,7 +100,8 @@ class Article:
     number: int
     text: str  # the article's full text, without its heading "第X条"
     chapter: str = ""  # the chapter's title (总则), if the law has chapters
-    note: ArticleNote | None = None  # the project's plain-words summary, where it has one
+    # the project's plain-words summary, where it has one (long: left out of the repr)
+    note: ArticleNote | None = field(default=None, repr=False, compare=False)
 
     @property
     def citation(self) -> str:
