@@ -333,9 +333,9 @@ def _points(answerer: Answerer, rows: list[tuple[str, str]]) -> list[Point]:
     articles_only = Thresholds(entry=2.0, article=0.0, agreed=2.0)
     points = []
     for question, expected in rows:
-        entry = answerer.answer(question, entries_only)
-        article = answerer.answer(question, articles_only)
-        _, _, evidence = answerer.evidence(question.strip())
+        result, found, evidence = answerer.evidence(question.strip())
+        entry = answerer.compose(result, found, evidence, entries_only)
+        article = answerer.compose(result, found, evidence, articles_only)
         points.append(
             Point(
                 evidence.entry_confidence,

@@ -165,10 +165,20 @@ class Answerer:
             return Answer(AnswerStatus.TOO_LONG)
         if not _CJK_OR_LATIN.search(text):
             return Answer(AnswerStatus.UNCLEAR)
-        result, found, evidence = self.evidence(text)
+        return self.compose(*self.evidence(text), thresholds or self.thresholds)
+
+    def compose(
+        self,
+        result: SearchResult,
+        found: list[tuple[Article, float]],
+        evidence: Evidence,
+        thresholds: Thresholds,
+    ) -> Answer:
+        """The answer that both searches' results make at these thresholds (the calibration
+        composes one question's results at several thresholds without searching again)."""
         scores = tuple((match.entry.id, round(match.score, 3)) for match in result.matches)
         best_score = found[0][1] if found else 0.0
-        chosen = route(evidence, thresholds or self.thresholds)
+        chosen = route(evidence, thresholds)
         if chosen is Route.ENTRY and result.best is not None:
             entry = result.best.entry
             related = tuple(e for e in (self.entry(i) for i in entry.related) if e)[:RELATED_SHOWN]

@@ -109,12 +109,13 @@ class PinyinReader:
     def _segment(self, letters: str) -> list[str]:
         """The known words that cover most letters (then the fewest words), in order."""
         n = len(letters)
+        known_syllables = syllables()
         # best[i]: (letters covered, -words, the words) for letters[i:]
         best: list[tuple[int, int, tuple[str, ...]]] = [(0, 0, ())] * (n + 1)
         for start in range(n - 1, -1, -1):
             options = []
             for end in range(start + 1, min(n, start + MAX_SYLLABLE) + 1):  # skip a syllable
-                if letters[start:end] in syllables():
+                if letters[start:end] in known_syllables:
                     covered, words, found = best[end]
                     options.append((covered, words, found))
             for end in range(start + 2, min(n, start + self._longest) + 1):
