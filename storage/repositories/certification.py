@@ -618,7 +618,8 @@ class CycleQueries(_Repository):
         self, first: date, last: date
     ) -> Sequence[Row[int, str, str, date, int, str, str | None]]:
         """(retiree_id, name, pension_region, due_on, chat_id, kind, language) for every active
-        binding of a retiree due between `first` and `last` whose payment is not suspended."""
+        binding of a retiree due between `first` and `last` whose payment is not suspended and
+        who has no review case pending."""
         query = (
             select(
                 Retiree.id,
@@ -632,6 +633,13 @@ class CycleQueries(_Repository):
             .join(Binding, and_(Binding.retiree_id == Retiree.id, Binding.revoked_at.is_(None)))
             .outerjoin(BotUser, BotUser.telegram_user_id == Binding.telegram_user_id)
             .where(Retiree.due_on >= first, Retiree.due_on <= last, Retiree.payment_state != "suspended")
+            # A retiree whose certification waits for staff has done their part: a "please
+            # certify" reminder would tell them the opposite.
+            .where(
+                ~select(ReviewCase.id)
+                .where(ReviewCase.retiree_id == Retiree.id, ReviewCase.status == "pending")
+                .exists()
+            )
             .order_by(Retiree.due_on, Retiree.id, Binding.id)
         )
         rows = (await self._session.execute(query)).all()

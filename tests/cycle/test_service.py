@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import ErrorRecord, Retiree
-from storage.models.certification import AuditEntry, Certification, Reminder, Suspension
+from storage.models.certification import AuditEntry, Certification, Reminder, ReviewCase, Suspension
 from tests.cycle.factories import SHANGHAI, FakeClock, add_retiree, bind
 from verification.cycle.policies import load_cycle_policies
 from verification.cycle.service import CycleService
@@ -155,6 +155,23 @@ async def test_no_reminders_after_the_due_date_or_while_suspended(uow_factory, v
     await bound_retiree_suspended(uow_factory, vault)
     notices = await make_service(uow_factory, FakeClock(DUE - timedelta(days=1))).sweep_reminders()
     assert sorted(n.chat_id for n in notices) == [SELF_USER, HELPER_USER]  # not 8001, suspended
+
+
+async def test_no_reminder_while_staff_decide_a_review_case(uow_factory, vault):
+    """A retiree whose certification waits for staff has done their part: no "please certify"
+    reminder until the case is decided (a rejected case leaves them to certify again)."""
+    retiree_id = await bound_retiree(uow_factory, vault)
+    async with uow_factory() as uow:
+        case = ReviewCase(retiree_id=retiree_id, opened_because="failed_matches")
+        uow.session.add(case)
+        await uow.commit()
+    clock = FakeClock(DUE - timedelta(days=7))
+    assert await make_service(uow_factory, clock).sweep_reminders() == []
+    async with uow_factory() as uow:
+        (await uow.session.get(ReviewCase, case.id)).status = "rejected"
+        await uow.commit()
+    notices = await make_service(uow_factory, clock).sweep_reminders()
+    assert sorted(n.chat_id for n in notices) == [SELF_USER, HELPER_USER]
 
 
 async def bound_retiree_suspended(uow_factory, vault) -> int:
