@@ -19,7 +19,7 @@ from app.inbox_poller import durable_updates
 from app.wiring import Runtime
 from bot.application import publish_commands
 from storage.errors import record_error
-from web.webhook import WEBHOOK_PATH, create_webhook_app
+from web.webhook import WEBHOOK_PATH, create_webhook_app, into_application
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ async def webhook_until(application: Application, runtime: Runtime, stop: asynci
         logger.warning("webhook request refused: %s", code)
         await record_error(runtime.uow_factory, "webhook", code, detail)
 
-    site_app = create_webhook_app(application, secret, record_refusal)
+    site_app = create_webhook_app(into_application(application), secret, record_refusal, bot=application.bot)
     mount_console(site_app, runtime)  # staff open the console at /console beside the webhook
     runner = web.AppRunner(site_app)
     await runner.setup()

@@ -96,6 +96,17 @@ class Settings(BaseSettings):
     inbox_max_tries: int = Field(default=10, ge=1, validation_alias="INBOX_MAX_TRIES")
     inbox_retention_days: float = Field(default=7.0, gt=0, validation_alias="INBOX_RETENTION_DAYS")
 
+    # Scaling out (broker/, `pension-bot serve --role`): the RabbitMQ URL, the number of
+    # partition queues (the same in every process), and this bot worker's index among WORKERS.
+    broker_url: SecretStr | None = Field(default=None, validation_alias="BROKER_URL")
+    update_partitions: int = Field(default=8, ge=1, le=1024, validation_alias="UPDATE_PARTITIONS")
+    # Names the exchange and queues: two deployments (or test runs) can share one broker.
+    broker_prefix: str = Field(
+        default="pension-bot", pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$", validation_alias="BROKER_PREFIX"
+    )
+    worker_index: int = Field(default=0, ge=0, validation_alias="WORKER_INDEX")
+    workers: int = Field(default=1, ge=1, validation_alias="WORKERS")
+
     def face_engine_spec(self):
         """The configured `verification.faces.engines.EngineSpec` (no model is loaded)."""
         from verification.faces.engines import EngineSpec

@@ -119,6 +119,12 @@ class UpdateInbox:
             self._apologised.discard(update_id)
         return state
 
+    async def state(self, update_id: int) -> str | None:
+        """The update's state in the inbox (pending, done, failed), None when not stored."""
+        async with self._uow_factory() as uow:
+            row = await uow.inbox.get(update_id)
+            return row.state if row is not None else None
+
     async def mark_failed(self, update_id: int, error_kind: str) -> None:
         async with self._uow_factory() as uow:
             await uow.inbox.mark_failed(update_id, error_kind, self._clock())

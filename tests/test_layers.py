@@ -49,27 +49,27 @@ def test_handlers_and_jobs_import_no_sqlalchemy() -> None:
 
 
 def test_storage_imports_nothing_above_it() -> None:
-    above = ("accounts", "verification", "content", "bot", "web", "app", "demo")
+    above = ("accounts", "verification", "content", "bot", "web", "broker", "app", "demo")
     assert offenders(("storage",), above) == []
 
 
 def test_kernel_imports_no_other_package_of_the_project() -> None:
-    project = ("accounts", "verification", "content", "bot", "web", "app", "demo", "storage")
+    project = ("accounts", "verification", "content", "bot", "web", "broker", "app", "demo", "storage")
     assert offenders(("kernel",), project) == []
 
 
 def test_domain_imports_no_adapter_or_entry_point() -> None:
-    assert offenders(DOMAIN, ("bot", "web", "app", "demo", "liveness_lab")) == []
+    assert offenders(DOMAIN, ("bot", "web", "broker", "app", "demo", "liveness_lab")) == []
 
 
 def test_only_entry_points_use_the_demo_and_the_lab() -> None:
-    production = (*DOMAIN, "kernel", "storage", "bot", "web")
+    production = (*DOMAIN, "kernel", "storage", "bot", "web", "broker")
     assert offenders(production, ("demo", "liveness_lab")) == []
 
 
 # What builds a query: repositories (storage/) are the only place that may use these.
 QUERY_BUILDERS = frozenset({"select", "update", "delete", "insert", "func", "text", "and_", "or_"})
-QUERY_FREE = ("verification", "content", "accounts", "bot", "web")
+QUERY_FREE = ("verification", "content", "accounts", "bot", "web", "broker")
 # A session used directly (`uow.session`, `session.execute(...)`): the unit of work and its
 # repositories are the way to the database outside storage/.
 SESSION_USE = re.compile(

@@ -2,7 +2,10 @@
 
 A request without the right secret is refused (403) and counted, a bounded sample of the
 refusals recorded (web/update_guard.py); it never reaches the bot. A body that is not an
-update is refused with 400, one over MAX_UPDATE_BYTES with 413.
+update is refused with 400, one over MAX_UPDATE_BYTES with 413. An accepted update is
+delivered (`Deliver`) before the 200: into this process's bot (`into_application`: stored in
+its inbox first), or onto the broker (broker/ingress.py) when the webhook runs as a stateless
+ingress; when delivery fails the answer is 503 and Telegram sends the update again.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Optional
 
 from aiohttp import web
 from telegram import Bot, Update
@@ -31,13 +35,17 @@ logger = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
 MAX_UPDATE_BYTES = 1024 * 1024  # an update is JSON metadata; files are fetched separately
 
-application_key = web.AppKey("application", Application)
+# Hands an accepted update (and its JSON) on; returns once it is safe to answer 200.
+Deliver = Callable[[Update, dict], Awaitable[None]]
+
+deliver_key = web.AppKey("deliver", Deliver)
+bot_key = web.AppKey("bot", Optional[Bot])  # noqa: UP045 - AppKey needs a runtime type
 secret_key = web.AppKey("secret", str)
 # Refused requests counted by reason (RefusalCounter.counts / .snapshot()), a sample recorded.
 refusals_key = web.AppKey("webhook_refusals", RefusalCounter)
 
 
-def to_update(payload: dict, bot: Bot) -> Update:
+def to_update(payload: dict, bot: Bot | None) -> Update:
     """PTB's Update for a payload `parse_update` accepted; MalformedUpdate if PTB refuses it."""
     try:
         return Update.de_json(payload, bot)
@@ -52,37 +60,51 @@ async def receive_update(request: web.Request) -> web.Response:
         reason = WRONG_SECRET if given else MISSING_SECRET
         await refusals.refuse(reason, "forged_webhook_request", f"{reason} from {request.remote}")
         return web.json_response({"ok": False, "description": "forbidden"}, status=403)
-    application = request.app[application_key]
     try:
         if (request.content_length or 0) > MAX_UPDATE_BYTES:
             raise web.HTTPRequestEntityTooLarge(max_size=MAX_UPDATE_BYTES, actual_size=request.content_length)
         payload = parse_update(await request.read())
-        update = to_update(payload, application.bot)
+        update = to_update(payload, request.app[bot_key])
     except web.HTTPRequestEntityTooLarge:
         await refusals.refuse(TOO_LARGE, "oversized_update", f"over {MAX_UPDATE_BYTES} bytes")
         return web.json_response({"ok": False, "description": "update too large"}, status=413)
     except MalformedUpdate as error:
         await refusals.refuse(MALFORMED_BODY, "malformed_update", str(error))
         return web.json_response({"ok": False, "description": "malformed update"}, status=400)
-    inbox = getattr(application, "inbox", None)  # bot/inbox.py: stored before the 200
-    if inbox is None:
-        await application.update_queue.put(update)
-        return web.json_response({"ok": True})
     try:
-        await admit(application, inbox, [update], [payload])
-    except Exception as error:  # noqa: BLE001 - the database is away: Telegram retries after a 5xx
-        logger.warning("webhook update not stored (%s); answered 503", type(error).__name__)
+        await request.app[deliver_key](update, payload)
+    except Exception as error:  # noqa: BLE001 - the database or broker is away: Telegram retries after a 5xx
+        logger.warning("webhook update not delivered (%s); answered 503", type(error).__name__)
         return web.json_response({"ok": False, "description": "try again later"}, status=503)
     return web.json_response({"ok": True})
 
 
+def into_application(application: Application) -> Deliver:
+    """Delivery into this process's bot: stored in its inbox first (bot/inbox.py), or, for an
+    application without one, straight into its update queue."""
+
+    async def deliver(update: Update, payload: dict) -> None:
+        inbox = getattr(application, "inbox", None)
+        if inbox is None:
+            await application.update_queue.put(update)
+        else:
+            await admit(application, inbox, [update], [payload])
+
+    return deliver
+
+
 def create_webhook_app(
-    application: Application,
+    deliver: Deliver,
     secret: str,
     record_refusal: Callable[[str, str], Awaitable[None]],
+    *,
+    bot: Bot | None = None,
 ) -> web.Application:
+    """`bot` is the one the updates' objects are bound to (None on an ingress that only
+    publishes them)."""
     app = web.Application(client_max_size=MAX_UPDATE_BYTES)
-    app[application_key] = application
+    app[deliver_key] = deliver
+    app[bot_key] = bot
     app[secret_key] = secret
     app[refusals_key] = refusals = RefusalCounter(record_refusal)
     app.on_cleanup.append(lambda _app: refusals.flush())  # the summary of what was not sampled

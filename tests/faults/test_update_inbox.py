@@ -33,7 +33,7 @@ from storage.models.durability import InboxUpdate
 from storage.models.employer import EmployerQuestion
 from storage.repositories.inbox import IncomingUpdate
 from tests.e2e.harness import TOKEN, ChatUser
-from web.webhook import WEBHOOK_PATH, create_webhook_app
+from web.webhook import WEBHOOK_PATH, create_webhook_app, into_application
 
 zh = Translator("zh_Hans")
 QUESTION = "我们单位的住房公积金缴存比例应该定多少？"  # one the bot is not sure about: queued
@@ -316,7 +316,9 @@ async def test_a_webhook_update_is_answered_200_once_stored_and_503_when_it_cann
         pass
 
     port = _free_port()
-    runner = web.AppRunner(create_webhook_app(application, "s3cret", record_refusal))
+    runner = web.AppRunner(
+        create_webhook_app(into_application(application), "s3cret", record_refusal, bot=application.bot)
+    )
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     outage = Outage(engine)

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from telegram.ext import ApplicationBuilder
 
 from web.update_guard import MalformedUpdate, RefusalCounter, parse_update
-from web.webhook import MAX_UPDATE_BYTES, WEBHOOK_PATH, create_webhook_app, refusals_key
+from web.webhook import MAX_UPDATE_BYTES, WEBHOOK_PATH, create_webhook_app, into_application, refusals_key
 
 TOKEN = "7100000001:webhook-guard"
 SECRET = "s3cret-only-telegram-knows"
@@ -41,7 +41,7 @@ class Recorded:
 async def served():
     application = ApplicationBuilder().token(TOKEN).updater(None).build()
     recorded = Recorded()
-    app = create_webhook_app(application, SECRET, recorded)
+    app = create_webhook_app(into_application(application), SECRET, recorded, bot=application.bot)
     async with TestClient(TestServer(app)) as client:
         yield client, application, recorded, app
 

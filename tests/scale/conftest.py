@@ -1,0 +1,49 @@
+"""The broker tests run on a real RabbitMQ (TEST_RABBITMQ_URL; CI sets it to the local server),
+each on queues of its own that are deleted afterwards."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import aio_pika
+import pytest
+
+from broker.topology import UpdateTopology
+from tests.conftest import POSTGRES_URL, _drop_postgres_database, _fresh_postgres_database
+
+RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL")
+
+
+@pytest.fixture
+async def rabbitmq_url() -> str:
+    if not RABBITMQ_URL:
+        pytest.skip("broker tests need TEST_RABBITMQ_URL (CI sets it to the local RabbitMQ)")
+    return RABBITMQ_URL
+
+
+@pytest.fixture
+async def topology(rabbitmq_url):
+    topology = UpdateTopology(partitions=4, prefix=f"test-{uuid.uuid4().hex[:10]}")
+    yield topology
+    connection = await aio_pika.connect_robust(rabbitmq_url)
+    try:
+        channel = await connection.channel()
+        for name in [topology.queue(p) for p in range(topology.partitions)] + [topology.dead_letters]:
+            await channel.queue_delete(name)
+        for name in (topology.exchange, topology.dead_letters):
+            await channel.exchange_delete(name)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+async def postgres_url(migrated_postgres_template):
+    """A migrated PostgreSQL database of the test's own: several processes share it."""
+    if not POSTGRES_URL:
+        pytest.skip("the multi-process tests need TEST_POSTGRES_URL (CI sets it to the local server)")
+    url, name = await _fresh_postgres_database(migrated_postgres_template)
+    try:
+        yield url
+    finally:
+        await _drop_postgres_database(name)
