@@ -6,6 +6,7 @@ the bot's timed jobs (reminders, sweeps, campaigns). `--role all` is the single 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from aiohttp import web
@@ -20,6 +21,7 @@ from broker.metrics import BrokerMetrics
 from broker.topology import UpdateTopology
 from broker.worker import UpdateConsumer
 from storage.errors import record_error
+from verification.faces.pool import FaceWorkerPool
 from web.health import add_health_routes
 from web.webhook import WEBHOOK_PATH, create_webhook_app
 
@@ -32,12 +34,19 @@ class RoleNotConfigured(SystemExit):
 
 def check_settings(role: str, settings: Settings) -> None:
     """Refuses a role whose settings are missing, before anything is opened."""
-    if role in ("ingress", "worker") and settings.broker_url is None:
+    queued_faces = role == "faces" or settings.face_queue == "broker"
+    if (role in ("ingress", "worker") or queued_faces) and settings.broker_url is None:
         raise RoleNotConfigured(f"The {role} role needs BROKER_URL (amqp://user:password@host:5672/).")
     if role == "ingress" and settings.webhook_secret is None:
         raise RoleNotConfigured("The ingress role needs WEBHOOK_SECRET, the same in every replica.")
     if role in ("worker", "scheduler") and settings.telegram_token is None:
         raise RoleNotConfigured(f"The {role} role needs TELEGRAM_TOKEN.")
+    if queued_faces and settings.redis_url is None:
+        raise RoleNotConfigured(
+            f"Face work on the task queue ({role}) needs REDIS_URL (redis://host:6379/0)."
+        )
+    if queued_faces and settings.load_personal_data_keys() is None:
+        raise RoleNotConfigured("Face work on the task queue needs DATA_KEY (it seals the messages).")
     if role == "worker" and settings.worker_index >= settings.workers:
         raise RoleNotConfigured(f"WORKER_INDEX must be below WORKERS ({settings.workers}).")
 
@@ -165,3 +174,52 @@ async def scheduler_until(runtime: Runtime, stop: asyncio.Event) -> None:
                 await application.stop()
     finally:
         await runner.cleanup()
+
+
+async def faces_until(settings: Settings, stop: asyncio.Event) -> None:
+    """A face worker: FACE_WORKERS processes of this machine running the face jobs of the task
+    queue (broker/faces.py). It needs no database."""
+    from taskiq.acks import AcknowledgeType
+    from taskiq.api import run_receiver_task
+
+    from app.wiring import face_broker_of
+    from verification.faces.engines import engine_factory
+    from verification.faces.thresholds import configured_policy
+
+    spec = settings.face_engine_spec()
+    pool = FaceWorkerPool(
+        workers=settings.face_workers,
+        engine_factory=engine_factory(spec),
+        policy=configured_policy(spec, settings.face_thresholds_path()),
+    )
+    broker = face_broker_of(settings, prefetch=settings.face_workers)
+    broker.state.face_pool = pool
+    await pool.start()  # models loaded before the first job is taken
+    receiving = asyncio.create_task(
+        run_receiver_task(
+            broker,
+            max_async_tasks=settings.face_workers,
+            run_startup=True,
+            ack_time=AcknowledgeType.WHEN_SAVED,  # a worker killed mid-job: the job goes to another
+        ),
+        name="face-jobs",
+    )
+    health = web.Application()
+
+    async def no_queues() -> dict[int, int]:
+        return {}
+
+    add_health_routes(health, BrokerMetrics(), lambda: not receiving.done(), no_queues)
+    runner = web.AppRunner(health, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
+        logger.info("face worker with %s processes taking jobs", settings.face_workers)
+        await asyncio.wait([receiving, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        receiving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await receiving
+        await broker.shutdown()
+        await runner.cleanup()
+        await pool.shutdown()

@@ -105,6 +105,12 @@ class Settings(BaseSettings):
         default="pension-bot", pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$", validation_alias="BROKER_PREFIX"
     )
     worker_index: int = Field(default=0, ge=0, validation_alias="WORKER_INDEX")
+    # Face and liveness work: "local" (this process's pool of FACE_WORKERS) or "broker" (face
+    # workers of `serve --role faces` anywhere, through RabbitMQ, results in Redis at REDIS_URL).
+    face_queue: Literal["local", "broker"] = Field(default="local", validation_alias="FACE_QUEUE")
+    redis_url: SecretStr | None = Field(default=None, validation_alias="REDIS_URL")
+    # Seconds a conversation waits for a face worker's verdict, queueing included.
+    face_queue_timeout: float = Field(default=120.0, gt=0, validation_alias="FACE_QUEUE_TIMEOUT")
     workers: int = Field(default=1, ge=1, validation_alias="WORKERS")
 
     def face_engine_spec(self):

@@ -37,7 +37,8 @@ from verification.checkplan.service import CheckPlanService
 from verification.cycle.policies import load_cycle_policies
 from verification.cycle.service import CycleService
 from verification.faces.engines import engine_factory
-from verification.faces.pool import FaceWorkerPool
+from verification.faces.pipeline import VerifyPolicy
+from verification.faces.pool import FaceWork, FaceWorkerPool
 from verification.faces.thresholds import configured_policy
 from verification.records.assistance import AssistanceService, ExchangeLink
 from verification.recovery.service import RecoveryService
@@ -55,7 +56,7 @@ class Runtime:
     uow_factory: UnitOfWorkFactory
     vault: PersonalDataVault
     bot_services: BotServices
-    faces: FaceWorkerPool
+    faces: FaceWork
     enrolment: ReferenceEnrolment
     feeds: FeedImporter
 
@@ -74,9 +75,7 @@ async def open_runtime(
     secure_storage(settings.var_dir, settings.database_url)
     engine = create_engine(settings.database_url)
     # Worker processes start on the first face to check, not here: most commands need none.
-    faces = FaceWorkerPool(
-        workers=settings.face_workers, engine_factory=engine_factory(face_spec), policy=face_policy
-    )
+    faces = face_work(settings, face_policy)
     link = exchange_link(settings)
     try:
         await ensure_schema(engine, auto_upgrade=auto_upgrade)
@@ -167,6 +166,34 @@ async def open_runtime(
             await link.transport.close()
         await faces.shutdown()
         await engine.dispose()
+
+
+def face_work(settings: Settings, policy: VerifyPolicy | None) -> FaceWork:
+    """Who checks faces: this process's pool (the default), or the face workers of the task
+    queue (FACE_QUEUE=broker, broker/faces.py)."""
+    if settings.face_queue == "local":
+        factory = engine_factory(settings.face_engine_spec())
+        return FaceWorkerPool(workers=settings.face_workers, engine_factory=factory, policy=policy)
+    from broker.faces import RemoteFaceWork
+
+    return RemoteFaceWork(face_broker_of(settings), timeout=settings.face_queue_timeout, policy=policy)
+
+
+def face_broker_of(settings: Settings, *, prefetch: int = 1):
+    """The task queue of face jobs (broker/faces.py), sealed with a key derived from DATA_KEY.
+    `serve --role` checked BROKER_URL, REDIS_URL and DATA_KEY before anything started."""
+    from broker.faces import face_broker, face_queue_key
+
+    keys = settings.load_personal_data_keys()
+    if settings.broker_url is None or settings.redis_url is None or keys is None:
+        raise SystemExit("FACE_QUEUE=broker needs BROKER_URL, REDIS_URL and DATA_KEY.")
+    return face_broker(
+        settings.broker_url.get_secret_value(),
+        settings.redis_url.get_secret_value(),
+        face_queue_key(keys.data_key),
+        prefix=settings.broker_prefix,
+        prefetch=prefetch,
+    )
 
 
 def exchange_link(settings: Settings) -> ExchangeLink | None:

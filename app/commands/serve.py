@@ -3,6 +3,7 @@
 * `ingress`: the webhook (stateless; as many as the load needs), publishing to RabbitMQ.
 * `worker`: the bot on the updates of RabbitMQ (WORKER_INDEX of WORKERS).
 * `scheduler`: the bot's timed jobs (reminders, sweeps, campaigns); run one.
+* `faces`: face and liveness checks from the task queue (FACE_QUEUE=broker elsewhere).
 * `all`: everything in one process, as `pension-bot run` (no broker).
 """
 
@@ -13,13 +14,13 @@ import asyncio
 import logging
 import sys
 
-ROLES = ("all", "ingress", "worker", "scheduler")
+ROLES = ("all", "ingress", "worker", "scheduler", "faces")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "serve",
-        help="run one role of a scaled-out deployment (ingress, worker, scheduler) or all of it",
+        help="run one role of a scaled-out deployment (ingress, worker, scheduler, faces) or all of it",
         description="Runs one role until SIGTERM. ingress and worker need BROKER_URL; every process "
         "must share UPDATE_PARTITIONS; ingress replicas share WEBHOOK_SECRET; worker i of M sets "
         "WORKER_INDEX=i and WORKERS=M. deploy/README.md shows a whole deployment.",
@@ -51,12 +52,15 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 async def _role(role: str, settings) -> None:
-    from app.roles import ingress_until, scheduler_until, worker_until
+    from app.roles import faces_until, ingress_until, scheduler_until, worker_until
     from app.serve import stop_on_signals
     from app.wiring import open_runtime
 
     stop = asyncio.Event()
     stop_on_signals(stop)
+    if role == "faces":  # no database: the jobs carry what they need
+        await faces_until(settings, stop)
+        return
     # An ingress answers no employer question: the knowledge base is not indexed there.
     async with open_runtime(settings, index_knowledge=role != "ingress") as runtime:
         logging.getLogger(__name__).info("serving as %s", role)

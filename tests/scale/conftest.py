@@ -13,6 +13,7 @@ from broker.topology import UpdateTopology
 from tests.conftest import POSTGRES_URL, _drop_postgres_database, _fresh_postgres_database
 
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL")
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
 
 
 @pytest.fixture
@@ -29,9 +30,11 @@ async def topology(rabbitmq_url):
     connection = await aio_pika.connect_robust(rabbitmq_url)
     try:
         channel = await connection.channel()
-        for name in [topology.queue(p) for p in range(topology.partitions)] + [topology.dead_letters]:
+        faces = f"{topology.prefix}.faces"  # broker/faces.py, where a test used it
+        queues = [topology.queue(p) for p in range(topology.partitions)] + [topology.dead_letters]
+        for name in [*queues, faces, f"{faces}.dead"]:
             await channel.queue_delete(name)
-        for name in (topology.exchange, topology.dead_letters):
+        for name in (topology.exchange, topology.dead_letters, faces):
             await channel.exchange_delete(name)
     finally:
         await connection.close()
@@ -47,3 +50,10 @@ async def postgres_url(migrated_postgres_template):
         yield url
     finally:
         await _drop_postgres_database(name)
+
+
+@pytest.fixture
+async def redis_url() -> str:
+    if not REDIS_URL:
+        pytest.skip("the face task queue tests need TEST_REDIS_URL (CI sets it to the local Redis)")
+    return REDIS_URL

@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 import numpy as np
 
@@ -126,10 +126,116 @@ def _judge_video_job(
     )
 
 
+# What a worker may be asked to run, by name: the name travels to a worker of this process
+# (FaceWorkerPool) or of another machine (broker/faces.py), never the function itself.
+FACE_JOBS: dict[str, Callable[..., Any]] = {
+    "ping": _ping,
+    "check_selfie": _check_selfie_job,
+    "verify": _verify_job,
+    "encode_reference": _encode_reference_job,
+    "judge_video": _judge_video_job,
+}
+
+
 # --- on the event loop ---
 
 
-class FaceWorkerPool:
+class FaceWork:
+    """The face calls the services make (`FaceChecker`, `FaceEncoder`), whoever runs them:
+    this process's workers (`FaceWorkerPool`) or face workers on other machines
+    (broker/faces.py). A subclass runs a job of FACE_JOBS by name."""
+
+    policy: VerifyPolicy | None = None
+
+    async def run_job(self, job: str, *args: Any, time_limit: float | None) -> Any:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        """Ready the workers now, so the first selfie is not slow."""
+
+    async def shutdown(self) -> None:
+        """Stop accepting work."""
+
+    async def check_selfie(
+        self,
+        reference: ReferenceTemplate,
+        selfie_bytes: bytes,
+        policy: VerifyPolicy | None = None,
+        *,
+        time_limit: float | None = None,
+    ) -> SelfieVerdict:
+        verdict = await self.run_job(
+            "check_selfie", reference, selfie_bytes, policy or self.policy, time_limit=time_limit
+        )
+        return cast(SelfieVerdict, verdict)
+
+    async def verify(
+        self,
+        references: Sequence[ReferenceTemplate],
+        frames: Sequence[bytes],
+        policy: VerifyPolicy | None = None,
+        *,
+        reference_weights: Sequence[float] | None = None,
+        cohort: np.ndarray | None = None,
+        evidence_sha256: str | None = None,
+        time_limit: float | None = None,
+    ) -> SelfieVerdict:
+        """`verification.faces.pipeline.verify` in a worker (several references and frames,
+        S-norm against `cohort` when the policy has a threshold for it)."""
+        verdict = await self.run_job(
+            "verify",
+            list(references),
+            list(frames),
+            policy or self.policy,
+            None if reference_weights is None else list(reference_weights),
+            cohort,
+            evidence_sha256,
+            time_limit=time_limit,
+        )
+        return cast(SelfieVerdict, verdict)
+
+    async def judge_video(
+        self,
+        data: bytes,
+        actions: Sequence[Action],
+        references: Sequence[ReferenceTemplate],
+        *,
+        policy: LivenessPolicy | None = None,
+        match_policy: VerifyPolicy | None = None,
+        reference_weights: Sequence[float] | None = None,
+        cohort: np.ndarray | None = None,
+        time_limit: float | None = None,
+    ) -> VideoVerdict:
+        """`verification.liveness.judge.judge_video` in a worker: a video note against its
+        challenge and the retiree's references (~1-2 s of one core for a 10-s note)."""
+        verdict = await self.run_job(
+            "judge_video",
+            data,
+            list(actions),
+            list(references),
+            policy,
+            match_policy or self.policy,
+            None if reference_weights is None else list(reference_weights),
+            cohort,
+            time_limit=time_limit,
+        )
+        return cast("VideoVerdict", verdict)
+
+    async def encode_reference(
+        self, image_bytes: bytes, limits: MediaLimits | None = None, *, time_limit: float | None = None
+    ) -> ReferenceResult:
+        result = await self.run_job("encode_reference", image_bytes, limits, time_limit=time_limit)
+        return cast(ReferenceResult, result)
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.shutdown()
+
+
+class FaceWorkerPool(FaceWork):
     """Async face work in `workers` processes; use `async with FaceWorkerPool() as pool:`."""
 
     def __init__(
@@ -174,72 +280,8 @@ class FaceWorkerPool:
             *(self._run(_ping, time_limit=max(self.timeout, 120.0)) for _ in range(self.workers))
         )
 
-    async def check_selfie(
-        self,
-        reference: ReferenceTemplate,
-        selfie_bytes: bytes,
-        policy: VerifyPolicy | None = None,
-        *,
-        time_limit: float | None = None,
-    ) -> SelfieVerdict:
-        return await self._run(
-            _check_selfie_job, reference, selfie_bytes, policy or self.policy, time_limit=time_limit
-        )
-
-    async def verify(
-        self,
-        references: Sequence[ReferenceTemplate],
-        frames: Sequence[bytes],
-        policy: VerifyPolicy | None = None,
-        *,
-        reference_weights: Sequence[float] | None = None,
-        cohort: np.ndarray | None = None,
-        evidence_sha256: str | None = None,
-        time_limit: float | None = None,
-    ) -> SelfieVerdict:
-        """`verification.faces.pipeline.verify` in a worker (several references and frames,
-        S-norm against `cohort` when the policy has a threshold for it)."""
-        return await self._run(
-            _verify_job,
-            list(references),
-            list(frames),
-            policy or self.policy,
-            None if reference_weights is None else list(reference_weights),
-            cohort,
-            evidence_sha256,
-            time_limit=time_limit,
-        )
-
-    async def judge_video(
-        self,
-        data: bytes,
-        actions: Sequence[Action],
-        references: Sequence[ReferenceTemplate],
-        *,
-        policy: LivenessPolicy | None = None,
-        match_policy: VerifyPolicy | None = None,
-        reference_weights: Sequence[float] | None = None,
-        cohort: np.ndarray | None = None,
-        time_limit: float | None = None,
-    ) -> VideoVerdict:
-        """`verification.liveness.judge.judge_video` in a worker: a video note against its
-        challenge and the retiree's references (~1-2 s of one core for a 10-s note)."""
-        return await self._run(
-            _judge_video_job,
-            data,
-            list(actions),
-            list(references),
-            policy,
-            match_policy or self.policy,
-            None if reference_weights is None else list(reference_weights),
-            cohort,
-            time_limit=time_limit,
-        )
-
-    async def encode_reference(
-        self, image_bytes: bytes, limits: MediaLimits | None = None, *, time_limit: float | None = None
-    ) -> ReferenceResult:
-        return await self._run(_encode_reference_job, image_bytes, limits, time_limit=time_limit)
+    async def run_job(self, job: str, *args: Any, time_limit: float | None) -> Any:
+        return await self._run(FACE_JOBS[job], *args, time_limit=time_limit)
 
     async def _run(self, fn: Callable[..., T], *args: Any, time_limit: float | None) -> T:
         if self._executor is None:
@@ -267,10 +309,3 @@ class FaceWorkerPool:
         if executor is not None:
             # Waiting for workers blocks; do it in a thread so the loop keeps serving.
             await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
-
-    async def __aenter__(self) -> FaceWorkerPool:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.shutdown()
