@@ -1,16 +1,20 @@
-"""The scaled-out roles of `pension-bot serve --role` (broker/): a stateless webhook ingress
-that publishes updates to RabbitMQ, bot workers that handle them, and the scheduler that runs
-the bot's timed jobs (reminders, sweeps, campaigns). `--role all` is the single process of
-`pension-bot run`."""
+"""The scaled-out roles of `pension-bot serve --role` (broker/, deploy/README.md): a stateless
+webhook ingress that publishes updates to RabbitMQ, bot workers that handle them, face
+workers that take face and liveness jobs from the task queue, and schedulers that run the
+bot's timed jobs. `--role all` is the single process of `pension-bot run`.
+
+Every role serves `/healthz`, `/readyz` and `/metrics` on LISTEN_HOST:LISTEN_PORT."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 from telegram import Bot, Update
+from telegram.ext import Application
 
 from app.inbox_poller import update_inbox
 from app.settings import Settings
@@ -18,11 +22,12 @@ from app.wiring import Runtime
 from bot.application import build_application, publish_commands
 from broker.ingress import UpdatePublisher
 from broker.metrics import BrokerMetrics
+from broker.token_bucket import RedisTokenBucket
 from broker.topology import UpdateTopology
 from broker.worker import UpdateConsumer
 from storage.errors import record_error
 from verification.faces.pool import FaceWorkerPool
-from web.health import add_health_routes
+from web.health import Depths, add_health_routes
 from web.webhook import WEBHOOK_PATH, create_webhook_app
 
 logger = logging.getLogger(__name__)
@@ -60,9 +65,59 @@ def broker_url_of(settings: Settings) -> str:
     return settings.broker_url.get_secret_value()
 
 
+async def _no_queues() -> dict[int, int]:
+    return {}
+
+
+@contextlib.asynccontextmanager
+async def served(
+    settings: Settings,
+    metrics: BrokerMetrics,
+    ready: Callable[[], bool],
+    depths: Depths = _no_queues,
+    app: web.Application | None = None,
+) -> AsyncIterator[None]:
+    """`app` (or an empty one) with the health routes, on LISTEN_HOST:LISTEN_PORT."""
+    app = app if app is not None else web.Application()
+    add_health_routes(app, metrics, ready, depths)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
+        yield
+    finally:
+        await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def shared_rate(settings: Settings) -> AsyncIterator[Callable[[], Awaitable[None]] | None]:
+    """The deployment's sending limit in Redis (broker/token_bucket.py) when REDIS_URL is set;
+    else None, and each process keeps Telegram's limit on its own."""
+    if settings.redis_url is None:
+        yield None
+        return
+    key = f"{settings.broker_prefix}.telegram-rate"
+    bucket = RedisTokenBucket.from_url(settings.redis_url.get_secret_value(), key)
+    try:
+        yield bucket.take
+    finally:
+        await bucket.close()
+
+
+@contextlib.asynccontextmanager
+async def started(application: Application) -> AsyncIterator[Application]:
+    """The application initialised and started (its job queue running), no updates fetched."""
+    async with application:
+        await application.start()
+        try:
+            yield application
+        finally:
+            await application.stop()
+
+
 async def ingress_until(runtime: Runtime, stop: asyncio.Event) -> None:
-    """The webhook on LISTEN_HOST:LISTEN_PORT, publishing each update before answering 200.
-    Every ingress replica must share WEBHOOK_SECRET (Telegram sends one secret to all)."""
+    """The webhook, publishing each update before answering 200. Every ingress replica must
+    share WEBHOOK_SECRET (Telegram sends one secret to all)."""
     settings = runtime.settings
     assert settings.webhook_secret is not None  # check_settings
     publisher = UpdatePublisher(broker_url_of(settings), topology_of(settings))
@@ -73,65 +128,56 @@ async def ingress_until(runtime: Runtime, stop: asyncio.Event) -> None:
         await record_error(runtime.uow_factory, "webhook", code, detail)
 
     secret = settings.webhook_secret.get_secret_value()
-    site_app = create_webhook_app(publisher.deliver, secret, record_refusal)
-    add_health_routes(site_app, publisher.metrics, lambda: publisher.ready, publisher.depths)
-    runner = web.AppRunner(site_app, access_log=None)
-    await runner.setup()
+    webhook = create_webhook_app(publisher.deliver, secret, record_refusal)
     try:
-        await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
-        if settings.webhook_url and settings.telegram_token is not None:
-            # Idempotent: every replica sets the same address and secret.
-            async with Bot(settings.telegram_token.get_secret_value(), base_url=_bot_api(settings)) as bot:
-                await bot.set_webhook(
-                    url=settings.webhook_url.rstrip("/") + WEBHOOK_PATH,
-                    secret_token=secret,
-                    allowed_updates=Update.ALL_TYPES,
-                )
-        await stop.wait()
+        async with served(settings, publisher.metrics, lambda: publisher.ready, publisher.depths, webhook):
+            if settings.webhook_url and settings.telegram_token is not None:
+                # Idempotent: every replica sets the same address and secret.
+                api = settings.bot_api_base_url or "https://api.telegram.org/bot"
+                async with Bot(settings.telegram_token.get_secret_value(), base_url=api) as bot:
+                    await bot.set_webhook(
+                        url=settings.webhook_url.rstrip("/") + WEBHOOK_PATH,
+                        secret_token=secret,
+                        allowed_updates=Update.ALL_TYPES,
+                    )
+            await stop.wait()
     finally:
-        await runner.cleanup()
         await publisher.close()
 
 
 async def worker_until(runtime: Runtime, stop: asyncio.Event) -> None:
-    """The PTB Application on the updates of the broker; no polling and no scheduled sweeps
-    (those stay with one `run` process)."""
+    """The PTB Application on the updates of the broker; no polling and no timed jobs (those
+    are the schedulers')."""
     settings = runtime.settings
     assert settings.telegram_token is not None  # check_settings
     inbox = update_inbox(runtime)
-    application = build_application(
-        settings.telegram_token.get_secret_value(),
-        runtime.bot_services,
-        base_url=settings.bot_api_base_url,
-        inbox=inbox,
-        schedule_jobs=False,
-    )
 
     async def record(code: str, detail: str) -> None:
         await record_error(runtime.uow_factory, "broker", code, detail)
 
-    consumer = UpdateConsumer(
-        application,
-        inbox,
-        broker_url_of(settings),
-        topology_of(settings),
-        index=settings.worker_index,
-        workers=settings.workers,
-        record_error=record,
-    )
-    health = web.Application()
+    async with shared_rate(settings) as rate:
+        application = build_application(
+            settings.telegram_token.get_secret_value(),
+            runtime.bot_services,
+            base_url=settings.bot_api_base_url,
+            inbox=inbox,
+            schedule_jobs=False,
+            shared_rate=rate,
+        )
+        consumer = UpdateConsumer(
+            application,
+            inbox,
+            broker_url_of(settings),
+            topology_of(settings),
+            index=settings.worker_index,
+            workers=settings.workers,
+            record_error=record,
+        )
 
-    def ready() -> bool:
-        return consumer.ready and application.running
+        def ready() -> bool:
+            return consumer.ready and application.running
 
-    add_health_routes(health, consumer.metrics, ready, consumer.depths)
-    runner = web.AppRunner(health, access_log=None)
-    await runner.setup()
-    try:
-        # Health and metrics on LISTEN_HOST:LISTEN_PORT (a worker serves nothing else).
-        await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
-        async with application:
-            await application.start()  # the job queue, for jobs a handler schedules
+        async with served(settings, consumer.metrics, ready, consumer.depths), started(application):
             await publish_commands(application)
             await consumer.start()
             logger.info("bot worker %s of %s consuming", settings.worker_index, settings.workers)
@@ -139,41 +185,22 @@ async def worker_until(runtime: Runtime, stop: asyncio.Event) -> None:
                 await stop.wait()
             finally:
                 await consumer.stop()
-                await application.stop()
-    finally:
-        await runner.cleanup()
-
-
-def _bot_api(settings: Settings) -> str:
-    return settings.bot_api_base_url or "https://api.telegram.org/bot"
 
 
 async def scheduler_until(runtime: Runtime, stop: asyncio.Event) -> None:
-    """The bot's timed jobs (bot/application.py schedules them) without handling updates. Run
-    one scheduler: the reminders are claimed row by row, but not every sweep is yet."""
+    """The bot's timed jobs (bot/application.py schedules them) without handling updates. Any
+    number may run: each job runs in one process at a time (bot/alone.py)."""
     settings = runtime.settings
     assert settings.telegram_token is not None  # check_settings
-    application = build_application(
-        settings.telegram_token.get_secret_value(), runtime.bot_services, base_url=settings.bot_api_base_url
-    )
-    health = web.Application()
-
-    async def no_queues() -> dict[int, int]:
-        return {}
-
-    add_health_routes(health, BrokerMetrics(), lambda: application.running, no_queues)
-    runner = web.AppRunner(health, access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
-        async with application:
-            await application.start()  # the job queue; no polling, no webhook
-            try:
-                await stop.wait()
-            finally:
-                await application.stop()
-    finally:
-        await runner.cleanup()
+    async with shared_rate(settings) as rate:
+        application = build_application(
+            settings.telegram_token.get_secret_value(),
+            runtime.bot_services,
+            base_url=settings.bot_api_base_url,
+            shared_rate=rate,
+        )
+        async with served(settings, BrokerMetrics(), lambda: application.running), started(application):
+            await stop.wait()
 
 
 async def faces_until(settings: Settings, stop: asyncio.Event) -> None:
@@ -204,22 +231,15 @@ async def faces_until(settings: Settings, stop: asyncio.Event) -> None:
         ),
         name="face-jobs",
     )
-    health = web.Application()
-
-    async def no_queues() -> dict[int, int]:
-        return {}
-
-    add_health_routes(health, BrokerMetrics(), lambda: not receiving.done(), no_queues)
-    runner = web.AppRunner(health, access_log=None)
-    await runner.setup()
     try:
-        await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
-        logger.info("face worker with %s processes taking jobs", settings.face_workers)
-        await asyncio.wait([receiving, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+        async with served(settings, BrokerMetrics(), lambda: not receiving.done()):
+            logger.info("face worker with %s processes taking jobs", settings.face_workers)
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait([receiving, stopping], return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
     finally:
         receiving.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await receiving
         await broker.shutdown()
-        await runner.cleanup()
         await pool.shutdown()

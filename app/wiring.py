@@ -23,6 +23,7 @@ from content.knowledge.answering import default_answerer
 from content.publicity.service import PublicityService
 from kernel.clock import utc_now
 from storage.db import create_engine, create_session_factory
+from storage.job_locks import JobLocks
 from storage.keyring import open_vault
 from storage.protection import PersonalDataVault
 from storage.schema import ensure_schema
@@ -150,6 +151,7 @@ async def open_runtime(
                 uow_factory, vault, cycle, timezone=settings.timezone, region_code=settings.region_code
             ),
             console_sign_in=ConsoleSignInService(uow_factory, vault, console_url=settings.console_base_url()),
+            job_locks=JobLocks(engine),
         )
         enrolment = ReferenceEnrolment(uow_factory, vault, faces)
         feeds = FeedImporter(

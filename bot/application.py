@@ -4,6 +4,7 @@ the stand-in; only the base URLs differ."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from telegram import BotCommand
 from telegram.error import TelegramError
@@ -30,16 +31,18 @@ def build_application(
     max_retries: int = 3,
     schedule_jobs: bool = True,
     inbox: UpdateInbox | None = None,
+    shared_rate: Callable[[], Awaitable[None]] | None = None,
 ) -> Application:
     """With an `inbox`, every update is marked there once handled (bot/inbox.py) and
-    app/serve.py polls through it; without one, PTB's own Updater polls."""
+    app/serve.py polls through it; without one, PTB's own Updater polls. `shared_rate`: the
+    deployment's overall sending limit (a scaled-out deployment's processes share it)."""
     builder = (
         ApplicationBuilder()
         .application_class(InboxApplication, {"inbox": inbox})
         .token(token)
         .context_types(ContextTypes(context=BotContext))
         # Obeys Telegram's flood limits and retries after a 429 with the wait it asks for.
-        .rate_limiter(ReplayTolerantRateLimiter(max_retries=max_retries))
+        .rate_limiter(ReplayTolerantRateLimiter(max_retries=max_retries, shared=shared_rate))
         .concurrent_updates(PerChatUpdateProcessor())
         .connect_timeout(10)
         .read_timeout(30)

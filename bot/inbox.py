@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from telegram import Update
@@ -201,9 +201,22 @@ class ReplayTolerantRateLimiter(AIORateLimiter):
     """PTB's rate limiter, except that answering a button press Telegram no longer accepts
     (older than ~15 s, or answered already: an update handled again after a crash or an
     outage) is not an error. The answer only stops the button's spinner; failing there
-    would stop the handler before the work the press asked for."""
+    would stop the handler before the work the press asked for.
+
+    With `shared` (a scaled-out deployment: broker/token_bucket.py), the overall limit is
+    the deployment's, taken from a bucket every process draws from, instead of this
+    process's own; the per-group limits stay here (a chat's updates are one worker's)."""
+
+    def __init__(self, *, max_retries: int = 0, shared: Callable[[], Awaitable[None]] | None = None) -> None:
+        if shared is None:
+            super().__init__(max_retries=max_retries)
+        else:
+            super().__init__(overall_max_rate=0, max_retries=max_retries)
+        self._shared = shared
 
     async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
+        if self._shared is not None and data and data.get("chat_id") is not None:
+            await self._shared()  # what PTB's overall limit covers: requests to a chat
         try:
             return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
         except BadRequest as error:

@@ -16,6 +16,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application
 
+from bot.alone import alone
 from bot.context import BotContext
 from bot.presenters.notices import notice_text
 from bot.services import services
@@ -88,4 +89,6 @@ async def _notice_job(context: BotContext) -> None:
 def schedule_notice_job(application: Application, interval_seconds: float = 60) -> None:
     if application.job_queue is None:  # pragma: no cover - the job-queue extra is a dependency
         raise RuntimeError("python-telegram-bot[job-queue] is needed for the chat notices")
-    application.job_queue.run_repeating(_notice_job, interval=interval_seconds, first=5, name=JOB_NAME)
+    application.job_queue.run_repeating(
+        alone(JOB_NAME, _notice_job), interval=interval_seconds, first=5, name=JOB_NAME
+    )

@@ -12,6 +12,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application
 
+from bot.alone import run_alone
 from bot.context import BotContext
 from content.publicity.sender import Blocked, CampaignSender, Refused, RetryLater, Send, Transient
 
@@ -58,7 +59,9 @@ async def _sender_job(context: BotContext) -> None:
         )
         data[SENDER_KEY] = sender
     more = False
-    try:
+
+    async def send() -> None:
+        nonlocal more
         report = await sender.run_once(budget_seconds=BUDGET_SECONDS)
         more = report.more
         if report.sent or report.failed or report.blocked or report.retried:
@@ -69,8 +72,12 @@ async def _sender_job(context: BotContext) -> None:
                 report.blocked,
                 report.retried,
             )
+
+    try:
+        await run_alone(JOB_NAME, context, send)  # one sender at a time across schedulers
     except Exception as error:  # the next run tries again
         logger.error("publicity sender failed: %s", type(error).__name__)
+    # Rescheduled whether or not this process sent: it may hold the lock next time.
     context.job_queue.run_once(_sender_job, 0 if more else IDLE_SECONDS, name=JOB_NAME)
 
 

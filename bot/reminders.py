@@ -15,6 +15,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application
 
+from bot.alone import alone
 from bot.context import BotContext
 from bot.cycle_texts import reminder_text
 from bot.services import services
@@ -97,5 +98,5 @@ def schedule_cycle_jobs(application: Application, interval_seconds: float = 600)
     if application.job_queue is None:  # pragma: no cover - the job-queue extra is a dependency
         raise RuntimeError("python-telegram-bot[job-queue] is needed for the certification reminders")
     application.job_queue.run_repeating(
-        _cycle_job, interval=interval_seconds, first=FIRST_RUN_SECONDS, name=JOB_NAME
+        alone(JOB_NAME, _cycle_job), interval=interval_seconds, first=FIRST_RUN_SECONDS, name=JOB_NAME
     )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from accounts.binding import BindingService
 from accounts.consent import ConsentService
@@ -31,6 +32,12 @@ if TYPE_CHECKING:  # the console commands' runtime builds BotServices without lo
 SERVICES_KEY = "services"
 
 
+class JobLocks(Protocol):
+    """storage/job_locks.py: `hold(name)` yields whether this process may run the job now."""
+
+    def hold(self, name: str) -> AbstractAsyncContextManager[bool]: ...
+
+
 @dataclass(frozen=True)
 class BotServices:
     profiles: ProfileService
@@ -52,6 +59,7 @@ class BotServices:
     recovery: RecoveryService | None = None
     check_plan: CheckPlanService | None = None
     console_sign_in: ConsoleSignInService | None = None
+    job_locks: JobLocks | None = None  # None: every timed job runs in this process
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:

@@ -2,7 +2,7 @@
 
 * `ingress`: the webhook (stateless; as many as the load needs), publishing to RabbitMQ.
 * `worker`: the bot on the updates of RabbitMQ (WORKER_INDEX of WORKERS).
-* `scheduler`: the bot's timed jobs (reminders, sweeps, campaigns); run one.
+* `scheduler`: the bot's timed jobs (reminders, sweeps, campaigns), each in one process at a time.
 * `faces`: face and liveness checks from the task queue (FACE_QUEUE=broker elsewhere).
 * `all`: everything in one process, as `pension-bot run` (no broker).
 """

@@ -24,6 +24,7 @@ from telegram.ext import (
     ConversationHandler,
 )
 
+from bot.alone import alone
 from bot.callbacks import Button, Number, OneOf
 from bot.context import BotContext
 from bot.handlers.common import menu_or_roles, profile_of
@@ -315,7 +316,7 @@ def schedule_sweep(application: Application, interval_seconds: float = 300) -> N
     should not wait long once its peer is back."""
     if application.job_queue is not None:
         application.job_queue.run_repeating(
-            _sweep_job, interval=interval_seconds, first=SWEEP_FIRST_SECONDS, name=SWEEP_JOB
+            alone(SWEEP_JOB, _sweep_job), interval=interval_seconds, first=SWEEP_FIRST_SECONDS, name=SWEEP_JOB
         )
 
 

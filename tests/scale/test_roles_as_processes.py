@@ -51,7 +51,7 @@ async def _set_webhook(http: aiohttp.ClientSession, standin, ingress: RoleProces
 
 
 async def test_two_ingress_and_two_workers_lose_nothing_when_one_of_each_is_killed(
-    tmp_path: Path, postgres_url: str, rabbitmq_url: str, topology
+    tmp_path: Path, postgres_url: str, rabbitmq_url: str, redis_url: str, topology
 ):
     keys = {
         "DATA_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
@@ -75,6 +75,7 @@ async def test_two_ingress_and_two_workers_lose_nothing_when_one_of_each_is_kill
             "BOT_API_BASE_URL": standin.bot_base_url,
             "DATABASE_URL": postgres_url,
             "BROKER_URL": rabbitmq_url,
+            "REDIS_URL": redis_url,  # the shared sending limit
             "BROKER_PREFIX": topology.prefix,
             "UPDATE_PARTITIONS": str(topology.partitions),
             "WEBHOOK_SECRET": SECRET,
