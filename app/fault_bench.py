@@ -38,7 +38,6 @@ import asyncio
 import base64
 import contextlib
 import csv
-import logging
 import os
 import random
 import secrets
@@ -48,7 +47,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,10 +54,18 @@ from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.bench_support import (
+    BenchUnavailable,
+    drop_database,
+    fresh_database,
+    last_id,
+    quiet_about_killed_clients,
+    say,
+    tap,
+)
 from app.fault_bench_campaigns import CampaignBench, CampaignReport
 from app.settings import Settings
 from app.wiring import Runtime, open_runtime, prepare_roster
@@ -100,12 +106,7 @@ EAST_ASIAN = ("cn_", "jp_", "kr_")  # folder prefixes of ../shared/faces/people
 # A kill up to this long after the bot stored a video note lands while it is downloaded or
 # judged (1-2 s of one core in the face worker, more when the worker has just been started).
 KILL_AFTER_NOTE = 2.5
-SETUP_WAIT = 90.0  # seconds for one set-up reply: the bot may still be starting
 TAKE_SIZE, TAKE_FPS = 480, 24  # as the end-to-end tests film a take
-
-
-class BenchUnavailable(RuntimeError):
-    """What the bench needs is missing (the database server): said in one line."""
 
 
 # ------------------------------------------------------------------ the database proxy
@@ -359,45 +360,6 @@ class FaultBenchResult:
 # ------------------------------------------------------------------ the databases
 
 
-async def _fresh_database(admin_url: str, purpose: str) -> tuple[str, str]:
-    url = make_url(admin_url)
-    name = f"pb_faults_{uuid.uuid4().hex[:10]}_{purpose}"
-    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # noqa: BLE001 - told in one line
-        raise BenchUnavailable(
-            f"cannot create a database on {url.render_as_string(hide_password=True)} "
-            f"({type(error).__name__}); start PostgreSQL or pass --database-url"
-        ) from error
-    finally:
-        await admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False), name
-
-
-async def _drop_database(admin_url: str, name: str) -> None:
-    admin = create_async_engine(make_url(admin_url), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
-
-
-@contextlib.asynccontextmanager
-async def _quiet_about_killed_clients():
-    """The stand-in's server logs a traceback for every request cut off by a SIGKILL of the
-    bot or the sender: here that is the point, not news."""
-    server_log = logging.getLogger("aiohttp.server")
-    level = server_log.level
-    server_log.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        server_log.setLevel(level)
-
-
 def _through(proxy: TcpProxy, url: str) -> str:
     return make_url(url).set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
 
@@ -405,40 +367,24 @@ def _through(proxy: TcpProxy, url: str) -> str:
 # ------------------------------------------------------------------ chats
 
 
-async def _last_id(client: StandinClient, chat_id: int) -> int:
-    messages = await client.messages(chat_id)
-    return messages[-1]["message_id"] if messages else 0
-
-
-async def _say(client: StandinClient, chat_id: int, words: str) -> None:
-    sent = await client.send_text(chat_id, words)
-    await client.wait_for_bot_messages(chat_id, sent["message"]["message_id"], timeout=SETUP_WAIT)
-
-
-async def _tap(client: StandinClient, chat_id: int, label: str) -> None:
-    before = await _last_id(client, chat_id)
-    await client.press(chat_id, label)
-    await client.wait_for_bot_messages(chat_id, before, timeout=SETUP_WAIT)
-
-
 async def _set_up_employer(client: StandinClient, chat_id: int) -> None:
-    await _say(client, chat_id, "/start")
-    await _tap(client, chat_id, "简体中文")
-    await _tap(client, chat_id, "🏢 我是用人单位经办人")
+    await say(client, chat_id, "/start")
+    await tap(client, chat_id, "简体中文")
+    await tap(client, chat_id, "🏢 我是用人单位经办人")
 
 
 async def _set_up_certifier(client: StandinClient, certifier: Certifier) -> None:
     """As a retiree does it (tests/e2e/test_certification_flow.py): binds with the code of
     their letter, consents, and asks to certify; the bot answers with a challenge."""
     chat = certifier.chat_id
-    await _say(client, chat, "/bind")
-    await _tap(client, chat, "👤 给我自己")
-    await _say(client, chat, certifier.id_number)
-    await _say(client, chat, certifier.code)
-    await _tap(client, chat, "✅ 开始认证")
-    await _tap(client, chat, "✅ 同意")
-    await _tap(client, chat, "✅ 开始认证")
-    certifier.after_id = await _last_id(client, chat)
+    await say(client, chat, "/bind")
+    await tap(client, chat, "👤 给我自己")
+    await say(client, chat, certifier.id_number)
+    await say(client, chat, certifier.code)
+    await tap(client, chat, "✅ 开始认证")
+    await tap(client, chat, "✅ 同意")
+    await tap(client, chat, "✅ 开始认证")
+    certifier.after_id = await last_id(client, chat)
 
 
 # ------------------------------------------------------------------ retirees who certify
@@ -617,7 +563,7 @@ async def run_fault_bench(
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     engine = None
     try:
-        bot_url, name = await _fresh_database(database_url, "bot")
+        bot_url, name = await fresh_database(database_url, "bot")
         databases.append(name)
         engine = create_engine(bot_url)
         await upgrade(engine)
@@ -632,7 +578,7 @@ async def run_fault_bench(
         )
         campaign_url = None
         if campaign_recipients > 0:
-            campaign_url, name = await _fresh_database(database_url, "campaigns")
+            campaign_url, name = await fresh_database(database_url, "campaigns")
             databases.append(name)
         result = await bench.run(
             updates=updates,
@@ -653,7 +599,7 @@ async def run_fault_bench(
         if not keep_database:
             for name in databases:
                 with contextlib.suppress(Exception):
-                    await _drop_database(database_url, name)
+                    await drop_database(database_url, name)
     result.outage_seconds = outage_seconds
     result.seconds = time.monotonic() - began
     result.load = os.getloadavg()[0]
@@ -716,7 +662,7 @@ class _Bench:
         async with (
             running_standin(tokens=[TOKEN]) as standin,
             StandinClient(standin.base_url) as client,
-            _quiet_about_killed_clients(),
+            quiet_about_killed_clients(),
         ):
             bot = BotProcess(
                 self._bot_env(keys, standin, sweep_seconds), self.workdir / "bot.log", baseline=baseline
@@ -724,7 +670,7 @@ class _Bench:
             campaigns = self._campaign_bench(campaign, standin)
             try:
                 await self._set_up(client, bot, campaigns, keys, users, chosen)
-                last_setup = {chat: await _last_id(client, chat) for chat in self.chats}
+                last_setup = {chat: await last_id(client, chat) for chat in self.chats}
                 note_kills = await self._phases(
                     client, bot, campaigns, updates, kills, kill_seconds, outage_seconds
                 )

@@ -75,3 +75,17 @@ class UpdateTopology:
             return depths
         finally:
             await channel.close()
+
+    async def remove(self, connection: AbstractConnection) -> None:
+        """Deletes this deployment's queues and exchanges, the face jobs' too (broker/faces.py
+        names them `<prefix>.faces`): for benches and tests, never for a live deployment."""
+        channel = await connection.channel()
+        try:
+            faces = f"{self.prefix}.faces"
+            queues = [self.queue(p) for p in range(self.partitions)]
+            for name in [*queues, self.dead_letters, faces, f"{faces}.dead"]:
+                await channel.queue_delete(name)
+            for name in (self.exchange, self.dead_letters, faces):
+                await channel.exchange_delete(name)
+        finally:
+            await channel.close()

@@ -104,7 +104,8 @@ def bench_faults(args: argparse.Namespace) -> int:
     except LabMissing as missing:
         print(missing, file=sys.stderr)
         return 2
-    from app.fault_bench import DEFAULT_DATABASE_URL, BenchUnavailable, run_fault_bench
+    from app.bench_support import BenchUnavailable
+    from app.fault_bench import DEFAULT_DATABASE_URL, run_fault_bench
 
     if args.workdir is not None:
         args.workdir.mkdir(parents=True, exist_ok=True)

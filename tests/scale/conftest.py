@@ -29,13 +29,7 @@ async def topology(rabbitmq_url):
     yield topology
     connection = await aio_pika.connect_robust(rabbitmq_url)
     try:
-        channel = await connection.channel()
-        faces = f"{topology.prefix}.faces"  # broker/faces.py, where a test used it
-        queues = [topology.queue(p) for p in range(topology.partitions)] + [topology.dead_letters]
-        for name in [*queues, faces, f"{faces}.dead"]:
-            await channel.queue_delete(name)
-        for name in (topology.exchange, topology.dead_letters, faces):
-            await channel.exchange_delete(name)
+        await topology.remove(connection)
     finally:
         await connection.close()
 

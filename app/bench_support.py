@@ -1,0 +1,76 @@
+"""What the benches that run the product as processes share (app/fault_bench.py,
+app/scale_bench.py): a fresh PostgreSQL database each, quiet logs about killed clients, and a
+person's steps in a chat of the stand-in."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from demo.standin.client import StandinClient
+
+SETUP_WAIT = 90.0  # seconds for one set-up reply: the bot may still be starting
+
+
+class BenchUnavailable(RuntimeError):
+    """What the bench needs is missing (the database server): said in one line."""
+
+
+async def fresh_database(admin_url: str, purpose: str) -> tuple[str, str]:
+    url = make_url(admin_url)
+    name = f"pb_bench_{uuid.uuid4().hex[:10]}_{purpose}"
+    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # noqa: BLE001 - told in one line
+        raise BenchUnavailable(
+            f"cannot create a database on {url.render_as_string(hide_password=True)} "
+            f"({type(error).__name__}); start PostgreSQL or pass --database-url"
+        ) from error
+    finally:
+        await admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False), name
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    admin = create_async_engine(make_url(admin_url), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+@contextlib.asynccontextmanager
+async def quiet_about_killed_clients():
+    """The stand-in's server logs a traceback for every request cut off by a SIGKILL of the
+    bot or the sender: here that is the point, not news."""
+    server_log = logging.getLogger("aiohttp.server")
+    level = server_log.level
+    server_log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        server_log.setLevel(level)
+
+
+async def last_id(client: StandinClient, chat_id: int) -> int:
+    messages = await client.messages(chat_id)
+    return messages[-1]["message_id"] if messages else 0
+
+
+async def say(client: StandinClient, chat_id: int, words: str) -> None:
+    sent = await client.send_text(chat_id, words)
+    await client.wait_for_bot_messages(chat_id, sent["message"]["message_id"], timeout=SETUP_WAIT)
+
+
+async def tap(client: StandinClient, chat_id: int, label: str) -> None:
+    before = await last_id(client, chat_id)
+    await client.press(chat_id, label)
+    await client.wait_for_bot_messages(chat_id, before, timeout=SETUP_WAIT)
