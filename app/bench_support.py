@@ -8,11 +8,12 @@ import contextlib
 import logging
 import uuid
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from demo.standin.client import StandinClient
+from storage.models.certification import BindingCode
 
 SETUP_WAIT = 90.0  # seconds for one set-up reply: the bot may still be starting
 
@@ -74,3 +75,14 @@ async def tap(client: StandinClient, chat_id: int, label: str) -> None:
     before = await last_id(client, chat_id)
     await client.press(chat_id, label)
     await client.wait_for_bot_messages(chat_id, before, timeout=SETUP_WAIT)
+
+
+async def binding_code(uow, vault, retiree_id: int) -> str:
+    """The code printed on the retiree's letter (kept encrypted for re-printing)."""
+    query = (
+        select(BindingCode)
+        .where(BindingCode.retiree_id == retiree_id, BindingCode.used_at.is_(None))
+        .order_by(BindingCode.id.desc())
+    )
+    code = (await uow.session.execute(query)).scalars().first()
+    return vault.decrypt_text(code.code_encrypted)

@@ -59,6 +59,7 @@ from sqlalchemy.engine import make_url
 
 from app.bench_support import (
     BenchUnavailable,
+    binding_code,
     drop_database,
     fresh_database,
     last_id,
@@ -77,7 +78,7 @@ from kernel.clock import utc_now
 from liveness_lab.synthesis import encode_mp4, load_face_photo, render_genuine
 from liveness_lab.synthesis.photo import FacePhoto
 from storage.db import create_engine, create_session_factory
-from storage.models.certification import BindingCode, CertificationAttempt
+from storage.models.certification import CertificationAttempt
 from storage.models.durability import InboxUpdate
 from storage.models.employer import EmployerQuestion
 from storage.schema import upgrade
@@ -460,20 +461,9 @@ async def _enrol(office: Runtime, certifiers: list[Certifier], folder: Path) -> 
             if retiree is None or certifier.face is None or not await uow.faces.references(retiree.id):
                 continue
             certifier.retiree_id = retiree.id
-            certifier.code = await _binding_code(uow, office.vault, retiree.id)
+            certifier.code = await binding_code(uow, office.vault, retiree.id)
             ready.append(certifier)
     return ready
-
-
-async def _binding_code(uow, vault, retiree_id: int) -> str:
-    """The code printed on the retiree's letter (kept encrypted for re-printing)."""
-    query = (
-        select(BindingCode)
-        .where(BindingCode.retiree_id == retiree_id, BindingCode.used_at.is_(None))
-        .order_by(BindingCode.id.desc())
-    )
-    code = (await uow.session.execute(query)).scalars().first()
-    return vault.decrypt_text(code.code_encrypted)
 
 
 async def _asked(uow_factory, certifier: Certifier) -> list[str]:

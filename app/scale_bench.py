@@ -21,21 +21,24 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import csv
 import os
 import secrets
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import aio_pika
 import aiohttp
 from sqlalchemy import select
 
+from accounts.binding import BindOutcome
 from app.bench_support import (
     BenchUnavailable,
+    binding_code,
     drop_database,
     fresh_database,
     quiet_about_killed_clients,
@@ -44,13 +47,16 @@ from app.bench_support import (
 )
 from app.local_deployment import RoleProcess
 from app.settings import Settings
-from app.wiring import face_broker_of, open_runtime
+from app.wiring import Runtime, face_broker_of, open_runtime, prepare_roster
 from broker.faces import RemoteFaceWork
 from broker.topology import UpdateTopology
 from demo.standin.client import StandinClient
 from demo.standin.server import running_standin
 from storage.models.employer import EmployerQuestion
+from verification.cycle.rules import in_quiet_hours
 from verification.liveness.actions import Action
+from verification.roster.service import RosterSource, import_roster
+from verification.roster.synthetic import synthetic_id_number
 from web.webhook import WEBHOOK_PATH
 
 TOKEN = "7100000010:scale-bench-token-not-a-telegram-token"
@@ -60,6 +66,8 @@ LIVENESS_DIR = FACES_DIR.parent / "liveness" / "real"
 RECORDING = "d12.mp4"  # a real selfie-style recording: face found, actions judged (~0.8 s)
 REFERENCE = "people/cn_101_chen_weiting/13.jpg"
 FIRST_CHAT = 770001
+FIRST_RETIREE_CHAT = 771001
+RESIDENCE = "110105"
 SECRET = "scale-bench-secret"
 PARTITIONS = 8
 
@@ -98,6 +106,27 @@ class UpdateFigures:
 
 
 @dataclass
+class ReminderFigures:
+    retirees: int
+    schedulers: int
+    received_once: int = 0
+    received_twice: int = 0
+    quiet_hours: bool = False
+
+    def line(self) -> str:
+        if self.quiet_hours:
+            return (
+                "reminders: not measured now: the region's quiet hours (no reminder is sent at night "
+                "in its local time); run the bench in the daytime, Asia/Shanghai"
+            )
+        missing = self.retirees - self.received_once - self.received_twice
+        return (
+            f"reminders ({self.schedulers} schedulers running): {self.retirees} retirees due, "
+            f"reminded once {self.received_once}, twice or more {self.received_twice}, not reminded {missing}"
+        )
+
+
+@dataclass
 class FaceRun:
     workers: int
     checks: int = 0
@@ -124,11 +153,14 @@ class FaceRun:
 @dataclass
 class ScaleBenchResult:
     updates: list[UpdateFigures] = field(default_factory=list)
+    reminders: ReminderFigures | None = None
     faces: list[FaceRun] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         lines = [line for figures in self.updates for line in figures.lines()]
+        if self.reminders is not None:
+            lines.append(self.reminders.line())
         for run in self.faces:
             lines.append(run.line())
             if run.workers == 2 and not run.killed and self.faces[0].verdicts:
@@ -138,7 +170,13 @@ class ScaleBenchResult:
     @property
     def sound(self) -> bool:
         updates_sound = all(u.lost == 0 and u.doubled == 0 and u.order_violations == 0 for u in self.updates)
-        return updates_sound and all(run.failed == 0 for run in self.faces)
+        reminders = self.reminders
+        reminders_sound = (
+            reminders is None
+            or reminders.quiet_hours
+            or (reminders.received_once == reminders.retirees and reminders.received_twice == 0)
+        )
+        return updates_sound and reminders_sound and all(run.failed == 0 for run in self.faces)
 
 
 def _keys() -> dict[str, str]:
@@ -154,6 +192,7 @@ async def run_scale_bench(
     questions: int,
     face_checks: int,
     admin_url: str,
+    reminded: int = 0,
     broker_url: str,
     redis_url: str,
     progress: Callable[[str], None] = print,
@@ -172,9 +211,9 @@ async def run_scale_bench(
         }
         try:
             async with aiohttp.ClientSession() as http, quiet_about_killed_clients():
-                if employers and questions:
-                    result.updates = await _updates(
-                        workdir, common, http, employers, questions, admin_url, progress
+                if (employers and questions) or reminded:
+                    await _bot_roles(
+                        workdir, common, http, employers, questions, reminded, admin_url, result, progress
                     )
                 if face_checks:
                     await _faces(workdir, common, http, face_checks, result, progress)
@@ -190,18 +229,20 @@ async def run_scale_bench(
 # ------------------------------------------------------------------ part 1: updates
 
 
-async def _updates(
+async def _bot_roles(
     workdir: Path,
     common: dict[str, str],
     http: aiohttp.ClientSession,
     employers: int,
     questions: int,
+    reminded: int,
     admin_url: str,
+    result: ScaleBenchResult,
     progress: Callable[[str], None],
-) -> list[UpdateFigures]:
-    """Two bursts of the employers' questions: one undisturbed, then one with the kills."""
+) -> None:
+    """Two bursts of the employers' questions, one undisturbed, then one with the kills; then
+    `reminded` retirees due for a reminder, with three schedulers running."""
     database_url, name = await fresh_database(admin_url, "scale")
-    bursts = []
     try:
         office = Settings(
             database_url=database_url,
@@ -238,7 +279,7 @@ async def _updates(
                 async with StandinClient(standin.base_url) as client:
                     progress(f"{employers} employers opening their chats…")
                     await asyncio.gather(*(_employer(client, chat) for chat in chats))
-                    for killed in (False, True):
+                    for killed in (False, True) if employers and questions else ():
                         kills = ", SIGKILL half-way" if killed else ""
                         progress(f"burst: {employers} × {questions} questions{kills}…")
                         figures = UpdateFigures(killed)
@@ -251,12 +292,17 @@ async def _updates(
                         await _burst(
                             client, runtime, chats, questions, figures, between_halves if killed else None
                         )
-                        bursts.append(figures)
+                        result.updates.append(figures)
+                    if reminded:
+                        schedulers = [role(f"scheduler-{i}", "scheduler") for i in range(3)]
+                        everyone += schedulers
+                        result.reminders = await _reminders(
+                            runtime, client, http, schedulers, reminded, progress
+                        )
             finally:
                 await asyncio.gather(*(process.stop() for process in everyone))
     finally:
         await drop_database(admin_url, name)
-    return bursts
 
 
 async def _burst(
@@ -285,6 +331,85 @@ async def _burst(
     rows = [row for row in await _recorded(runtime, before + figures.sent) if row.question in sent_at]
     figures.seconds = time.monotonic() - started
     _count(figures, rows, sent_at, chats, [f"{tag}{n:03d}" for n in range(1, questions + 1)])
+
+
+async def _reminders(
+    office: Runtime,
+    client: StandinClient,
+    http: aiohttp.ClientSession,
+    schedulers: list[RoleProcess],
+    count: int,
+    progress: Callable[[str], None],
+) -> ReminderFigures:
+    """`count` retirees certified 350 days ago (due in about two weeks: one reminder due
+    now), each bound to a chat that has written to the bot; then the schedulers start."""
+    figures = ReminderFigures(count, len(schedulers))
+    cycle = office.bot_services.cycle
+    if in_quiet_hours(cycle.now().time(), cycle.policies.for_region(RESIDENCE)):
+        figures.quiet_hours = True
+        return figures
+    progress(f"{count} retirees due for a reminder, bound to their chats…")
+    people = await _reminder_roster(office, count, cycle.now().date())
+    for chat, _, _ in people:
+        await say(client, chat, "/start")  # the chat exists, as a person's does
+    for chat, number, code in people:
+        bound = await office.bot_services.binding.bind(chat, chat, number, code, "self")
+        if bound.outcome is not BindOutcome.BOUND:
+            raise BenchUnavailable(f"binding a bench retiree failed: {bound.outcome}")
+    progress(f"{len(schedulers)} schedulers starting; each sweeps the reminders at its first tick…")
+    for scheduler in schedulers:
+        scheduler.start()
+    await asyncio.gather(*(scheduler.ready(http) for scheduler in schedulers))
+    chats = [chat for chat, _, _ in people]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        counts = [await _reminders_in(client, chat) for chat in chats]
+        if all(counts):
+            break
+        await asyncio.sleep(1.0)
+    await asyncio.sleep(5.0)  # a second sweep, had the locks failed, would land by now
+    counts = [await _reminders_in(client, chat) for chat in chats]
+    figures.received_once = sum(1 for n in counts if n == 1)
+    figures.received_twice = sum(1 for n in counts if n > 1)
+    return figures
+
+
+async def _reminder_roster(office: Runtime, count: int, today: date) -> list[tuple[int, str, str]]:
+    """Imports and prepares the retirees; (chat, ID number, binding code) of each."""
+    numbers = [
+        synthetic_id_number(RESIDENCE, date(1950, 1, 1) + timedelta(days=41 * i), i % 1000)
+        for i in range(count)
+    ]
+    roster = await asyncio.to_thread(_write_reminder_roster, numbers, today - timedelta(days=350))
+    try:
+        await import_roster(RosterSource(roster), office.uow_factory, office.vault, today=today)
+    finally:
+        await asyncio.to_thread(roster.unlink)
+    await prepare_roster(office, enrol_faces=False)
+    people = []
+    async with office.uow_factory() as uow:
+        for index, number in enumerate(numbers):
+            retiree = await uow.retirees.by_id_hash(office.vault.lookup_hash(number))
+            people.append(
+                (FIRST_RETIREE_CHAT + index, number, await binding_code(uow, office.vault, retiree.id))
+            )
+    return people
+
+
+def _write_reminder_roster(numbers: list[str], certified: date) -> Path:
+    handle = tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, newline="", encoding="utf-8")
+    with handle:
+        writer = csv.writer(handle)
+        writer.writerow(["姓名", "身份证号码", "参保地", "居住地", "退休日期", "上次认证日期", "参考照片"])
+        for index, number in enumerate(numbers):
+            writer.writerow(
+                [f"退休人员{index}", number, "440300", RESIDENCE, "2010-04-01", certified.isoformat(), ""]
+            )
+    return Path(handle.name)
+
+
+async def _reminders_in(client: StandinClient, chat: int) -> int:
+    return sum(1 for m in await client.messages(chat) if m["from_bot"] and m.get("text", "").startswith("⏰"))
 
 
 async def _set_webhook(http: aiohttp.ClientSession, bot_base_url: str, ingress: RoleProcess) -> None:

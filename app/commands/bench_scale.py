@@ -23,11 +23,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "from sent to recorded, and questions lost, recorded twice or out of order. Part 2: a burst "
             "of liveness checks (a real recording from ../shared/liveness/real) through the task queue to "
             "one, then two face workers (one killed mid-burst and restarted); prints checks/s, p50/p95 "
-            "seconds to the verdict and the speed-up."
+            "seconds to the verdict and the speed-up. Part 3: retirees due for a reminder while three "
+            "schedulers run: each must be reminded once (not measured in the region's quiet hours)."
         ),
     )
     scale.add_argument("--employers", type=int, default=20, help="employer chats (default 20)")
     scale.add_argument("--questions", type=int, default=10, help="questions each employer sends (default 10)")
+    scale.add_argument(
+        "--reminded",
+        type=int,
+        default=50,
+        help="retirees due for a reminder while three schedulers run (default 50; 0: none)",
+    )
     scale.add_argument(
         "--face-checks", type=int, default=60, help="liveness checks in each face burst (default 60; 0: none)"
     )
@@ -51,6 +58,7 @@ def bench_scale(args: argparse.Namespace) -> int:
                 employers=args.employers,
                 questions=args.questions,
                 face_checks=args.face_checks,
+                reminded=args.reminded,
                 admin_url=args.database_url,
                 broker_url=args.broker_url,
                 redis_url=args.redis_url,

@@ -2,8 +2,8 @@
 two bot workers, a face worker and two schedulers (`pension-bot serve --role ...`) on
 PostgreSQL, RabbitMQ and Redis, the stand-in Bot API delivering over HTTP.
 
-Employers ask questions while one ingress and one worker are killed with SIGKILL and the
-worker is started again: every question is recorded exactly once, in order. Retirees bind,
+Employers ask questions while one ingress, one worker and one scheduler are killed with
+SIGKILL and the worker is started again: every question is recorded exactly once, in order. Retirees bind,
 consent and certify with real video notes judged by the face worker on the task queue; the
 face worker is killed while it judges one and another is started: each retiree is told one
 verdict and has exactly one attempt stored."""
@@ -176,9 +176,9 @@ async def test_the_roles_as_processes_lose_nothing_when_one_of_each_is_killed(
                         await client.send_text(user.chat_id, _question(n))
 
                 await asyncio.gather(*(ask(user, range(1, 3)) for user in users))
-                # Mid-burst: a worker and the ingress Telegram is posting to die at once;
+                # Mid-burst: a worker, a scheduler and the ingress Telegram is posting to die;
                 # Telegram's retries then reach the other ingress (the load balancer's work).
-                await asyncio.gather(workers[0].kill(), ingress[0].kill())
+                await asyncio.gather(workers[0].kill(), ingress[0].kill(), schedulers[0].kill())
                 await _set_webhook(http, standin, ingress[1])
                 await asyncio.gather(*(ask(user, range(3, QUESTIONS + 1)) for user in users))
                 workers[0].start()

@@ -19,6 +19,7 @@ async def test_bench_scale_counts_and_prints_every_figure(rabbitmq_url, redis_ur
         employers=2,
         questions=2,
         face_checks=2,
+        reminded=3,
         admin_url=POSTGRES_URL,
         broker_url=rabbitmq_url,
         redis_url=redis_url,
@@ -28,6 +29,11 @@ async def test_bench_scale_counts_and_prints_every_figure(rabbitmq_url, redis_ur
     assert result.updates[1].killed and all(u.latencies for u in result.updates)
     text = "\n".join(result.lines())
     assert "updates/s" in text and "per-chat order violations 0" in text
+    reminders = result.reminders
+    assert reminders is not None and reminders.schedulers == 3
+    # At night in the region (its quiet hours) no reminder goes out, and the bench says so.
+    assert reminders.quiet_hours or (reminders.received_once, reminders.received_twice) == (3, 0)
+    assert "reminders" in text
     if result.faces:  # the real recordings and photos are beside the project
         assert [(run.workers, run.killed, run.verdicts) for run in result.faces] == [
             (1, False, 2),
