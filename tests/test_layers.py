@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-DOMAIN = ("accounts", "verification", "content")
+DOMAIN = ("accounts", "verification", "content", "training")
 
 
 def imports_of(package: str) -> dict[str, set[str]]:
@@ -69,7 +69,7 @@ def test_only_entry_points_use_the_demo_and_the_lab() -> None:
 
 # What builds a query: repositories (storage/) are the only place that may use these.
 QUERY_BUILDERS = frozenset({"select", "update", "delete", "insert", "func", "text", "and_", "or_"})
-QUERY_FREE = ("verification", "content", "accounts", "bot", "web", "broker")
+QUERY_FREE = ("verification", "content", "accounts", "training", "bot", "web", "broker")
 # A session used directly (`uow.session`, `session.execute(...)`): the unit of work and its
 # repositories are the way to the database outside storage/.
 SESSION_USE = re.compile(
