@@ -25,6 +25,7 @@ import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 from app.commands._groups import group
@@ -305,7 +306,7 @@ def register_calibration(calibrate: argparse._SubParsersAction) -> None:
         type=Path,
         default=None,
         metavar="FILE",
-        help="dev question sets (default: eval/laws_dev.csv, eval/dev.csv, eval/out_of_scope.csv)",
+        help="dev question sets (default: eval/laws_dev.csv, laws_dev2.csv, dev.csv, out_of_scope.csv)",
     )
     command.add_argument(
         "--max-wrong", type=float, default=0.03, help="largest share of wrong answers (default 0.03)"
@@ -316,11 +317,18 @@ def register_calibration(calibrate: argparse._SubParsersAction) -> None:
         default=None,
         help="file to write (default content/data/knowledge/calibration.toml, read by the assistant)",
     )
+    command.add_argument(
+        "--confidence",
+        type=float,
+        default=0.95,
+        help="keep the one-sided upper confidence bound of the wrong share (Wilson) under --max-wrong, "
+        "not the share itself (default 0.95; 0: the share itself)",
+    )
     command.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
     command.set_defaults(handler=calibrate_answers_command)
 
 
-DEV_SETS = ("laws_dev.csv", "dev.csv", "out_of_scope.csv")
+DEV_SETS = ("laws_dev.csv", "laws_dev2.csv", "dev.csv", "out_of_scope.csv")
 
 
 def _points(answerer: Answerer, rows: list[tuple[str, str]]) -> list[Point]:
@@ -353,6 +361,9 @@ def calibrate_answers_command(args: argparse.Namespace) -> int:
     from content.knowledge.evaluation import choose_thresholds, grid, reliability
     from content.knowledge.model import DATA_DIR
 
+    if not 0 <= args.confidence < 1:
+        print("--confidence is a probability below 1 (0: no bound)", file=sys.stderr)
+        return 2
     if not 0 <= args.max_wrong < 1:
         print("--max-wrong is a share between 0 and 1", file=sys.stderr)
         return 2
@@ -368,7 +379,8 @@ def calibrate_answers_command(args: argparse.Namespace) -> int:
     per_set = {path: _points(answerer, rows) for path, rows in sets.items()}
     points = [point for set_points in per_set.values() for point in set_points]
     entry_grid, article_grid, agreed_grid = grid(), grid(), grid(step=0.04)
-    choice = choose_thresholds(points, entry_grid, article_grid, args.max_wrong, agreed_grid)
+    z = NormalDist().inv_cdf(args.confidence) if args.confidence > 0 else 0.0
+    choice = choose_thresholds(points, entry_grid, article_grid, args.max_wrong, agreed_grid, z=z)
     entry_bins = reliability((p.entry_confidence, p.entry_right) for p in points if p.entry_confidence >= 0)
     article_bins = reliability(
         (p.article_confidence, p.article_right) for p in points if p.article_confidence >= 0
@@ -378,6 +390,7 @@ def calibrate_answers_command(args: argparse.Namespace) -> int:
     print(
         f"chosen: entry threshold {choice.entry_threshold:.2f} ({choice.thresholds.agreed:.2f} when the "
         f"articles agree), article threshold {choice.article_threshold:.2f} (wrong <= {args.max_wrong:.1%}"
+        f"{f' at {args.confidence:.0%} confidence' if args.confidence else ''}"
         f"{'' if choice.feasible else ': NOT reachable on this grid, fewest wrong chosen'})"
     )
     print(_outcome_line("on the dev sets", numbers))
@@ -423,13 +436,15 @@ def _calibration_toml(
     lines = [
         "# Written by `pension-bot calibrate answers`: the employer assistant's confidence",
         "# thresholds, chosen on the dev question sets only (never on the held-out ones) as the",
-        "# thresholds with the most correct answers whose share of wrong answers is at most",
-        "# max_wrong. content/knowledge/answering.py reads the four thresholds at start.",
+        "# thresholds with the most correct answers whose share of wrong answers (its upper",
+        "# confidence bound, at `confidence`) is at most max_wrong. content/knowledge/answering.py",
+        "# reads the four thresholds at start.",
         f"entry_threshold = {choice.entry_threshold}",
         f"agreed_threshold = {choice.thresholds.agreed}",
         f"article_threshold = {choice.article_threshold}",
         f"article_margin = {choice.thresholds.margin}",
         f"max_wrong = {args.max_wrong}",
+        f"confidence = {args.confidence}  # one-sided, of the Wilson bound on the wrong share",
         f"feasible = {'true' if choice.feasible else 'false'}",
         f'written = "{datetime.now(UTC).replace(microsecond=0).isoformat()}"',
         "dev_sets = [" + ", ".join(f'"{relative(path)}"' for path in sets) + "]",

@@ -23,6 +23,7 @@ from content.knowledge.evaluation import (
     judge,
     reliability,
     tally,
+    wilson_upper,
 )
 from content.knowledge.model import DATA_DIR, load_knowledge_base
 
@@ -124,6 +125,18 @@ def test_calibration_keeps_wrong_answers_under_the_limit() -> None:
     # lenient thresholds answer everything, the wrong ones too (the 0.8 articles still outdo
     # the 0.45 entries by more than the margin): what happens without a limit
     assert tally(points, Thresholds(0.0, 0.0, 0.0)).wrong == 30
+
+
+def test_with_a_confidence_bound_a_lucky_few_wrong_answers_do_not_pass() -> None:
+    """3 wrong in 100 meets a 3 % limit as a share, but not its upper bound: the bound keeps
+    the stricter threshold, where nothing is answered wrongly."""
+    points = [Point(0.9, True)] * 60 + [Point(0.6, True)] * 37 + [Point(0.6, False)] * 3
+    assert wilson_upper(3, 100, 0.0) == 0.03
+    assert 0.05 < wilson_upper(3, 100, 1.645) < 0.08
+    share_only = choose_thresholds(points, grid(), [2.0], max_wrong=0.03)
+    assert (share_only.tally.correct, share_only.tally.wrong) == (97, 3)
+    bounded = choose_thresholds(points, grid(), [2.0], max_wrong=0.03, z=1.645)
+    assert (bounded.tally.correct, bounded.tally.wrong) == (60, 0) and bounded.entry_threshold > 0.6
 
 
 def test_agreeing_searches_let_an_entry_through_at_a_lower_confidence() -> None:
