@@ -13,12 +13,12 @@ from telegram import Update
 
 from bot.inbox import chat_of
 from broker.metrics import BrokerMetrics
-from broker.topology import UpdateTopology
+from broker.topology import Connected, UpdateTopology
 
 PUBLISH_TIMEOUT = 10.0  # seconds; past it the webhook answers 503 and Telegram retries
 
 
-class UpdatePublisher:
+class UpdatePublisher(Connected):
     def __init__(self, url: str, topology: UpdateTopology, metrics: BrokerMetrics | None = None) -> None:
         self._url = url
         self.topology = topology
@@ -59,12 +59,3 @@ class UpdatePublisher:
             self.metrics.publish_errors.inc()
             raise
         self.metrics.published.inc()
-
-    @property
-    def ready(self) -> bool:
-        return self._connection is not None and not self._connection.is_closed
-
-    async def depths(self) -> dict[int, int]:
-        if self._connection is None:
-            return {}
-        return await self.topology.depths(self._connection)

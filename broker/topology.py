@@ -14,7 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange, AbstractQueue
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractConnection,
+    AbstractExchange,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
 
 DEFAULT_PARTITIONS = 8
 
@@ -89,3 +95,20 @@ class UpdateTopology:
                 await channel.exchange_delete(name)
         finally:
             await channel.close()
+
+
+class Connected:
+    """What the ingress's publisher and a bot worker share: their connection to the broker,
+    whether it is up (for /readyz), and the depth of the partition queues (for /metrics)."""
+
+    topology: UpdateTopology
+    _connection: AbstractRobustConnection | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self._connection is not None and not self._connection.is_closed
+
+    async def depths(self) -> dict[int, int]:
+        if self._connection is None:
+            return {}
+        return await self.topology.depths(self._connection)

@@ -31,7 +31,7 @@ from telegram.ext import Application
 
 from bot.inbox import UpdateInbox, is_transient
 from broker.metrics import BrokerMetrics
-from broker.topology import UpdateTopology
+from broker.topology import Connected, UpdateTopology
 from storage.repositories.inbox import PENDING
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ RecordError = Callable[[str, str], Awaitable[None]]
 DUPLICATE = "duplicate"  # handled before; acknowledged without running again
 
 
-class UpdateConsumer:
+class UpdateConsumer(Connected):
     def __init__(
         self,
         application: Application,
@@ -160,15 +160,6 @@ class UpdateConsumer:
         self.inbox.in_flight.add(update.update_id)
         await self.application.process_update(update)  # marks the inbox (InboxApplication)
         return await self.inbox.state(update.update_id) or PENDING
-
-    @property
-    def ready(self) -> bool:
-        return self._connection is not None and not self._connection.is_closed
-
-    async def depths(self) -> dict[int, int]:
-        if self._connection is None:
-            return {}
-        return await self.topology.depths(self._connection)
 
     async def _note(self, code: str, detail: str) -> None:
         logger.error("broker update refused: %s (%s)", code, detail)

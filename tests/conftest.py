@@ -9,6 +9,8 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -189,6 +191,19 @@ async def _fresh_postgres_database(template: str | None = None) -> tuple[str, st
     return admin_url.set(database=name).render_as_string(hide_password=False), name
 
 
+@asynccontextmanager
+async def postgres_database(template: str | None, why: str = "PostgreSQL tests") -> AsyncIterator[str]:
+    """A database of the test's own on the test server (a copy of `template`), dropped after;
+    a skip that says so where TEST_POSTGRES_URL is not set."""
+    if not POSTGRES_URL:
+        pytest.skip(f"{why} need TEST_POSTGRES_URL (CI sets it to the local server)")
+    url, name = await _fresh_postgres_database(template)
+    try:
+        yield url
+    finally:
+        await _drop_postgres_database(name)
+
+
 async def _drop_postgres_database(name: str) -> None:
     admin = create_async_engine(make_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
     async with admin.connect() as connection:
@@ -204,13 +219,8 @@ async def database_url(request, tmp_path, migrated_sqlite_file, migrated_postgre
         shutil.copyfile(migrated_sqlite_file, tmp_path / "test.db")
         yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
         return
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL tests need TEST_POSTGRES_URL (CI sets it to the local server)")
-    url, name = await _fresh_postgres_database(migrated_postgres_template)
-    try:
+    async with postgres_database(migrated_postgres_template) as url:
         yield url
-    finally:
-        await _drop_postgres_database(name)
 
 
 @pytest.fixture
@@ -226,13 +236,8 @@ async def empty_database_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
         return
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL tests need TEST_POSTGRES_URL (CI sets it to the local server)")
-    url, name = await _fresh_postgres_database()
-    try:
+    async with postgres_database(None) as url:
         yield url
-    finally:
-        await _drop_postgres_database(name)
 
 
 @pytest.fixture

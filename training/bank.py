@@ -10,7 +10,6 @@ punctuation), a missing language. Files: content/data/training/questions/*.toml.
 from __future__ import annotations
 
 import re
-import tomllib
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from content.knowledge.articles import LAWS_DIR, parse_law
-from content.knowledge.model import DATA_DIR, chinese_number, load_sources
+from content.knowledge.model import DATA_DIR, chinese_number, load_sources, read_toml_files
 
 QUESTIONS_DIR = DATA_DIR.parent / "training" / "questions"
 LETTERS = "ABCDEF"
@@ -99,15 +98,9 @@ def load_bank(directory: Path = QUESTIONS_DIR, articles: set[tuple[str, int]] | 
     known = articles if articles is not None else law_articles()
     problems: list[str] = []
     questions: list[Question] = []
-    files = sorted(directory.glob("*.toml"))
-    if not files:
+    if not any(directory.glob("*.toml")):
         raise QuestionBankError([f"no question files in {directory}"])
-    for path in files:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-            problems.append(f"{path.name}: not valid TOML ({error})")
-            continue
+    for path, data in read_toml_files(directory, problems):
         for number, raw in enumerate(data.get("question", []), start=1):
             question = _question(raw, f"{path.name} question {number}", known, problems)
             if question is not None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "knowledge"
 ENTRIES_DIR = DATA_DIR / "entries"
@@ -153,21 +155,25 @@ def parse_citation(text: str, sources: dict[str, Source]) -> Citation:
     return Citation(source, first, last, text)
 
 
+def read_toml_files(directory: Path, problems: list[str]) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """Each *.toml file of `directory`, in name order, read; one that is not valid TOML is
+    noted in `problems` (by name) and skipped, so that every problem is listed at once."""
+    for path in sorted(directory.glob("*.toml")):
+        try:
+            yield path, tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            problems.append(f"{path.name}: not valid TOML ({error})")
+
+
 def load_knowledge_base(
     entries_dir: Path = ENTRIES_DIR, sources_file: Path = SOURCES_FILE, *, today: date | None = None
 ) -> KnowledgeBase:
     sources = load_sources(sources_file)
     problems: list[str] = []
     entries: list[Entry] = []
-    files = sorted(entries_dir.glob("*.toml"))
-    if not files:
+    if not any(entries_dir.glob("*.toml")):
         raise KnowledgeBaseError([f"no entry files in {entries_dir}"])
-    for path in files:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-            problems.append(f"{path.name}: not valid TOML ({error})")
-            continue
+    for path, data in read_toml_files(entries_dir, problems):
         for number, raw in enumerate(data.get("entry", []), start=1):
             entry = _entry(raw, sources, f"{path.name} entry {number}", problems, today or date.today())
             if entry is not None:

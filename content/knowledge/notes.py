@@ -10,11 +10,10 @@ article the law does not have, or lacks a language.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from content.knowledge.model import DATA_DIR, KnowledgeBaseError
+from content.knowledge.model import DATA_DIR, KnowledgeBaseError, read_toml_files
 
 NOTES_DIR = DATA_DIR / "article_notes"
 
@@ -44,12 +43,7 @@ def load_notes(
     notes: dict[tuple[str, int], ArticleNote] = {}
     problems: list[str] = []
     laws = {source for source, _ in articles}
-    for path in sorted(directory.glob("*.toml")):
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as error:
-            problems.append(f"{path.name}: {error}")
-            continue
+    for path, data in read_toml_files(directory, problems):
         source = str(data.get("source", ""))
         if source not in laws:
             problems.append(f"{path.name}: unknown source {source!r}")

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
+from app.bench_support import binding_code
 from storage.models import Retiree
-from storage.models.certification import BindingCode
 from verification.roster.synthetic import synthetic_id_number
 
 T0 = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
@@ -57,13 +57,7 @@ async def add_retiree(
 async def unused_code(uow_factory, vault, retiree_id: int) -> str:
     """The newest unused binding code of a retiree, in clear (as printed on the letter)."""
     async with uow_factory() as uow:
-        query = (
-            select(BindingCode)
-            .where(BindingCode.retiree_id == retiree_id, BindingCode.used_at.is_(None))
-            .order_by(BindingCode.id.desc())
-        )
-        code = (await uow.session.execute(query)).scalars().first()
-        return vault.decrypt_text(code.code_encrypted)
+        return await binding_code(uow, vault, retiree_id)
 
 
 async def audit_entries(uow_factory, retiree_id: int | None = None) -> list[tuple[str, str, dict]]:

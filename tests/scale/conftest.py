@@ -10,7 +10,7 @@ import aio_pika
 import pytest
 
 from broker.topology import UpdateTopology
-from tests.conftest import POSTGRES_URL, _drop_postgres_database, _fresh_postgres_database
+from tests.conftest import postgres_database
 
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL")
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -37,13 +37,8 @@ async def topology(rabbitmq_url):
 @pytest.fixture
 async def postgres_url(migrated_postgres_template):
     """A migrated PostgreSQL database of the test's own: several processes share it."""
-    if not POSTGRES_URL:
-        pytest.skip("the multi-process tests need TEST_POSTGRES_URL (CI sets it to the local server)")
-    url, name = await _fresh_postgres_database(migrated_postgres_template)
-    try:
+    async with postgres_database(migrated_postgres_template, "the multi-process tests") as url:
         yield url
-    finally:
-        await _drop_postgres_database(name)
 
 
 @pytest.fixture
