@@ -12,7 +12,14 @@ from content.knowledge.notes import load_notes
 from content.knowledge.render import answer_text
 
 # The laws whose every article has a note; the others have notes on some articles so far.
-NOTED_IN_FULL = {"工伤保险条例", "劳动合同法", "失业保险条例", "劳动保障监察条例", "社会保险费征缴暂行条例"}
+NOTED_IN_FULL = {
+    "工伤保险条例",
+    "劳动合同法",
+    "失业保险条例",
+    "劳动保障监察条例",
+    "社会保险费征缴暂行条例",
+    "劳动合同法实施条例",
+}
 
 
 def test_the_laws_noted_in_full_have_a_note_on_every_article_in_both_languages(answerer):
