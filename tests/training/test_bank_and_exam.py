@@ -191,3 +191,18 @@ def test_a_certificate_checks_by_its_number_and_code_and_a_tampered_one_fails():
     assert not code_matches(CertificateNumber(2026, "110105", 124), code, key)  # another number
     assert not code_matches(number, code, b"x" * 32)  # another agency's key
     assert parse_number("PXC-2026-11010-000123") is None and parse_number("") is None
+
+
+def test_the_shipped_bank_loads_with_every_citation_an_article_of_the_law_texts():
+    """At least 120 questions (issue 19), every check passed against the shipped law texts,
+    and enough on each topic of the exam's mix to draw a paper."""
+    from training.exam import load_rules
+
+    bank = load_bank()
+    rules = load_rules()
+    assert len(bank.questions) >= 120
+    assert {q.kind for q in bank.questions} == set(QuestionKind)
+    topics = bank.by_topic()
+    assert all(len(topics.get(topic, [])) >= 2 * count for topic, count in rules.mix.items())
+    paper = draw_paper(bank, rules, random.Random(2026))
+    assert len(paper.question_ids) == rules.size == len(set(paper.question_ids))
