@@ -483,7 +483,9 @@ async def _faces(
         id_hash_key=common["ID_HASH_KEY"],
         var_dir=workdir / "faces-client",
     )
-    remote = RemoteFaceWork(face_broker_of(settings), timeout=600)
+    # A conversation waits FACE_QUEUE_TIMEOUT (120 s); here the whole burst is queued at once,
+    # and the last check waits for all the others: about a second of one core each.
+    remote = RemoteFaceWork(face_broker_of(settings), timeout=max(600.0, 3.0 * checks))
     try:
         for count, kill in ((1, False), (2, False), (2, True)):
             processes = [
