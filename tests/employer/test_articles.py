@@ -95,8 +95,9 @@ def test_the_article_index_scores_from_zero_to_one(answerer):
     [
         ("劳动合同应当具备哪些条款", {"劳动合同法 第十七条"}),
         ("用人单位可以扣押员工身份证吗", {"劳动合同法 第九条", "劳动合同法 第八十四条"}),
-        # How the unemployment fund is kept: no entry covers it (the benefit's periods have one).
-        ("失业保险基金存到哪里", {"失业保险条例 第十一条"}),
+        # How the unemployment fund is kept: no entry covers it (the benefit's periods have one);
+        # the Social Insurance Law says the same of every fund.
+        ("失业保险基金存到哪里", {"失业保险条例 第十一条", "社会保险法 第六十八条"}),
     ],
 )
 def test_a_question_no_entry_covers_is_answered_by_its_article(law_answerer, question, governing):
