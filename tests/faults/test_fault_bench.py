@@ -37,10 +37,14 @@ async def test_the_fault_bench_counts_nothing_lost_or_handled_twice(tmp_path, ho
     assert result.kills == 1 and result.kills_after_notes == (1 if with_faces else 0), table
     assert result.sent == 10 + result.notes_sent, table
 
-    # Employers' updates: each handled once, none lost.
+    # Employers' updates: each handled once, none lost. A reply is at least once, not exactly
+    # once: a kill, or the database going away, between Telegram taking a reply and the inbox
+    # marking its update done sends that reply again when the update is handled again
+    # (Telegram has no idempotency key; README, "Durable updates"). Each fault repeats at most
+    # the reply it interrupted: here one kill and one cut. The question is stored once always.
     assert result.questions_expected > 0 and result.replies_expected == 10, table
     assert (result.questions_lost, result.questions_duplicated) == (0, 0), table
-    assert (result.replies_lost, result.replies_duplicated) == (0, 0), table
+    assert result.replies_lost == 0 and result.replies_duplicated <= result.kills + 1, table
 
     # Campaigns: everyone reached but the subscriber who blocked the bot, whose delivery is
     # marked blocked (a true reason; campaign 2 is for them only if it started before that
@@ -58,7 +62,7 @@ async def test_the_fault_bench_counts_nothing_lost_or_handled_twice(tmp_path, ho
 
     # Nothing lost at all; nothing handled twice but those campaign messages.
     assert (result.lost, result.handled) == (0, result.sent), table
-    assert result.duplicated == campaigns.duplicated, table
+    assert result.duplicated == campaigns.duplicated + result.replies_duplicated, table
 
     # Retirees' video notes: each judged once and told once, pass or fail alike.
     if not with_faces:
