@@ -11,11 +11,26 @@ import uuid
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
+from telegram import Bot
 
+from app.settings import new_personal_data_keys
 from demo.standin.client import StandinClient
 from storage.models.certification import BindingCode
+from web.webhook import register_webhook
 
 SETUP_WAIT = 90.0  # seconds for one set-up reply: the bot may still be starting
+
+
+def fresh_key_environment() -> dict[str, str]:
+    """DATA_KEY and ID_HASH_KEY, new, for a fresh database and every process given it."""
+    keys = new_personal_data_keys()
+    return {"DATA_KEY": keys["data_key"], "ID_HASH_KEY": keys["id_hash_key"]}
+
+
+async def point_webhook(bot_base_url: str, token: str, url: str, secret: str) -> None:
+    """Sets the stand-in's webhook to `url` (an ingress's address) as the product does."""
+    async with Bot(token, base_url=bot_base_url) as bot:
+        await register_webhook(bot, url, secret)
 
 
 class BenchUnavailable(RuntimeError):

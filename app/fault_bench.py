@@ -35,12 +35,10 @@ bench counts such a duplicate as one; it does not hide it.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import csv
 import os
 import random
-import secrets
 import shutil
 import signal
 import subprocess
@@ -62,6 +60,7 @@ from app.bench_support import (
     binding_code,
     drop_database,
     fresh_database,
+    fresh_key_environment,
     last_id,
     quiet_about_killed_clients,
     say,
@@ -643,11 +642,8 @@ class _Bench:
         sweep_seconds: float,
         baseline: bool,
     ) -> FaultBenchResult:
-        keys = {
-            # Fresh keys for a fresh database, given to the office's side and every bot start.
-            "DATA_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-            "ID_HASH_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-        }
+        # Fresh keys for a fresh database, given to the office's side and every bot start.
+        keys = fresh_key_environment()
         chosen, skipped = self._choose_certifiers(video_notes)
         async with (
             running_standin(tokens=[TOKEN]) as standin,

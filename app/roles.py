@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
-from telegram import Bot, Update
+from telegram import Bot
 from telegram.ext import Application
 
 from app.inbox_poller import update_inbox
@@ -26,9 +26,8 @@ from broker.token_bucket import RedisTokenBucket
 from broker.topology import UpdateTopology
 from broker.worker import UpdateConsumer
 from storage.errors import record_error
-from verification.faces.pool import FaceWorkerPool
 from web.health import Depths, add_health_routes
-from web.webhook import WEBHOOK_PATH, create_webhook_app
+from web.webhook import create_webhook_app, register_webhook
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +114,19 @@ async def started(application: Application) -> AsyncIterator[Application]:
             await application.stop()
 
 
+def bot_application(runtime: Runtime, rate: Callable[[], Awaitable[None]] | None, **options) -> Application:
+    """The PTB Application of a worker or a scheduler, drawing on the shared sending limit."""
+    settings = runtime.settings
+    assert settings.telegram_token is not None  # check_settings
+    return build_application(
+        settings.telegram_token.get_secret_value(),
+        runtime.bot_services,
+        base_url=settings.bot_api_base_url,
+        shared_rate=rate,
+        **options,
+    )
+
+
 async def ingress_until(runtime: Runtime, stop: asyncio.Event) -> None:
     """The webhook, publishing each update before answering 200. Every ingress replica must
     share WEBHOOK_SECRET (Telegram sends one secret to all)."""
@@ -135,11 +147,7 @@ async def ingress_until(runtime: Runtime, stop: asyncio.Event) -> None:
                 # Idempotent: every replica sets the same address and secret.
                 api = settings.bot_api_base_url or "https://api.telegram.org/bot"
                 async with Bot(settings.telegram_token.get_secret_value(), base_url=api) as bot:
-                    await bot.set_webhook(
-                        url=settings.webhook_url.rstrip("/") + WEBHOOK_PATH,
-                        secret_token=secret,
-                        allowed_updates=Update.ALL_TYPES,
-                    )
+                    await register_webhook(bot, settings.webhook_url, secret)
             await stop.wait()
     finally:
         await publisher.close()
@@ -149,21 +157,13 @@ async def worker_until(runtime: Runtime, stop: asyncio.Event) -> None:
     """The PTB Application on the updates of the broker; no polling and no timed jobs (those
     are the schedulers')."""
     settings = runtime.settings
-    assert settings.telegram_token is not None  # check_settings
     inbox = update_inbox(runtime)
 
     async def record(code: str, detail: str) -> None:
         await record_error(runtime.uow_factory, "broker", code, detail)
 
     async with shared_rate(settings) as rate:
-        application = build_application(
-            settings.telegram_token.get_secret_value(),
-            runtime.bot_services,
-            base_url=settings.bot_api_base_url,
-            inbox=inbox,
-            schedule_jobs=False,
-            shared_rate=rate,
-        )
+        application = bot_application(runtime, rate, inbox=inbox, schedule_jobs=False)
         consumer = UpdateConsumer(
             application,
             inbox,
@@ -191,14 +191,8 @@ async def scheduler_until(runtime: Runtime, stop: asyncio.Event) -> None:
     """The bot's timed jobs (bot/application.py schedules them) without handling updates. Any
     number may run: each job runs in one process at a time (bot/alone.py)."""
     settings = runtime.settings
-    assert settings.telegram_token is not None  # check_settings
     async with shared_rate(settings) as rate:
-        application = build_application(
-            settings.telegram_token.get_secret_value(),
-            runtime.bot_services,
-            base_url=settings.bot_api_base_url,
-            shared_rate=rate,
-        )
+        application = bot_application(runtime, rate)
         async with served(settings, BrokerMetrics(), lambda: application.running), started(application):
             await stop.wait()
 
@@ -209,16 +203,11 @@ async def faces_until(settings: Settings, stop: asyncio.Event) -> None:
     from taskiq.acks import AcknowledgeType
     from taskiq.api import run_receiver_task
 
-    from app.wiring import face_broker_of
-    from verification.faces.engines import engine_factory
+    from app.wiring import face_broker_of, local_face_pool
     from verification.faces.thresholds import configured_policy
 
-    spec = settings.face_engine_spec()
-    pool = FaceWorkerPool(
-        workers=settings.face_workers,
-        engine_factory=engine_factory(spec),
-        policy=configured_policy(spec, settings.face_thresholds_path()),
-    )
+    policy = configured_policy(settings.face_engine_spec(), settings.face_thresholds_path())
+    pool = local_face_pool(settings, policy)
     broker = face_broker_of(settings, prefetch=settings.face_workers)
     broker.state.face_pool = pool
     await pool.start()  # models loaded before the first job is taken

@@ -20,7 +20,6 @@ again: every check must still get its verdict.
 from __future__ import annotations
 
 import asyncio
-import base64
 import csv
 import os
 import secrets
@@ -33,7 +32,7 @@ from pathlib import Path
 
 import aio_pika
 import aiohttp
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from accounts.binding import BindOutcome
 from app.bench_support import (
@@ -41,6 +40,8 @@ from app.bench_support import (
     binding_code,
     drop_database,
     fresh_database,
+    fresh_key_environment,
+    point_webhook,
     quiet_about_killed_clients,
     say,
     tap,
@@ -57,7 +58,6 @@ from verification.cycle.rules import in_quiet_hours
 from verification.liveness.actions import Action
 from verification.roster.service import RosterSource, import_roster
 from verification.roster.synthetic import synthetic_id_number
-from web.webhook import WEBHOOK_PATH
 
 TOKEN = "7100000010:scale-bench-token-not-a-telegram-token"
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -179,13 +179,6 @@ class ScaleBenchResult:
         return updates_sound and reminders_sound and all(run.failed == 0 for run in self.faces)
 
 
-def _keys() -> dict[str, str]:
-    return {
-        "DATA_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-        "ID_HASH_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-    }
-
-
 async def run_scale_bench(
     *,
     employers: int,
@@ -199,7 +192,7 @@ async def run_scale_bench(
 ) -> ScaleBenchResult:
     result = ScaleBenchResult()
     prefix = f"bench-{secrets.token_hex(4)}"
-    keys = _keys()
+    keys = fresh_key_environment()
     with tempfile.TemporaryDirectory(prefix="scale-bench-") as work:
         workdir = Path(work)
         common = {
@@ -274,7 +267,7 @@ async def _bot_roles(
                 for process in everyone:
                     process.start()
                 await asyncio.gather(*(process.ready(http) for process in everyone))
-                await _set_webhook(http, standin.bot_base_url, ingress[0])
+                await point_webhook(standin.bot_base_url, TOKEN, ingress[0].url, SECRET)
                 chats = [FIRST_CHAT + n for n in range(employers)]
                 async with StandinClient(standin.base_url) as client:
                     progress(f"{employers} employers opening their chats…")
@@ -286,7 +279,7 @@ async def _bot_roles(
 
                         async def between_halves() -> None:
                             await asyncio.gather(workers[0].kill(), ingress[0].kill())
-                            await _set_webhook(http, standin.bot_base_url, ingress[1])
+                            await point_webhook(standin.bot_base_url, TOKEN, ingress[1].url, SECRET)
                             workers[0].start()
 
                         await _burst(
@@ -320,7 +313,8 @@ async def _burst(
             await client.send_text(chat, text)
 
     async with runtime.uow_factory() as uow:
-        before = len(list((await uow.session.execute(select(EmployerQuestion.id))).scalars()))
+        counting = select(func.count()).select_from(EmployerQuestion)
+        before = (await uow.session.execute(counting)).scalar_one()
     started = time.monotonic()
     half = questions // 2
     await asyncio.gather(*(ask(chat, range(1, half + 1)) for chat in chats))
@@ -410,13 +404,6 @@ def _write_reminder_roster(numbers: list[str], certified: date) -> Path:
 
 async def _reminders_in(client: StandinClient, chat: int) -> int:
     return sum(1 for m in await client.messages(chat) if m["from_bot"] and m.get("text", "").startswith("⏰"))
-
-
-async def _set_webhook(http: aiohttp.ClientSession, bot_base_url: str, ingress: RoleProcess) -> None:
-    hook = {"url": f"{ingress.url}{WEBHOOK_PATH}", "secret_token": SECRET}
-    async with http.post(f"{bot_base_url}{TOKEN}/setWebhook", json=hook) as response:
-        if not (await response.json()).get("ok"):
-            raise BenchUnavailable("the stand-in refused the webhook")
 
 
 async def _employer(client: StandinClient, chat: int) -> None:

@@ -19,7 +19,7 @@ from app.inbox_poller import durable_updates
 from app.wiring import Runtime
 from bot.application import publish_commands
 from storage.errors import record_error
-from web.webhook import WEBHOOK_PATH, create_webhook_app, into_application
+from web.webhook import create_webhook_app, into_application, register_webhook
 
 logger = logging.getLogger(__name__)
 
@@ -95,11 +95,7 @@ async def webhook_until(application: Application, runtime: Runtime, stop: asynci
     await web.TCPSite(runner, settings.listen_host, settings.listen_port).start()
     try:
         async with serving(application):
-            await application.bot.set_webhook(
-                url=settings.webhook_url.rstrip("/") + WEBHOOK_PATH,
-                secret_token=secret,
-                allowed_updates=Update.ALL_TYPES,
-            )
+            await register_webhook(application.bot, settings.webhook_url, secret)
             await stop.wait()
     finally:
         await runner.cleanup()

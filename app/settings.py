@@ -105,13 +105,13 @@ class Settings(BaseSettings):
         default="pension-bot", pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$", validation_alias="BROKER_PREFIX"
     )
     worker_index: int = Field(default=0, ge=0, validation_alias="WORKER_INDEX")
+    workers: int = Field(default=1, ge=1, validation_alias="WORKERS")
     # Face and liveness work: "local" (this process's pool of FACE_WORKERS) or "broker" (face
     # workers of `serve --role faces` anywhere, through RabbitMQ, results in Redis at REDIS_URL).
     face_queue: Literal["local", "broker"] = Field(default="local", validation_alias="FACE_QUEUE")
     redis_url: SecretStr | None = Field(default=None, validation_alias="REDIS_URL")
     # Seconds a conversation waits for a face worker's verdict, queueing included.
     face_queue_timeout: float = Field(default=120.0, gt=0, validation_alias="FACE_QUEUE_TIMEOUT")
-    workers: int = Field(default=1, ge=1, validation_alias="WORKERS")
 
     def face_engine_spec(self):
         """The configured `verification.faces.engines.EngineSpec` (no model is loaded)."""
@@ -206,13 +206,18 @@ def read_local_secrets(path: Path) -> dict[str, str] | None:
     return {str(k): str(v) for k, v in values.items()}
 
 
-def create_local_secrets(path: Path) -> dict[str, str]:
-    """New keys in a new secrets file. Fails with FileExistsError where one exists: keys
-    are never replaced. Written whole (temporary file, fsync, hard link), mode 0600."""
-    values = {
+def new_personal_data_keys() -> dict[str, str]:
+    """A new data key and ID-hash key (32 random bytes each, URL-safe base64)."""
+    return {
         "data_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "id_hash_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     }
+
+
+def create_local_secrets(path: Path) -> dict[str, str]:
+    """New keys in a new secrets file. Fails with FileExistsError where one exists: keys
+    are never replaced. Written whole (temporary file, fsync, hard link), mode 0600."""
+    values = new_personal_data_keys()
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     write_private_file(path, json.dumps(values), replace=False)
     return values

@@ -174,11 +174,16 @@ def face_work(settings: Settings, policy: VerifyPolicy | None) -> FaceWork:
     """Who checks faces: this process's pool (the default), or the face workers of the task
     queue (FACE_QUEUE=broker, broker/faces.py)."""
     if settings.face_queue == "local":
-        factory = engine_factory(settings.face_engine_spec())
-        return FaceWorkerPool(workers=settings.face_workers, engine_factory=factory, policy=policy)
+        return local_face_pool(settings, policy)
     from broker.faces import RemoteFaceWork
 
     return RemoteFaceWork(face_broker_of(settings), timeout=settings.face_queue_timeout, policy=policy)
+
+
+def local_face_pool(settings: Settings, policy: VerifyPolicy | None) -> FaceWorkerPool:
+    """FACE_WORKERS processes of this machine, each loading the configured engine once."""
+    factory = engine_factory(settings.face_engine_spec())
+    return FaceWorkerPool(workers=settings.face_workers, engine_factory=factory, policy=policy)
 
 
 def face_broker_of(settings: Settings, *, prefetch: int = 1):

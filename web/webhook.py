@@ -79,6 +79,14 @@ async def receive_update(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def register_webhook(bot: Bot, public_url: str, secret: str) -> None:
+    """Tells Telegram to post every kind of update to this server's webhook with `secret`
+    (idempotent: every replica of an ingress may call it)."""
+    await bot.set_webhook(
+        url=public_url.rstrip("/") + WEBHOOK_PATH, secret_token=secret, allowed_updates=Update.ALL_TYPES
+    )
+
+
 def into_application(application: Application) -> Deliver:
     """Delivery into this process's bot: stored in its inbox first (bot/inbox.py), or, for an
     application without one, straight into its update queue."""

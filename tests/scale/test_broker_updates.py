@@ -11,18 +11,18 @@ import contextlib
 import socket
 from contextlib import AsyncExitStack
 
-import aiohttp
 from aiohttp import web
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
+from app.bench_support import point_webhook
 from bot.inbox import InboxApplication, UpdateInbox
 from broker.ingress import UpdatePublisher
 from broker.worker import UpdateConsumer
 from demo.standin.client import StandinClient
 from demo.standin.server import running_standin
 from tests.e2e.harness import TOKEN
-from web.webhook import WEBHOOK_PATH, create_webhook_app
+from web.webhook import create_webhook_app
 
 SECRET = "broker-s3cret"
 CHATS = [101, 102, 103, 104, 105, 106]  # over 4 partitions: both workers get some
@@ -119,11 +119,7 @@ async def _deployment(uow_factory, rabbitmq_url, topology):
         stack.push_async_callback(runner.cleanup)
         await web.TCPSite(runner, "127.0.0.1", port).start()
         client = await stack.enter_async_context(StandinClient(standin.base_url))
-        async with aiohttp.ClientSession() as http:
-            url = f"{standin.bot_base_url}{TOKEN}/setWebhook"
-            hook = {"url": f"http://127.0.0.1:{port}{WEBHOOK_PATH}", "secret_token": SECRET}
-            async with http.post(url, json=hook) as response:
-                assert (await response.json())["ok"]
+        await point_webhook(standin.bot_base_url, TOKEN, f"http://127.0.0.1:{port}", SECRET)
         yield standin, client
 
 

@@ -6,8 +6,6 @@ message not sealed with the deployment's key is refused and the worker goes on."
 from __future__ import annotations
 
 import asyncio
-import base64
-import secrets
 from pathlib import Path
 
 import aio_pika
@@ -15,8 +13,9 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
+from app.bench_support import fresh_key_environment
 from app.local_deployment import RoleProcess
-from app.settings import Settings
+from app.settings import Settings, new_personal_data_keys
 from app.wiring import face_broker_of
 from broker.faces import RemoteFaceWork
 from tests.conftest import faces_dir
@@ -51,11 +50,10 @@ async def test_face_jobs_run_on_a_face_worker_and_survive_one_killed_mid_job(
         return (photos / relative).read_bytes()
 
     env = {
+        **fresh_key_environment(),
         "BROKER_URL": rabbitmq_url,
         "REDIS_URL": redis_url,
         "BROKER_PREFIX": topology.prefix,
-        "DATA_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-        "ID_HASH_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "FACE_WORKERS": "1",
     }
     settings = Settings(
@@ -89,7 +87,7 @@ async def test_face_jobs_run_on_a_face_worker_and_survive_one_killed_mid_job(
             await connection.close()
             # ... and so is a well-formed job sealed with another key (whoever can reach the
             # broker cannot make a face worker unpickle what they wrote).
-            other_key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+            other_key = new_personal_data_keys()["data_key"]
             elsewhere = settings.model_copy(update={"data_key": SecretStr(other_key)})
             intruder = RemoteFaceWork(face_broker_of(elsewhere), timeout=30)
             try:

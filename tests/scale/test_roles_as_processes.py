@@ -11,9 +11,7 @@ verdict and has exactly one attempt stored."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import csv
-import secrets
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
+from app.bench_support import fresh_key_environment, point_webhook
 from app.local_deployment import RoleProcess
 from app.settings import Settings
 from app.wiring import open_runtime, prepare_roster
@@ -32,7 +31,6 @@ from tests.e2e.harness import ROSTER_HEADER, TOKEN, ChatUser
 from tests.real_clips import clip, seed_challenge
 from verification.roster.service import RosterSource, import_roster
 from verification.roster.synthetic import synthetic_id_number
-from web.webhook import WEBHOOK_PATH
 
 pytestmark = [pytest.mark.serial, pytest.mark.faces]
 
@@ -59,12 +57,6 @@ async def _employer(client: StandinClient, chat_id: int) -> ChatUser:
     await user.tap("简体中文", wait=WAIT)
     await user.tap("🏢 我是用人单位经办人", wait=WAIT)
     return user
-
-
-async def _set_webhook(http: aiohttp.ClientSession, standin, ingress: RoleProcess) -> None:
-    hook = {"url": f"{ingress.url}{WEBHOOK_PATH}", "secret_token": SECRET}
-    async with http.post(f"{standin.bot_base_url}{TOKEN}/setWebhook", json=hook) as response:
-        assert (await response.json())["ok"]
 
 
 def _write_roster(folder: Path) -> Path:
@@ -119,10 +111,7 @@ async def test_the_roles_as_processes_lose_nothing_when_one_of_each_is_killed(
 ):
     for _, _, shown in RETIREES.values():
         clip(shown)  # skips, saying why, where the real recordings are absent
-    keys = {
-        "DATA_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-        "ID_HASH_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-    }
+    keys = fresh_key_environment()
     # The office opens the database first: it writes the keys' fingerprints, which every
     # role then checks (two first starts at once could race), and imports the roster.
     office_settings = Settings(
@@ -165,7 +154,7 @@ async def test_the_roles_as_processes_lose_nothing_when_one_of_each_is_killed(
                 for process in everyone:
                     process.start()
                 await asyncio.gather(*(process.ready(http) for process in everyone))
-                await _set_webhook(http, standin, ingress[0])
+                await point_webhook(standin.bot_base_url, TOKEN, ingress[0].url, SECRET)
                 users = await asyncio.gather(*(_employer(client, chat) for chat in CHATS))
                 retirees = await asyncio.gather(
                     *(_ready_to_film(client, office, chat, retiree_ids[chat]) for chat in RETIREES)
@@ -179,7 +168,7 @@ async def test_the_roles_as_processes_lose_nothing_when_one_of_each_is_killed(
                 # Mid-burst: a worker, a scheduler and the ingress Telegram is posting to die;
                 # Telegram's retries then reach the other ingress (the load balancer's work).
                 await asyncio.gather(workers[0].kill(), ingress[0].kill(), schedulers[0].kill())
-                await _set_webhook(http, standin, ingress[1])
+                await point_webhook(standin.bot_base_url, TOKEN, ingress[1].url, SECRET)
                 await asyncio.gather(*(ask(user, range(3, QUESTIONS + 1)) for user in users))
                 workers[0].start()
 
