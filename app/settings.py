@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     exchange_key_file: Path | None = Field(default=None, validation_alias="EXCHANGE_KEY_FILE")
     exchange_peers_file: Path | None = Field(default=None, validation_alias="EXCHANGE_PEERS_FILE")
     feed_agencies_file: Path | None = Field(default=None, validation_alias="FEED_AGENCIES_FILE")
+    # The agency's own certification cycle per region (due-date rule, grace, reminders, quiet
+    # hours), in the shipped file's format; default verification/data/cycle_policies.toml.
+    cycle_policies_file: Path | None = Field(default=None, validation_alias="CYCLE_POLICIES_FILE")
     # Records a paying region refuses as not its retiree (its roster not imported yet) are
     # tried again with a growing back-off for this many days, then listed by `records refused`.
     exchange_refusal_retry_days: float = Field(

@@ -35,7 +35,7 @@ from verification.certification.pass_audit import AuditService, PassAuditor, loa
 from verification.certification.review import ReviewService
 from verification.certification.service import CertificationService
 from verification.checkplan.service import CheckPlanService
-from verification.cycle.policies import load_cycle_policies
+from verification.cycle.policies import DEFAULT_POLICY_FILE, load_cycle_policies
 from verification.cycle.service import CycleService
 from verification.faces.engines import engine_factory
 from verification.faces.pipeline import VerifyPolicy
@@ -86,7 +86,7 @@ async def open_runtime(
         vault = await open_vault(engine, settings)
         cycle = CycleService(
             uow_factory,
-            load_cycle_policies(),
+            load_cycle_policies(settings.cycle_policies_file or DEFAULT_POLICY_FILE),
             settings.timezone,
             default_language=settings.default_language,
             region_code=settings.region_code,

@@ -31,8 +31,8 @@ async def test_bench_scale_counts_and_prints_every_figure(rabbitmq_url, redis_ur
     assert "updates/s" in text and "per-chat order violations 0" in text
     reminders = result.reminders
     assert reminders is not None and reminders.schedulers == 3
-    # At night in the region (its quiet hours) no reminder goes out, and the bench says so.
-    assert reminders.quiet_hours or (reminders.received_once, reminders.received_twice) == (3, 0)
+    # The bench's region keeps no quiet hours: measured at any hour of the night in Shanghai too.
+    assert (reminders.received_once, reminders.received_twice) == (3, 0)
     assert "reminders" in text
     if result.faces:  # the real recordings and photos are beside the project
         assert [(run.workers, run.killed, run.verdicts) for run in result.faces] == [
