@@ -14,6 +14,7 @@ from storage.errors import record_error
 from verification.reporting.lists import RetireeListService
 from verification.reporting.retiree_file import RetireeFileService
 from verification.reporting.service import QuarterlyReportService
+from web.certificate_check import add_certificate_check
 from web.console.app import add_console, create_console_app
 from web.console.services import ConsoleServices
 
@@ -46,4 +47,7 @@ def console_app(runtime: Runtime) -> web.Application:
 
 
 def mount_console(parent: web.Application, runtime: Runtime) -> None:
+    """The staff console at /console, and beside it the public check of training certificates
+    at /training/check (the address printed on a certificate)."""
     add_console(parent, console_app(runtime))
+    add_certificate_check(parent, runtime.bot_services.training)

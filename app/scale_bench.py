@@ -166,9 +166,8 @@ class ScaleBenchResult:
     def sound(self) -> bool:
         updates_sound = all(u.lost == 0 and u.doubled == 0 and u.order_violations == 0 for u in self.updates)
         reminders = self.reminders
-        reminders_sound = (
-            reminders is None
-            or (reminders.received_once == reminders.retirees and reminders.received_twice == 0)
+        reminders_sound = reminders is None or (
+            reminders.received_once == reminders.retirees and reminders.received_twice == 0
         )
         return updates_sound and reminders_sound and all(run.failed == 0 for run in self.faces)
 

@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     # The agency's own certification cycle per region (due-date rule, grace, reminders, quiet
     # hours), in the shipped file's format; default verification/data/cycle_policies.toml.
     cycle_policies_file: Path | None = Field(default=None, validation_alias="CYCLE_POLICIES_FILE")
+    # Regions (codes, comma-separated; a prefecture or province code covers the regions below
+    # it) whose staff decide review cases only while holding a valid training certificate.
+    review_needs_training: str = Field(
+        default="", pattern=r"^\s*(\d{2,6}\s*(,\s*\d{2,6}\s*)*)?$", validation_alias="REVIEW_NEEDS_TRAINING"
+    )
     # Records a paying region refuses as not its retiree (its roster not imported yet) are
     # tried again with a growing back-off for this many days, then listed by `records refused`.
     exchange_refusal_retry_days: float = Field(
@@ -124,6 +129,14 @@ class Settings(BaseSettings):
 
     def console_base_url(self) -> str:
         return (self.console_url or f"http://{self.listen_host}:{self.listen_port}/console").rstrip("/")
+
+    def certificate_check_url(self) -> str:
+        """The public page that checks a training certificate, beside the console."""
+        base = self.console_base_url()
+        return base.removesuffix("/console") + "/training/check"
+
+    def review_training_regions(self) -> tuple[str, ...]:
+        return tuple(code.strip() for code in self.review_needs_training.split(",") if code.strip())
 
     def face_thresholds_path(self) -> Path:
         return self.face_thresholds_file or self.var_dir / "face_thresholds.toml"

@@ -21,13 +21,14 @@ from content.calculators.regions import load_regions
 from content.employer_service import EmployerService
 from content.knowledge.answering import default_answerer
 from content.publicity.service import PublicityService
-from kernel.clock import utc_now
+from kernel.clock import Clock, utc_now
 from storage.db import create_engine, create_session_factory
 from storage.job_locks import JobLocks
 from storage.keyring import open_vault
 from storage.protection import PersonalDataVault
 from storage.schema import ensure_schema
 from storage.uow import UnitOfWorkFactory, unit_of_work_factory
+from training.service import TrainingService
 from verification.care.home_visits import HomeVisitService
 from verification.care.life_events import LifeEventService
 from verification.certification.enrolment import EnrolmentReport, ReferenceEnrolment
@@ -48,6 +49,26 @@ from verification.signals.notices import NoticeService
 from verification.signals.service import FeedImporter
 from verification.signals.sources import SignalSources
 from verification.signals.suspicions import SuspicionService
+
+
+def training_service(
+    settings: Settings, uow_factory: UnitOfWorkFactory, vault: PersonalDataVault, clock: Clock = utc_now
+) -> TrainingService:
+    from training.bank import load_bank
+    from training.courses import load_course
+    from training.exam import load_rules
+
+    return TrainingService(
+        uow_factory,
+        course=load_course(),
+        bank=load_bank(),
+        rules=load_rules(),
+        # Certificate codes are keyed digests: derived from the ID-hash key, never stored.
+        certificate_key=vault.keyed_digest("training-certificate-code", "v1"),
+        check_url=settings.certificate_check_url(),
+        timezone=settings.timezone,
+        clock=clock,
+    )
 
 
 @dataclass(frozen=True)
@@ -115,7 +136,12 @@ async def open_runtime(
             cycle=cycle,
             certification=certification,
             review=ReviewService(
-                uow_factory, vault, cycle, timezone=settings.timezone, region_code=settings.region_code
+                uow_factory,
+                vault,
+                cycle,
+                timezone=settings.timezone,
+                region_code=settings.region_code,
+                training_required_in=settings.review_training_regions(),
             ),
             # The knowledge base is indexed once per process (about two seconds), off the loop.
             employer=EmployerService(
@@ -151,6 +177,8 @@ async def open_runtime(
                 uow_factory, vault, cycle, timezone=settings.timezone, region_code=settings.region_code
             ),
             console_sign_in=ConsoleSignInService(uow_factory, vault, console_url=settings.console_base_url()),
+            # The course and the question bank are checked against the law texts on loading.
+            training=await asyncio.to_thread(training_service, settings, uow_factory, vault),
             job_locks=JobLocks(engine),
         )
         enrolment = ReferenceEnrolment(uow_factory, vault, faces)

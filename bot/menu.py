@@ -44,7 +44,7 @@ MAIN_MENUS: dict[Role, list[list[str]]] = {
         ["assistance_requests", "audits"],
         ["recoveries", "false_claims"],
         ["check_plan", "console"],
-        ["staff_login"],
+        ["training", "staff_login"],
         ["how_to_certify", "fraud"],
         ["employer_duties", "help"],
         ["language", "role"],

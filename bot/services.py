@@ -13,6 +13,7 @@ from accounts.profiles import ProfileService
 from accounts.staff import StaffService
 from content.employer_service import EmployerService
 from content.publicity.service import PublicityService
+from training.service import TrainingService
 from verification.care.home_visits import HomeVisitService
 from verification.care.life_events import LifeEventService
 from verification.certification.pass_audit import AuditService
@@ -59,6 +60,7 @@ class BotServices:
     recovery: RecoveryService | None = None
     check_plan: CheckPlanService | None = None
     console_sign_in: ConsoleSignInService | None = None
+    training: TrainingService | None = None
     job_locks: JobLocks | None = None  # None: every timed job runs in this process
 
 

@@ -57,6 +57,7 @@ from storage.repositories.recovery import RecoveryRepository
 from storage.repositories.reporting import ReportingRepository
 from storage.repositories.signals import NoticeRepository, SignalRepository
 from storage.repositories.staff_console import RetireeFileRepository, SignInLinkRepository
+from storage.repositories.training import TrainingRepository
 
 R = TypeVar("R")
 
@@ -126,6 +127,7 @@ class UnitOfWork:
     console = _Repository(ConsoleRepository)
     sign_in_links = _Repository(SignInLinkRepository)
     retiree_files = _Repository(RetireeFileRepository)
+    training = _Repository(TrainingRepository)
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory

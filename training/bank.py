@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -78,14 +79,25 @@ class QuestionBank:
         return next((q for q in self.questions if q.id == question_id), None)
 
 
-def law_articles(laws_dir: Path = LAWS_DIR) -> set[tuple[str, int]]:
-    """(law, article number) of every article of the law texts the product ships."""
+@cache
+def law_articles(laws_dir: Path = LAWS_DIR) -> frozenset[tuple[str, int]]:
+    """(law, article number) of every article of the law texts the product ships (read once)."""
     found: set[tuple[str, int]] = set()
     for source in load_sources().values():
         if source.text_file:
             text = (laws_dir / source.text_file).read_text(encoding="utf-8")
             found |= {(article.source, article.number) for article in parse_law(source.name, text)}
-    return found
+    return frozenset(found)
+
+
+def check_citations(
+    citations: Iterable[str], where: str, known: Set[tuple[str, int]], problems: list[str]
+) -> None:
+    """Each citation ("社会保险法 第八十六条") must name an article of the shipped law texts."""
+    for citation in citations:
+        match = _CITATION.match(citation)
+        if not match or (match["source"], chinese_number(match["number"])) not in known:
+            problems.append(f"{where}: citation {citation!r} is not an article of the law texts")
 
 
 def stem_key(stem: str) -> str:
@@ -94,7 +106,7 @@ def stem_key(stem: str) -> str:
     return "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LN")
 
 
-def load_bank(directory: Path = QUESTIONS_DIR, articles: set[tuple[str, int]] | None = None) -> QuestionBank:
+def load_bank(directory: Path = QUESTIONS_DIR, articles: Set[tuple[str, int]] | None = None) -> QuestionBank:
     known = articles if articles is not None else law_articles()
     problems: list[str] = []
     questions: list[Question] = []
@@ -112,7 +124,7 @@ def load_bank(directory: Path = QUESTIONS_DIR, articles: set[tuple[str, int]] | 
 
 
 def _question(
-    raw: dict[str, Any], where: str, known: set[tuple[str, int]], problems: list[str]
+    raw: dict[str, Any], where: str, known: Set[tuple[str, int]], problems: list[str]
 ) -> Question | None:
     before = len(problems)
     question_id = raw.get("id")
@@ -137,10 +149,7 @@ def _question(
     citations = tuple(str(c).strip() for c in raw.get("citations", []) if str(c).strip())
     if not citations:
         problems.append(f"{where}: every question needs at least one citation")
-    for citation in citations:
-        match = _CITATION.match(citation)
-        if not match or (match["source"], chinese_number(match["number"])) not in known:
-            problems.append(f"{where}: citation {citation!r} is not an article of the law texts")
+    check_citations(citations, where, known, problems)
     if len(problems) > before or answer is None:
         return None
     assert isinstance(question_id, str)

@@ -11,7 +11,7 @@ import hmac
 import re
 from dataclasses import dataclass
 
-_NUMBER = re.compile(r"^PXC-(?P<year>\d{4})-(?P<region>\d{6})-(?P<serial>\d{6})$")
+_NUMBER = re.compile(r"^PXC-(?P<year>\d{4})-(?P<region>\d{6})-(?P<serial>\d{6,9})$")
 CODE_LENGTH = 10
 
 

@@ -38,6 +38,7 @@ class Refusal(StrEnum):
     NOT_YOURS = "not_yours"
     TOO_SOON = "too_soon"  # a retake before the waiting period is over
     PASSED_ALREADY = "passed_already"
+    COURSE_UNFINISHED = "course_unfinished"  # lessons unread, or too few days of study
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class ExamRules:
     time_limit: timedelta
     pass_mark: float  # the share of questions right needed to pass
     retake_after: timedelta
+    min_training_days: int = 3  # days studied, every lesson read, before a first paper
 
     @property
     def size(self) -> int:
@@ -60,12 +62,19 @@ def load_rules(path: Path = RULES_FILE) -> ExamRules:
         timedelta(minutes=float(data.get("time_limit_minutes", 30))),
         float(data.get("pass_mark", 0.8)),
         timedelta(days=float(data.get("retake_after_days", 7))),
+        int(data.get("min_training_days", 3)),
     )
     if not mix or any(count < 1 for count in mix.values()):
         raise ExamRulesError(f"{path.name}: [mix] needs at least one topic with one question or more")
-    if not 0 < rules.pass_mark <= 1 or rules.time_limit <= timedelta(0) or rules.retake_after < timedelta(0):
+    if (
+        not 0 < rules.pass_mark <= 1
+        or rules.time_limit <= timedelta(0)
+        or rules.retake_after < timedelta(0)
+        or rules.min_training_days < 0
+    ):
         raise ExamRulesError(
-            f"{path.name}: pass_mark in (0, 1], a positive time limit, a waiting period >= 0"
+            f"{path.name}: pass_mark in (0, 1], a positive time limit, a waiting period >= 0, "
+            "min_training_days >= 0"
         )
     return rules
 
@@ -135,11 +144,20 @@ def submission_refusal(
 
 
 def sitting_refusal(
-    *, passed: bool, last_failed_at: datetime | None, now: datetime, rules: ExamRules
+    *,
+    passed: bool,
+    last_failed_at: datetime | None,
+    now: datetime,
+    rules: ExamRules,
+    lessons_unread: int = 0,
+    days_studied: int | None = None,
 ) -> tuple[Refusal, datetime | None] | None:
-    """Why a new paper cannot be drawn now (and from when it can), or None."""
+    """Why a new paper cannot be drawn now (and from when it can), or None. `days_studied`
+    None: the course is not asked of this candidate (the rules' own tests)."""
     if passed:
         return Refusal.PASSED_ALREADY, None
+    if days_studied is not None and (lessons_unread > 0 or days_studied < rules.min_training_days):
+        return Refusal.COURSE_UNFINISHED, None
     if last_failed_at is not None and now < last_failed_at + rules.retake_after:
         return Refusal.TOO_SOON, last_failed_at + rules.retake_after
     return None

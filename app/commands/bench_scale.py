@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "of liveness checks (a real recording from ../shared/liveness/real) through the task queue to "
             "one, then two face workers (one killed mid-burst and restarted); prints checks/s, p50/p95 "
             "seconds to the verdict and the speed-up. Part 3: retirees due for a reminder while three "
-            "schedulers run: each must be reminded once (the bench's region has no quiet hours, so any hour will do)."
+            "schedulers run: each must be reminded once (the bench's region keeps no quiet hours, so "
+            "any hour will do)."
         ),
     )
     scale.add_argument("--employers", type=int, default=20, help="employer chats (default 20)")

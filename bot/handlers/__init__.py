@@ -19,6 +19,7 @@ from bot.handlers import (
     review,
     status,
     suspicions,
+    training,
 )
 
 # employer comes before certification: a spreadsheet sent as a file is a payroll to check,
@@ -43,4 +44,5 @@ FEATURES = (
     check_plan,
     suspicions,
     console_link,
+    training,
 )

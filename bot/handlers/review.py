@@ -26,7 +26,7 @@ from bot.presenters.review import decision_text
 from bot.services import services
 from content.i18n import Translator
 from kernel.permissions import NotStaff
-from verification.certification.review import CaseView, DecisionOutcome, decision_word
+from verification.certification.review import CaseView, DecisionOutcome, NotTrained, decision_word
 
 _ASK_REASON = 1
 _DECISION = "review_decision"  # user_data: (case id, approve?) awaiting its reason
@@ -191,6 +191,11 @@ async def decide(update: Update, context: BotContext) -> int:
         )
     except NotStaff:
         await update.effective_message.reply_text(t("review.not_staff"))
+        return ConversationHandler.END
+    except NotTrained:
+        await update.effective_message.reply_text(
+            t("review.not_trained"), reply_markup=menu_or_roles(t, profile)
+        )
         return ConversationHandler.END
     if decision is None:
         await update.effective_message.reply_text(

@@ -21,6 +21,7 @@ import storage.models.publicity  # noqa: F401  (registers its tables)
 import storage.models.records  # noqa: F401  (registers its tables)
 import storage.models.recovery  # noqa: F401  (registers its tables)
 import storage.models.signals  # noqa: F401  (registers its tables)
+import storage.models.training  # noqa: F401  (registers its tables)
 from storage.models import Base
 
 target_metadata = Base.metadata

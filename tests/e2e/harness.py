@@ -3,6 +3,7 @@ Application polling it, the real services on a real database."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -68,6 +69,20 @@ class ChatUser:
         before = await self._last_id()
         await self.client.press(self.chat_id, label)
         return await self.replies(before, expect, wait)
+
+    async def tap_in_place(self, label: str, wait: float = 15) -> dict[str, Any]:
+        """Tap an inline button of a message the bot then edits in place (a lesson's next
+        step, the next exam question): that message as edited."""
+        chat = await self.client.chat(self.chat_id)
+        shown = next(m for m in reversed(chat["messages"]) if m["from_bot"] and label in inline_labels(m))
+        await self.client.press(self.chat_id, label)
+        deadline = asyncio.get_running_loop().time() + wait
+        while asyncio.get_running_loop().time() < deadline:
+            now = await self.message(shown["message_id"])
+            if now["revision"] > shown["revision"]:
+                return now
+            await asyncio.sleep(0.02)
+        raise TimeoutError(f"the message with {label!r} was not edited within {wait} s")
 
     async def keyboard_labels(self) -> list[str]:
         chat = await self.client.chat(self.chat_id)

@@ -139,6 +139,11 @@ def _leave_notices(uow: UnitOfWork, decision: Decision, retiree_id: int) -> None
         )
 
 
+class NotTrained(PermissionError):
+    """The region asks for a valid training certificate before deciding review cases
+    (REVIEW_NEEDS_TRAINING), and this staff member holds none."""
+
+
 class ReviewService:
     def __init__(
         self,
@@ -149,8 +154,11 @@ class ReviewService:
         timezone: str = "Asia/Shanghai",
         clock: Clock = utc_now,
         region_code: str | None = None,
+        training_required_in: tuple[str, ...] = (),
     ) -> None:
         self._region_code = region_code  # the chain verification records are appended to
+        # Regions whose staff decide cases only with a valid training certificate (training/).
+        self._training_required_in = training_required_in
         self._uow_factory = uow_factory
         self._vault = vault
         self._cycle = cycle
@@ -294,6 +302,9 @@ class ReviewService:
         now = self._clock()
         async with self._uow_factory() as uow:
             staff = await uow.staff.acting(telegram_user_id)
+            if any(covers(region, staff.region_code) for region in self._training_required_in):
+                if not await uow.training.holds_valid_certificate(staff.id):
+                    raise NotTrained(telegram_user_id)
             case = await uow.reviews.get(case_id)
             if case is None or case.status != "pending":
                 return None

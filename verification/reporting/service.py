@@ -24,6 +24,7 @@ from storage.models.checkplan import CheckState
 from storage.models.records import RequestState
 from storage.repositories.reporting import Checks, RecordKind, ReportingRepository, TracedRecord
 from storage.uow import UnitOfWorkFactory
+from training.exam import load_rules
 from verification.checkplan.means import QUALIFYING_EVENTS, Means, means_of
 from verification.checkplan.quarters import Quarter, instant
 from verification.cycle.rules import ACTIVE, SUSPENDED
@@ -48,7 +49,11 @@ class QuarterlyReportService:
         target: float = 0.6,
         *,
         own_region: str | None = None,  # this deployment's region: requests it asked are not its work
+        training_days: int | None = None,  # days of study that make a person "trained" (exam.toml)
     ) -> None:
+        if training_days is None:
+            training_days = load_rules().min_training_days
+        self._training_days = training_days
         self._uow_factory, self._clock, self._zone, self.target = uow_factory, clock, zone, target
         self._own_region = own_region
         # The rules of the kinds of record a region's year holds, by (prefix, start, end).
@@ -126,7 +131,14 @@ class QuarterlyReportService:
             add("recovery_cases_opened", opened)
             add("recovery_owed_fen", owed)
             add("recovery_repaid_fen", repaid, step=PAYMENT_STEP)
-            found.extend(self._training())
+            # The notice's training figures: staff of the region (their own region code).
+            trained = await uow.training.counts(
+                prefix, quarter.first_day, quarter.end, since, until, self._training_days
+            )
+            add("training_studied", trained.studied, first=quarter.first_day, end=quarter.end)
+            add("training_trained", trained.trained, days=self._training_days, end=quarter.end)
+            add("training_examined", trained.examined, first=quarter.first_day, end=quarter.end)
+            add("training_passed", trained.passed, first=quarter.first_day, end=quarter.end)
         shares = [
             (label, n / retirees if retirees else 0.0)
             for (label, _), n in zip(months, checked.cumulative, strict=True)
@@ -185,11 +197,6 @@ class QuarterlyReportService:
         async with self._uow_factory() as uow:
             rules = await self.rules(uow.reporting, prefix, year_start, end)
             return await uow.reporting.traced(prefix, year_start, end, rules, [RESUMED])
-
-    def _training(self) -> list[Figure]:
-        """Hook for the notice's training figures (staff trained in the quarter): there is no
-        training table yet, so no figure; add them here when there is one."""
-        return []
 
 
 def _months(value: object) -> list[object]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
+from verification.certification.review import NotTrained
 from web.console.common import BadRequest, no_store, not_found, require_csrf
 from web.console.common import services_of as _services
 from web.console.common import staff_of as _staff
@@ -62,10 +63,14 @@ async def decide(request: web.Request) -> web.StreamResponse:
     verdict, reason = form.get("verdict"), form.get("reason", "")
     if verdict not in ("approve", "reject") or not isinstance(reason, str) or not reason.strip():
         raise BadRequest("decision")
-    decision = await _services(request).review.decide(
-        staff.telegram_user_id, case_id, verdict == "approve", reason, leave_notices=True
-    )
-    outcome = "already" if decision is None else "done"
+    try:
+        decision = await _services(request).review.decide(
+            staff.telegram_user_id, case_id, verdict == "approve", reason, leave_notices=True
+        )
+    except NotTrained:
+        outcome = "not_trained"
+    else:
+        outcome = "already" if decision is None else "done"
     target = request.app.router["case"].url_for(case_id=str(case_id)).with_query(decided=outcome)
     raise web.HTTPSeeOther(target)
 

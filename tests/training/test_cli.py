@@ -1,0 +1,77 @@
+"""`pension-bot training verify|revoke|check` run as an operator runs them: in a subprocess,
+against a SQLite database named by DATABASE_URL, keys in VAR_DIR."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from app.settings import Settings
+from app.wiring import training_service
+from storage.db import create_engine, create_session_factory
+from storage.protection import PersonalDataVault
+from storage.schema import upgrade
+from storage.uow import unit_of_work_factory
+from tests.cli import cli_env, run_cli
+from tests.training.helpers import CLERK, Clock, add_staff, answer_all, study_the_course
+from training.service import CertificateView, Sitting
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return cli_env(
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", VAR_DIR=str(tmp_path / "var")
+    )
+
+
+def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return run_cli("training", *args, env=_env(tmp_path), cwd=tmp_path)
+
+
+async def _seed(tmp_path: Path) -> CertificateView:
+    """A clerk who passed, certified by the same service the commands build."""
+    settings = Settings(database_url=_env(tmp_path)["DATABASE_URL"], var_dir=tmp_path / "var")
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        uow_factory = unit_of_work_factory(create_session_factory(engine))
+        vault = PersonalDataVault(*settings.personal_data_keys(create_if_missing=True))
+        await add_staff(uow_factory)
+        clock = Clock()
+        training = training_service(settings, uow_factory, vault, clock)
+        await study_the_course(training, clock)
+        sitting = await training.start_exam(CLERK)
+        assert isinstance(sitting, Sitting)
+        await answer_all(training, sitting)
+        certificate = (await training.submit(CLERK, sitting.id)).certificate
+        assert certificate is not None
+        return certificate
+    finally:
+        await engine.dispose()
+
+
+async def test_the_training_commands(tmp_path):
+    certificate = await _seed(tmp_path)
+
+    valid = _cli(tmp_path, "verify", certificate.number, "--code", certificate.code)
+    assert valid.returncode == 0, valid.stderr
+    assert f"{certificate.number}: valid; held by 李*华 (region 440305), issued 2026-10-07" in valid.stdout
+    assert _cli(tmp_path, "verify", certificate.number).returncode == 0  # on the server: no code needed
+    wrong = _cli(tmp_path, "verify", certificate.number, "--code", "AAAAAAAAAA")
+    assert wrong.returncode == 3 and "tampered" in wrong.stderr
+    odd = _cli(tmp_path, "verify", "PXC-20x6")
+    assert odd.returncode == 3 and "not a certificate number" in odd.stderr
+
+    refused = _cli(tmp_path, "revoke", certificate.number, "--by", "T-02", "--reason", "x")
+    assert refused.returncode == 2 and "not supervisor" in refused.stdout
+    nobody = _cli(tmp_path, "revoke", certificate.number, "--by", "NOBODY", "--reason", "x")
+    assert nobody.returncode == 2 and "nothing revoked" in nobody.stderr
+    revoked = _cli(tmp_path, "revoke", certificate.number, "--by", "T-03", "--reason", "代考，经核实")
+    assert revoked.returncode == 0 and "revoked" in revoked.stdout, revoked.stderr
+    after = _cli(tmp_path, "verify", certificate.number, "--code", certificate.code)
+    assert after.returncode == 3 and "REVOKED" in after.stdout
+
+    checked = _cli(tmp_path, "check")
+    assert checked.returncode == 0, checked.stderr
+    assert "5 modules" in checked.stdout
+    questions = int(checked.stdout.split("question bank: ", 1)[1].split(" ", 1)[0])
+    assert questions >= 120  # the issue's floor
