@@ -39,6 +39,7 @@ def console_app(runtime: Runtime) -> web.Application:
         record_refusal=record_refusal,
         clock=utc_now,
         zone=zone,
+        training=runtime.bot_services.training,
     )
     session_key = vault.keyed_digest("console-session-cookie", "v1")
     return create_console_app(

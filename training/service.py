@@ -18,7 +18,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from kernel.clock import Clock, as_utc, utc_now
-from kernel.regions import covers
+from kernel.regions import covers, region_prefix
 from storage.models import ErrorRecord
 from storage.models.certification import StaffMember, StaffRole
 from storage.models.training import ExamSitting, LessonRead, TrainingCertificate, TrainingDay, TrainingEvent
@@ -106,6 +106,22 @@ class Submission:
     refusal: Refusal | None = None
     retake_from: datetime | None = None
     wrong: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    """A staff member's training on the console's team page (no ID numbers: staff data)."""
+
+    name: str
+    staff_number: str
+    region_code: str
+    lessons_read: int
+    days: int
+    ready_days: bool  # studied on enough days
+    last_score: str  # "18/20", or "" before a paper is handed in
+    last_passed: bool | None
+    certificate_number: str
+    certificate_revoked: bool
 
 
 class CheckResult(StrEnum):
@@ -244,6 +260,28 @@ class TrainingService:
         after = lessons[lessons.index(lesson) + 1 :] + lessons[: lessons.index(lesson)]
         following = next((other for other in after if other.id not in read), None)
         return LessonDone(lesson, first_time, days, following)
+
+    async def team(self, telegram_user_id: int) -> list[TeamMember]:
+        """The training of every staff member of the regions this staff member covers."""
+        async with self._uow_factory() as uow:
+            staff = await uow.staff.acting(telegram_user_id)
+            rows = await uow.training.team(region_prefix(staff.region_code))
+        total = len(self.course.lessons)
+        return [
+            TeamMember(
+                row.staff.name,
+                row.staff.staff_number,
+                row.staff.region_code,
+                min(row.lessons_read, total),
+                row.days,
+                row.days >= self.rules.min_training_days,
+                f"{row.last_sitting.right}/{row.last_sitting.total}" if row.last_sitting else "",
+                row.last_sitting.passed if row.last_sitting else None,
+                row.certificate.number if row.certificate else "",
+                bool(row.certificate and row.certificate.revoked_at),
+            )
+            for row in rows
+        ]
 
     # --- the exam ---------------------------------------------------------------------
 

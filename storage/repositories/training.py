@@ -9,9 +9,21 @@ from datetime import date, datetime
 
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.models.certification import StaffMember
 from storage.models.training import ExamSitting, LessonRead, TrainingCertificate, TrainingDay, TrainingEvent
+
+
+@dataclass(frozen=True)
+class StaffTrainingRow:
+    """One staff member's training as the console's team page lists it."""
+
+    staff: StaffMember
+    lessons_read: int
+    days: int
+    last_sitting: ExamSitting | None
+    certificate: TrainingCertificate | None  # the latest issued, revoked or not
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,61 @@ class TrainingRepository:
     async def events(self, staff_id: int) -> Sequence[TrainingEvent]:
         query = select(TrainingEvent).where(TrainingEvent.staff_id == staff_id).order_by(TrainingEvent.id)
         return (await self._session.execute(query)).scalars().all()
+
+    async def team(self, region_prefix: str, limit: int = 500) -> list[StaffTrainingRow]:
+        """Active staff of regions starting with `region_prefix`, by region and staff number,
+        with their training: a few grouped queries over the team, merged here."""
+        staff = (
+            (
+                await self._session.execute(
+                    select(StaffMember)
+                    .where(
+                        StaffMember.active, StaffMember.region_code.startswith(region_prefix, autoescape=True)
+                    )
+                    .order_by(StaffMember.region_code, StaffMember.staff_number)
+                    .limit(limit)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        ids = [member.id for member in staff]
+        if not ids:
+            return []
+        lessons = await self._counts_by_staff(LessonRead.staff_id, ids)
+        days = await self._counts_by_staff(TrainingDay.staff_id, ids)
+        sittings: dict[int, ExamSitting] = {}
+        for sitting in (
+            await self._session.execute(
+                select(ExamSitting)
+                .where(ExamSitting.staff_id.in_(ids), ExamSitting.submitted_at.is_not(None))
+                .order_by(ExamSitting.id)
+            )
+        ).scalars():
+            sittings[sitting.staff_id] = sitting  # the latest wins
+        certificates: dict[int, TrainingCertificate] = {}
+        for certificate in (
+            await self._session.execute(
+                select(TrainingCertificate)
+                .where(TrainingCertificate.staff_id.in_(ids))
+                .order_by(TrainingCertificate.id)
+            )
+        ).scalars():
+            certificates[certificate.staff_id] = certificate
+        return [
+            StaffTrainingRow(
+                member,
+                int(lessons.get(member.id, 0)),
+                int(days.get(member.id, 0)),
+                sittings.get(member.id),
+                certificates.get(member.id),
+            )
+            for member in staff
+        ]
+
+    async def _counts_by_staff(self, column: InstrumentedAttribute[int], ids: list[int]) -> dict[int, int]:
+        query = select(column, func.count()).where(column.in_(ids)).group_by(column)
+        return {staff_id: int(count) for staff_id, count in (await self._session.execute(query)).all()}
 
     # --- the report -------------------------------------------------------------------
 

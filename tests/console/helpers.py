@@ -18,6 +18,7 @@ from aiohttp import web
 from accounts.console_sign_in import ConsoleAuditTrail, ConsoleSignInService
 from storage.errors import record_error
 from tests.checkplan.helpers import FAR, Stack, add_retiree, add_staff, stack
+from tests.training.helpers import training_service
 from verification.certification.pass_audit import AuditService
 from verification.reporting.lists import RetireeListService
 from verification.reporting.retiree_file import RetireeFileService
@@ -70,6 +71,7 @@ def console_services(uow_factory, vault, s: Stack, url: str) -> ConsoleServices:
         record_refusal=record_refusal,
         clock=s.clock,
         zone=SHANGHAI,
+        training=training_service(uow_factory, s.clock),
     )
 
 

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from accounts.console_sign_in import ConsoleAuditTrail, ConsoleSignInService
 from kernel.clock import Clock
+from training.service import TrainingService
 from verification.certification.pass_audit import AuditService
 from verification.certification.review import ReviewService
 from verification.reporting.retiree_file import RetireeFileService
@@ -35,6 +36,7 @@ class ConsoleServices:
     record_refusal: RecordRefusal
     clock: Clock
     zone: ZoneInfo
+    training: TrainingService | None = None
 
 
 services_key = web.AppKey("console_services", ConsoleServices)

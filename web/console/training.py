@@ -1,0 +1,54 @@
+"""The console's training pages: the team's training (lessons read, days studied, the last
+exam, the certificate) for the regions the staff member covers, a supervisor's revocation of
+a certificate, and the course to read on a bigger screen than a phone's."""
+
+from __future__ import annotations
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from training.service import RevocationResult, TrainingService
+from web.console.common import BadRequest, not_found, require_csrf
+from web.console.common import services_of as _services
+from web.console.common import staff_of as _staff
+
+routes = web.RouteTableDef()
+
+
+def _training(request: web.Request) -> TrainingService:
+    training = _services(request).training
+    if training is None:
+        raise not_found()
+    return training
+
+
+@routes.get("/training", name="training")
+@aiohttp_jinja2.template("training.html")
+async def team(request: web.Request) -> dict[str, object]:
+    training = _training(request)
+    staff = _staff(request)
+    return {
+        "team": await training.team(staff.telegram_user_id),
+        "lessons": len(training.course.lessons),
+        "min_days": training.rules.min_training_days,
+        "supervisor": staff.is_supervisor,
+        "revoked": request.query.get("revoked"),
+    }
+
+
+@routes.post("/training/revoke", name="training_revoke")
+async def revoke(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    await require_csrf(request, form)
+    number, reason = form.get("number", ""), form.get("reason", "")
+    if not isinstance(number, str) or not isinstance(reason, str) or not reason.strip():
+        raise BadRequest("revocation")
+    result = await _training(request).revoke(_staff(request).telegram_user_id, number, reason)
+    outcome = result.value if isinstance(result, RevocationResult) else "unknown"
+    raise web.HTTPSeeOther(request.app.router["training"].url_for().with_query(revoked=outcome))
+
+
+@routes.get("/training/course", name="training_course")
+@aiohttp_jinja2.template("training_course.html")
+async def course(request: web.Request) -> dict[str, object]:
+    return {"course": _training(request).course}
