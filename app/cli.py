@@ -14,6 +14,7 @@ import sys
 
 import app.commands
 from app.file_modes import private_umask
+from kernel.data_files import DataFileProblems
 from storage.key_errors import KeysDoNotMatchDatabase
 
 
@@ -38,6 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     previous_umask = private_umask()
     try:
         return int(args.handler(args) or 0)
+    except DataFileProblems as error:
+        # A course or question bank the agency edited: every problem, one a line, no traceback.
+        print(f"pension-bot: a data file cannot be used ({type(error).__name__}):", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
     except KeysDoNotMatchDatabase as error:
         # One paragraph, no traceback: what was lost and how to restore it (no key material).
         print(f"pension-bot: {error}", file=sys.stderr)

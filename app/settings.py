@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     # The agency's own certification cycle per region (due-date rule, grace, reminders, quiet
     # hours), in the shipped file's format; default verification/data/cycle_policies.toml.
     cycle_policies_file: Path | None = Field(default=None, validation_alias="CYCLE_POLICIES_FILE")
+    # The agency's own training material: a folder with courses/, questions/ and exam.toml in the
+    # shipped files' format (content/data/training/, the default).
+    training_dir: Path | None = Field(default=None, validation_alias="TRAINING_DIR")
     # Regions (codes, comma-separated; a prefecture or province code covers the regions below
     # it) whose staff decide review cases only while holding a valid training certificate.
     review_needs_training: str = Field(

@@ -54,15 +54,14 @@ from verification.signals.suspicions import SuspicionService
 def training_service(
     settings: Settings, uow_factory: UnitOfWorkFactory, vault: PersonalDataVault, clock: Clock = utc_now
 ) -> TrainingService:
-    from training.bank import load_bank
-    from training.courses import load_course
-    from training.exam import load_rules
+    from training.material import SHIPPED, load_material
 
+    material = load_material(settings.training_dir or SHIPPED)
     return TrainingService(
         uow_factory,
-        course=load_course(),
-        bank=load_bank(),
-        rules=load_rules(),
+        course=material.course,
+        bank=material.bank,
+        rules=material.rules,
         # Certificate codes are keyed digests: derived from the ID-hash key, never stored.
         certificate_key=vault.keyed_digest("training-certificate-code", "v1"),
         check_url=settings.certificate_check_url(),

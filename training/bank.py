@@ -20,6 +20,7 @@ from typing import Any
 
 from content.knowledge.articles import LAWS_DIR, parse_law
 from content.knowledge.model import DATA_DIR, chinese_number, load_sources, read_toml_files
+from kernel.data_files import DataFileProblems
 
 QUESTIONS_DIR = DATA_DIR.parent / "training" / "questions"
 LETTERS = "ABCDEF"
@@ -33,10 +34,8 @@ class QuestionKind(StrEnum):
     TRUE_FALSE = "true_false"
 
 
-class QuestionBankError(ValueError):
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
+class QuestionBankError(DataFileProblems):
+    pass
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from kernel.data_files import DataFileProblems
 from training.bank import QUESTIONS_DIR, check_citations, law_articles
 
 COURSES_DIR = QUESTIONS_DIR.parent / "courses"
@@ -25,10 +26,8 @@ LANGUAGES = (("zh_Hans", "zh"), ("en", "en"))
 STEP_LIMITS = {"zh_Hans": 200, "en": 500}  # characters: one screen of a small phone
 
 
-class CourseError(ValueError):
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
+class CourseError(DataFileProblems):
+    pass
 
 
 @dataclass(frozen=True)

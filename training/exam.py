@@ -18,13 +18,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
+from kernel.data_files import DataFileProblems
 from training.bank import QUESTIONS_DIR, QuestionBank
 
 RULES_FILE = QUESTIONS_DIR.parent / "exam.toml"
 GRACE = timedelta(minutes=1)  # a submission sent at the limit arrives a little after it
 
 
-class ExamRulesError(ValueError):
+class ExamRulesError(DataFileProblems):
     pass
 
 
@@ -55,17 +56,27 @@ class ExamRules:
 
 
 def load_rules(path: Path = RULES_FILE) -> ExamRules:
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    mix = {str(topic): int(count) for topic, count in data.get("mix", {}).items()}
-    rules = ExamRules(
-        mix,
-        timedelta(minutes=float(data.get("time_limit_minutes", 30))),
-        float(data.get("pass_mark", 0.8)),
-        timedelta(days=float(data.get("retake_after_days", 7))),
-        int(data.get("min_training_days", 3)),
-    )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        mix = {str(topic): int(count) for topic, count in data.get("mix", {}).items()}
+        rules = ExamRules(
+            mix,
+            timedelta(minutes=float(data.get("time_limit_minutes", 30))),
+            float(data.get("pass_mark", 0.8)),
+            timedelta(days=float(data.get("retake_after_days", 7))),
+            int(data.get("min_training_days", 3)),
+        )
+    except (
+        OSError,
+        UnicodeDecodeError,
+        tomllib.TOMLDecodeError,
+        TypeError,
+        ValueError,
+        AttributeError,
+    ) as error:
+        raise ExamRulesError([f"{path.name}: cannot be read ({error})"]) from error
     if not mix or any(count < 1 for count in mix.values()):
-        raise ExamRulesError(f"{path.name}: [mix] needs at least one topic with one question or more")
+        raise ExamRulesError([f"{path.name}: [mix] needs at least one topic with one question or more"])
     if (
         not 0 < rules.pass_mark <= 1
         or rules.time_limit <= timedelta(0)
@@ -73,8 +84,10 @@ def load_rules(path: Path = RULES_FILE) -> ExamRules:
         or rules.min_training_days < 0
     ):
         raise ExamRulesError(
-            f"{path.name}: pass_mark in (0, 1], a positive time limit, a waiting period >= 0, "
-            "min_training_days >= 0"
+            [
+                f"{path.name}: pass_mark in (0, 1], a positive time limit, a waiting period >= 0, "
+                "min_training_days >= 0"
+            ]
         )
     return rules
 

@@ -88,20 +88,17 @@ async def _revoke(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from training.bank import QuestionBankError, load_bank
-    from training.courses import CourseError, load_course
+    from app.settings import Settings
+    from training.material import SHIPPED, TrainingMaterialProblems, load_material
 
-    problems: list[str] = []
     try:
-        course = load_course()
-        print(f"course: {len(course.modules)} modules, {len(course.lessons)} lessons over {course.days} days")
-    except CourseError as error:
-        problems += error.problems
-    try:
-        bank = load_bank()
-        print(f"question bank: {len(bank.questions)} questions, topics {sorted(bank.by_topic())}")
-    except QuestionBankError as error:
-        problems += error.problems
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    return 1 if problems else 0
+        material = load_material(Settings().training_dir or SHIPPED)
+    except TrainingMaterialProblems as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    course, bank = material.course, material.bank
+    print(f"course: {len(course.modules)} modules, {len(course.lessons)} lessons over {course.days} days")
+    print(f"question bank: {len(bank.questions)} questions, topics {sorted(bank.by_topic())}")
+    print(f"exam: {material.rules.size} questions, pass mark {material.rules.pass_mark:.0%}")
+    return 0

@@ -75,3 +75,29 @@ async def test_the_training_commands(tmp_path):
     assert "5 modules" in checked.stdout
     questions = int(checked.stdout.split("question bank: ", 1)[1].split(" ", 1)[0])
     assert questions >= 120  # the issue's floor
+
+
+def test_an_agencys_broken_training_files_are_listed_and_stop_the_start(tmp_path):
+    """TRAINING_DIR with a question without its answer and a lesson citing no real article:
+    `training check` lists both; a command that needs the runtime stops with the same list."""
+    import shutil
+
+    from training.bank import QUESTIONS_DIR
+
+    folder = tmp_path / "training"
+    shutil.copytree(QUESTIONS_DIR.parent, folder)
+    bank = folder / "questions" / "01_contributions.toml"
+    text = bank.read_text(encoding="utf-8")
+    bank.write_text(text.replace('answer = "', 'no_answer = "', 1), encoding="utf-8")
+    course = folder / "courses" / "01_certification.toml"
+    text = course.read_text(encoding="utf-8")
+    first = text.index('citations = ["') + len('citations = ["')
+    course.write_text(text[:first] + "社会保险法 第九百条" + text[text.index('"', first) :], encoding="utf-8")
+    env = {**_env(tmp_path), "TRAINING_DIR": str(folder)}
+
+    checked = run_cli("training", "check", env=env, cwd=tmp_path)
+    assert checked.returncode == 1
+    assert "the answer is missing" in checked.stderr and "社会保险法 第九百条" in checked.stderr
+    started = run_cli("training", "verify", "PXC-2026-440305-000001", env=env, cwd=tmp_path)
+    assert started.returncode == 2 and "Traceback" not in started.stderr
+    assert "a data file cannot be used" in started.stderr and "the answer is missing" in started.stderr
