@@ -317,20 +317,22 @@ class TrainingService:
             return _view(sitting)
 
     async def answer(
-        self, telegram_user_id: int, sitting_id: int, question_id: str, choices: Iterable[str]
+        self, telegram_user_id: int, sitting_id: int, place: int, choices: Iterable[str]
     ) -> AnswerTaken | SittingRefused:
-        """One question answered (again, until submitted: the last answer counts)."""
+        """The question at `place` (from 0) of the paper answered (again, until submitted:
+        the last answer counts)."""
         now = self._clock()
         chosen = tuple(sorted(set(choices)))
         async with self._uow_factory() as uow:
             staff = await uow.staff.acting(telegram_user_id)
             sitting = await uow.training.sitting(sitting_id, for_update=True)
             refusal = self._refusal(sitting, staff, now)
+            on_paper = sitting is not None and 0 <= place < len(sitting.question_ids)
+            question_id = sitting.question_ids[place] if sitting is not None and on_paper else ""
             question = self.bank.get(question_id)
             if refusal is None and (
                 sitting is None
                 or question is None
-                or question_id not in sitting.question_ids
                 or not chosen
                 or not set(chosen) <= set(question.choices())
             ):

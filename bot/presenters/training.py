@@ -14,7 +14,8 @@ from training.exam import Refusal
 from training.service import Progress, Sitting, Submission
 
 
-def _language(t: Translator) -> str:
+def language_of(t: Translator) -> str:
+    """The course's and the bank's language key for a reader: English, or else Chinese."""
     return "en" if t.language == "en" else "zh_Hans"
 
 
@@ -58,7 +59,7 @@ def refusal_text(t: Translator, refusal: Refusal, retake_from: datetime | None, 
 
 
 def lesson_text(t: Translator, course: Course, lesson: Lesson, step: int) -> str:
-    language = _language(t)
+    language = language_of(t)
     module = course.module(lesson.module_id)
     text = t(
         "training.lesson.step",
@@ -74,7 +75,7 @@ def lesson_text(t: Translator, course: Course, lesson: Lesson, step: int) -> str
 
 
 def question_text(t: Translator, question: Question, number: int, total: int, chosen: set[str]) -> str:
-    wording = question.wordings[_language(t)]
+    wording = question.wordings[language_of(t)]
     lines = [t(f"training.question.head.{question.kind.value}", number=number, total=total), "", wording.stem]
     if question.kind is not QuestionKind.TRUE_FALSE:
         lines.append("")
@@ -121,7 +122,7 @@ def result_text(
             number=certificate.number,
             code=certificate.code,
         )
-    language = _language(t)
+    language = language_of(t)
     wrong = [
         t("training.result.wrong_item", stem=q.wordings[language].stem, why=q.wordings[language].explanation)
         for q in (questions[qid] for qid in submission.wrong if qid in questions)

@@ -96,5 +96,5 @@ async def answer_all(training: TrainingService, sitting: Sitting, wrong: int = 0
     """Answers every question of the paper, the first `wrong` of them wrongly."""
     for place, question_id in enumerate(sitting.question_ids):
         chosen = wrong_answer(question_id) if place < wrong else right_answer(question_id)
-        taken = await training.answer(user, sitting.id, question_id, chosen)
+        taken = await training.answer(user, sitting.id, place, chosen)
         assert not hasattr(taken, "refusal"), taken

@@ -141,22 +141,22 @@ async def test_late_twice_and_someone_elses_submissions_are_refused_and_nothing_
     sitting = await training.start_exam(CLERK)
     assert isinstance(sitting, Sitting)
     first = sitting.question_ids[0]
-    await training.answer(CLERK, sitting.id, first, right_answer(first))
+    await training.answer(CLERK, sitting.id, 0, right_answer(first))
 
     # Someone else's account: neither an answer nor a hand-in is taken.
-    stranger = await training.answer(COLLEAGUE, sitting.id, first, {"A"})
+    stranger = await training.answer(COLLEAGUE, sitting.id, 0, {"A"})
     assert isinstance(stranger, SittingRefused) and stranger.refusal is Refusal.NOT_YOURS
     refused = await training.submit(COLLEAGUE, sitting.id)
     assert refused.refusal is Refusal.NOT_YOURS and refused.marking is None
     assert await training.sitting(COLLEAGUE, sitting.id) is None
-    # A question that is not on the paper, or a choice the question does not have.
-    other = next(q.id for q in BANK.questions if q.id not in sitting.question_ids)
-    assert isinstance(await training.answer(CLERK, sitting.id, other, {"A"}), SittingRefused)
-    assert isinstance(await training.answer(CLERK, sitting.id, first, {"Z"}), SittingRefused)
+    # A place beyond the paper, no choice, or a choice the question does not have.
+    assert isinstance(await training.answer(CLERK, sitting.id, RULES.size, {"A"}), SittingRefused)
+    assert isinstance(await training.answer(CLERK, sitting.id, 0, ()), SittingRefused)
+    assert isinstance(await training.answer(CLERK, sitting.id, 0, {"Z"}), SittingRefused)
 
     # After the time limit (and the minute of grace): refused, the answers kept.
     clock.advance(minutes=RULES.time_limit.total_seconds() / 60 + 2)
-    late = await training.answer(CLERK, sitting.id, sitting.question_ids[1], {"A"})
+    late = await training.answer(CLERK, sitting.id, 1, {"A"})
     assert isinstance(late, SittingRefused) and late.refusal is Refusal.LATE
     late_submission = await training.submit(CLERK, sitting.id)
     assert late_submission.refusal is Refusal.LATE and late_submission.retake_from is not None
@@ -189,6 +189,7 @@ async def test_late_twice_and_someone_elses_submissions_are_refused_and_nothing_
         [
             "answer_not_yours",
             "submission_not_yours",
+            "answer_not_yours",
             "answer_not_yours",
             "answer_not_yours",
             "answer_late",
