@@ -98,3 +98,15 @@ async def answer_all(training: TrainingService, sitting: Sitting, wrong: int = 0
         chosen = wrong_answer(question_id) if place < wrong else right_answer(question_id)
         taken = await training.answer(user, sitting.id, place, chosen)
         assert not hasattr(taken, "refusal"), taken
+
+
+async def pass_the_exam(training: TrainingService, clock: Clock, user: int = CLERK, wrong: int = 0):
+    """The course studied over three days, a paper answered (the first `wrong` wrongly) and
+    handed in: the certificate."""
+    await study_the_course(training, clock, user)
+    sitting = await training.start_exam(user)
+    assert isinstance(sitting, Sitting)
+    await answer_all(training, sitting, wrong=wrong, user=user)
+    certificate = (await training.submit(user, sitting.id)).certificate
+    assert certificate is not None
+    return certificate

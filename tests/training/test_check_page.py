@@ -8,33 +8,20 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from tests.training.helpers import (
-    CLERK,
     SUPERVISOR,
     Clock,
     add_staff,
-    answer_all,
-    study_the_course,
+    pass_the_exam,
     training_service,
 )
-from training.service import Sitting
 from web.certificate_check import CHECKS_PER_MINUTE, add_certificate_check
-
-
-async def _certificate(training, clock):
-    await study_the_course(training, clock)
-    sitting = await training.start_exam(CLERK)
-    assert isinstance(sitting, Sitting)
-    await answer_all(training, sitting)
-    certificate = (await training.submit(CLERK, sitting.id)).certificate
-    assert certificate is not None
-    return certificate
 
 
 async def test_the_public_page_checks_a_certificate_and_says_so_kindly(uow_factory):
     await add_staff(uow_factory)
     clock = Clock()
     training = training_service(uow_factory, clock)
-    certificate = await _certificate(training, clock)
+    certificate = await pass_the_exam(training, clock)
     parent = web.Application()
     add_certificate_check(parent, training)
     async with TestClient(TestServer(parent)) as client:

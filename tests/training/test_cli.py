@@ -13,8 +13,8 @@ from storage.protection import PersonalDataVault
 from storage.schema import upgrade
 from storage.uow import unit_of_work_factory
 from tests.cli import cli_env, run_cli
-from tests.training.helpers import CLERK, Clock, add_staff, answer_all, study_the_course
-from training.service import CertificateView, Sitting
+from tests.training.helpers import Clock, add_staff, pass_the_exam
+from training.service import CertificateView
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -38,12 +38,7 @@ async def _seed(tmp_path: Path) -> CertificateView:
         await add_staff(uow_factory)
         clock = Clock()
         training = training_service(settings, uow_factory, vault, clock)
-        await study_the_course(training, clock)
-        sitting = await training.start_exam(CLERK)
-        assert isinstance(sitting, Sitting)
-        await answer_all(training, sitting)
-        certificate = (await training.submit(CLERK, sitting.id)).certificate
-        assert certificate is not None
+        certificate = await pass_the_exam(training, clock)
         return certificate
     finally:
         await engine.dispose()

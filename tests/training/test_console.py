@@ -9,8 +9,7 @@ from sqlalchemy import update
 from storage.models.certification import StaffMember
 from tests.checkplan.helpers import COLLEAGUE_USER, STAFF_USER
 from tests.console.helpers import CSRF, serve_console
-from tests.training.helpers import COURSE, answer_all, study_the_course, training_service
-from training.service import Sitting
+from tests.training.helpers import COURSE, pass_the_exam, training_service
 
 
 async def test_the_team_page_and_a_supervisors_revocation(uow_factory, vault):
@@ -23,12 +22,7 @@ async def test_the_team_page_and_a_supervisors_revocation(uow_factory, vault):
             )
             await uow.commit()
         training = training_service(uow_factory, console.stack.clock)
-        await study_the_course(training, console.stack.clock, COLLEAGUE_USER)
-        sitting = await training.start_exam(COLLEAGUE_USER)
-        assert isinstance(sitting, Sitting)
-        await answer_all(training, sitting, wrong=1, user=COLLEAGUE_USER)
-        certificate = (await training.submit(COLLEAGUE_USER, sitting.id)).certificate
-        assert certificate is not None
+        certificate = await pass_the_exam(training, console.stack.clock, COLLEAGUE_USER, wrong=1)
 
         async with console.browser() as clerk:
             await console.signed_in(clerk, COLLEAGUE_USER)

@@ -18,11 +18,9 @@ from tests.training.helpers import (
     SUPERVISOR,
     Clock,
     add_staff,
-    answer_all,
-    study_the_course,
+    pass_the_exam,
     training_service,
 )
-from training.service import Sitting
 from verification.certification.review import NotTrained, ReviewService
 from verification.checkplan.quarters import Quarter
 from verification.reporting.service import QuarterlyReportService
@@ -31,21 +29,13 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 KEYS = ("training_studied", "training_trained", "training_examined", "training_passed")
 
 
-async def _sit(training, user: int, wrong: int) -> None:
-    sitting = await training.start_exam(user)
-    assert isinstance(sitting, Sitting)
-    await answer_all(training, sitting, wrong=wrong, user=user)
-    await training.submit(user, sitting.id)
-
-
 async def test_the_report_counts_training_per_region_and_quarter(uow_factory):
     await add_staff(uow_factory)
     clock = Clock(datetime(2026, 9, 29, 2, 0, tzinfo=UTC))  # Q3: the colleague starts early
     training = training_service(uow_factory, clock)
     await training.finish_lesson(COLLEAGUE, COURSE.lessons[0].id)
     clock.now = datetime(2026, 10, 5, 2, 0, tzinfo=UTC)
-    await study_the_course(training, clock, CLERK)  # three days in Q4
-    await _sit(training, CLERK, wrong=0)  # passed
+    await pass_the_exam(training, clock)  # three days in Q4, passed
     await training.finish_lesson(COLLEAGUE, COURSE.lessons[1].id)  # a second day, in Q4
     await training.finish_lesson(SUPERVISOR, COURSE.lessons[0].id)  # the city's supervisor
 
@@ -78,8 +68,7 @@ async def test_a_region_that_asks_for_training_lets_only_certified_staff_decide(
         await gated.decide(CLERK, 999, True, "looks right")
     assert await open_region.decide(CLERK, 999, True, "looks right") is None  # no such case
 
-    await study_the_course(training, clock, CLERK)
-    await _sit(training, CLERK, wrong=0)
+    await pass_the_exam(training, clock)
     assert await gated.decide(CLERK, 999, True, "looks right") is None  # past the gate: no case
     # Revoked: the gate closes again.
     number = (await training.my_certificate(CLERK)).number

@@ -20,6 +20,7 @@ from tests.training.helpers import (
     Clock,
     add_staff,
     answer_all,
+    pass_the_exam,
     right_answer,
     study_the_course,
     training_service,
@@ -103,12 +104,7 @@ async def test_a_course_over_three_days_an_exam_passed_and_a_certificate_that_ch
 
 async def test_a_tampered_number_a_wrong_code_and_no_number_are_refused_with_a_record(world, uow_factory):
     training, clock = world
-    await study_the_course(training, clock)
-    sitting = await training.start_exam(CLERK)
-    assert isinstance(sitting, Sitting)
-    await answer_all(training, sitting)
-    certificate = (await training.submit(CLERK, sitting.id)).certificate
-    assert certificate is not None
+    certificate = await pass_the_exam(training, clock)
 
     number = parse_number(certificate.number)
     assert number is not None
@@ -201,12 +197,7 @@ async def test_late_twice_and_someone_elses_submissions_are_refused_and_nothing_
 
 async def test_a_supervisor_of_the_region_revokes_and_the_check_then_says_so(world, uow_factory):
     training, clock = world
-    await study_the_course(training, clock)
-    sitting = await training.start_exam(CLERK)
-    assert isinstance(sitting, Sitting)
-    await answer_all(training, sitting)
-    certificate = (await training.submit(CLERK, sitting.id)).certificate
-    assert certificate is not None
+    certificate = await pass_the_exam(training, clock)
 
     with pytest.raises(ValueError):
         await training.revoke(SUPERVISOR, certificate.number, "  ")
