@@ -306,7 +306,8 @@ def register_calibration(calibrate: argparse._SubParsersAction) -> None:
         type=Path,
         default=None,
         metavar="FILE",
-        help="dev question sets (default: eval/laws_dev.csv, laws_dev2.csv, dev.csv, out_of_scope.csv)",
+        help="dev question sets (default: eval/laws_dev.csv, laws_dev2.csv, laws_dev3.csv, dev.csv, "
+        "out_of_scope.csv)",
     )
     command.add_argument(
         "--max-wrong", type=float, default=0.03, help="largest share of wrong answers (default 0.03)"
@@ -328,7 +329,7 @@ def register_calibration(calibrate: argparse._SubParsersAction) -> None:
     command.set_defaults(handler=calibrate_answers_command)
 
 
-DEV_SETS = ("laws_dev.csv", "laws_dev2.csv", "dev.csv", "out_of_scope.csv")
+DEV_SETS = ("laws_dev.csv", "laws_dev2.csv", "laws_dev3.csv", "dev.csv", "out_of_scope.csv")
 
 
 def _points(answerer: Answerer, rows: list[tuple[str, str]]) -> list[Point]:
@@ -351,13 +352,14 @@ def _points(answerer: Answerer, rows: list[tuple[str, str]]) -> list[Point]:
                 evidence.article_confidence,
                 article.status is AnswerStatus.ARTICLE and is_right(article, expected),
                 evidence.agreed,
+                evidence.cites_first,
             )
         )
     return points
 
 
 def calibrate_answers_command(args: argparse.Namespace) -> int:
-    from content.knowledge.answering import default_answerer
+    from content.knowledge.answering import DEFAULT_CONTEST, default_answerer
     from content.knowledge.evaluation import choose_thresholds, grid, reliability
     from content.knowledge.model import DATA_DIR
 
@@ -379,8 +381,12 @@ def calibrate_answers_command(args: argparse.Namespace) -> int:
     per_set = {path: _points(answerer, rows) for path, rows in sets.items()}
     points = [point for set_points in per_set.values() for point in set_points]
     entry_grid, article_grid, agreed_grid = grid(), grid(), grid(step=0.04)
+    # 2.0: no entry contests an article (the rule off); else from how confident an entry must be.
+    contest_grid = (*grid(0.3, 0.7, 0.1), DEFAULT_CONTEST)
     z = NormalDist().inv_cdf(args.confidence) if args.confidence > 0 else 0.0
-    choice = choose_thresholds(points, entry_grid, article_grid, args.max_wrong, agreed_grid, z=z)
+    choice = choose_thresholds(
+        points, entry_grid, article_grid, args.max_wrong, agreed_grid, z=z, contest_grid=contest_grid
+    )
     entry_bins = reliability((p.entry_confidence, p.entry_right) for p in points if p.entry_confidence >= 0)
     article_bins = reliability(
         (p.article_confidence, p.article_right) for p in points if p.article_confidence >= 0
@@ -389,7 +395,8 @@ def calibrate_answers_command(args: argparse.Namespace) -> int:
     print(f"dev sets: {', '.join(str(path) for path in sets)} ({len(points)} questions)")
     print(
         f"chosen: entry threshold {choice.entry_threshold:.2f} ({choice.thresholds.agreed:.2f} when the "
-        f"articles agree), article threshold {choice.article_threshold:.2f} (wrong <= {args.max_wrong:.1%}"
+        f"articles agree), article threshold {choice.article_threshold:.2f}, contested by an entry from "
+        f"{choice.thresholds.contest:.2f} (wrong <= {args.max_wrong:.1%}"
         f"{f' at {args.confidence:.0%} confidence' if args.confidence else ''}"
         f"{'' if choice.feasible else ': NOT reachable on this grid, fewest wrong chosen'})"
     )
@@ -404,7 +411,15 @@ def calibrate_answers_command(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         _calibration_toml(
-            args, per_set, choice, entry_grid, article_grid, entry_bins, article_bins, agreed_grid
+            args,
+            per_set,
+            choice,
+            entry_grid,
+            article_grid,
+            entry_bins,
+            article_bins,
+            agreed_grid,
+            contest_grid,
         ),
         encoding="utf-8",
     )
@@ -421,6 +436,7 @@ def _calibration_toml(
     entry_bins: list[Bin],
     article_bins: list[Bin],
     agreed_grid: Sequence[float],
+    contest_grid: Sequence[float],
 ) -> str:
     from datetime import UTC, datetime
 
@@ -438,11 +454,13 @@ def _calibration_toml(
         "# thresholds, chosen on the dev question sets only (never on the held-out ones) as the",
         "# thresholds with the most correct answers whose share of wrong answers (its upper",
         "# confidence bound, at `confidence`) is at most max_wrong. content/knowledge/answering.py",
-        "# reads the four thresholds at start.",
+        "# reads the thresholds at start. contest_threshold: an entry at least this confident that",
+        "# the best articles do not agree with keeps them from being quoted (2.0: never).",
         f"entry_threshold = {choice.entry_threshold}",
         f"agreed_threshold = {choice.thresholds.agreed}",
         f"article_threshold = {choice.article_threshold}",
         f"article_margin = {choice.thresholds.margin}",
+        f"contest_threshold = {choice.thresholds.contest}",
         f"max_wrong = {args.max_wrong}",
         f"confidence = {args.confidence}  # one-sided, of the Wilson bound on the wrong share",
         f"feasible = {'true' if choice.feasible else 'false'}",
@@ -453,6 +471,7 @@ def _calibration_toml(
         f"entry = [{entry_grid[0]}, {entry_grid[-1]}, {len(entry_grid)}]  # low, high, points",
         f"agreed = [{agreed_grid[0]}, {agreed_grid[-1]}, {len(agreed_grid)}]",
         f"article = [{article_grid[0]}, {article_grid[-1]}, {len(article_grid)}]",
+        "contest = [" + ", ".join(str(value) for value in contest_grid) + "]",
         "",
         "[dev]  # the dev sets at the chosen thresholds",
     ]

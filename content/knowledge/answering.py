@@ -28,6 +28,7 @@ DEFAULT_ARTICLE_THRESHOLD = 0.35
 # A confident entry still gives way to an article it does not cite when the article scores
 # this much higher (the entry is then about something near, not about the question).
 DEFAULT_ARTICLE_MARGIN = 0.15
+DEFAULT_CONTEST = 2.0  # above any confidence: off
 CALIBRATION_FILE = DATA_DIR / "calibration.toml"
 
 
@@ -46,6 +47,7 @@ ARTICLE_MARGIN = _calibrated("article_margin", DEFAULT_ARTICLE_MARGIN)
 # When the best entry cites one of the two best articles, two searches over different texts
 # agree, and the entry may be given at this lower confidence (the entry threshold by default).
 AGREED_THRESHOLD = _calibrated("agreed_threshold", CONFIDENCE_THRESHOLD)
+CONTEST_THRESHOLD = _calibrated("contest_threshold", DEFAULT_CONTEST)
 MAX_QUESTION_CHARS = 500
 RELATED_SHOWN = 3
 ARTICLES_SHOWN = 3  # the closest articles listed when handing over
@@ -96,6 +98,7 @@ class Evidence:
     entry_confidence: float  # the best entry's; -1 when there is none
     article_confidence: float  # the best article's; -1 when there is none
     agreed: bool  # the best entry cites one of the two best articles
+    cites_first: bool = False  # the best entry cites the best article
 
 
 @dataclass(frozen=True)
@@ -104,13 +107,16 @@ class Thresholds:
     article: float = DEFAULT_ARTICLE_THRESHOLD
     agreed: float = DEFAULT_ENTRY_THRESHOLD
     margin: float = DEFAULT_ARTICLE_MARGIN
+    # An entry at least this confident that does not cite the best article contests it: the
+    # two searches disagree on a question close to a curated topic, so no article is quoted.
+    contest: float = DEFAULT_CONTEST
 
 
 def route(evidence: Evidence, thresholds: Thresholds) -> Route:
     """The entry when it is confident enough (less is needed when the articles agree with
     it), unless an article it does not cite is confident and clearly better; else the
-    article when it is confident enough; else a hand-over to staff. `calibrate answers`
-    chooses the thresholds with this same function."""
+    article when it is confident enough and no entry contests it; else a hand-over to
+    staff. `calibrate answers` chooses the thresholds with this same function."""
     article_ok = evidence.article_confidence >= thresholds.article
     needed = thresholds.agreed if evidence.agreed else thresholds.entry
     if evidence.entry_confidence >= needed:
@@ -121,7 +127,8 @@ def route(evidence: Evidence, thresholds: Thresholds) -> Route:
         )
         if not outdone:
             return Route.ENTRY
-    return Route.ARTICLE if article_ok else Route.HAND_OVER
+    contested = not evidence.cites_first and evidence.entry_confidence >= thresholds.contest
+    return Route.ARTICLE if article_ok and not contested else Route.HAND_OVER
 
 
 def detect_language(text: str) -> str:
@@ -139,6 +146,7 @@ class Answerer:
         article_threshold: float = ARTICLE_THRESHOLD,
         article_margin: float = ARTICLE_MARGIN,
         agreed_threshold: float | None = None,
+        contest_threshold: float = CONTEST_THRESHOLD,
     ) -> None:
         self.index = index
         self.max_chars = max_chars
@@ -148,6 +156,7 @@ class Answerer:
             article_threshold,
             agreed_threshold if agreed_threshold is not None else min(AGREED_THRESHOLD, threshold),
             article_margin,
+            contest_threshold,
         )
 
     @property
@@ -229,6 +238,7 @@ class Answerer:
                 result.confidence if result.best is not None else -1.0,
                 found[0][1] if found else -1.0,
                 any(article.citation in cited for article, _ in found[:2]),
+                bool(found) and found[0][0].citation in cited,
             ),
         )
 

@@ -17,6 +17,7 @@ articles), else the articles when theirs reaches the article threshold, else a h
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -25,6 +26,7 @@ from enum import StrEnum
 
 from content.knowledge.answering import (
     DEFAULT_ARTICLE_MARGIN,
+    DEFAULT_CONTEST,
     Answer,
     AnswerStatus,
     Evidence,
@@ -122,10 +124,11 @@ class Point:
     article_confidence: float = -1.0
     article_right: bool = False
     agreed: bool = False
+    cites_first: bool = False
 
     @property
     def evidence(self) -> Evidence:
-        return Evidence(self.entry_confidence, self.article_confidence, self.agreed)
+        return Evidence(self.entry_confidence, self.article_confidence, self.agreed, self.cites_first)
 
 
 def decide(point: Point, thresholds: Thresholds) -> Outcome:
@@ -182,6 +185,7 @@ def choose_thresholds(
     agreed_grid: Sequence[float] | None = None,
     margin: float = DEFAULT_ARTICLE_MARGIN,
     z: float = 0.0,
+    contest_grid: Sequence[float] = (DEFAULT_CONTEST,),
 ) -> Choice:
     """The thresholds with the most correct answers whose share of wrong answers is at most
     `max_wrong`; among equals, fewer wrong, then the stricter thresholds. With `z` > 0 it is
@@ -196,23 +200,32 @@ def choose_thresholds(
         agreed_values = (
             [entry_threshold] if agreed_grid is None else [a for a in agreed_grid if a <= entry_threshold]
         )
-        for agreed_threshold in agreed_values:
-            for article_threshold in article_grid:
-                thresholds = Thresholds(entry_threshold, article_threshold, agreed_threshold, margin)
-                result = tally(points, thresholds)
-                key = (result.correct, -result.wrong, entry_threshold, agreed_threshold, article_threshold)
-                within = wilson_upper(result.wrong, result.total, z) <= max_wrong + 1e-12
-                if within and (best is None or key > best[0]):
-                    best = (key, Choice(thresholds, result, True))
-                fallback_key = (
-                    -result.wrong,
-                    result.correct,
-                    entry_threshold,
-                    agreed_threshold,
-                    article_threshold,
-                )
-                if fallback is None or fallback_key > fallback[0]:
-                    fallback = (fallback_key, Choice(thresholds, result, False))
+        for agreed_threshold, article_threshold, contest in itertools.product(
+            agreed_values, article_grid, contest_grid
+        ):
+            thresholds = Thresholds(entry_threshold, article_threshold, agreed_threshold, margin, contest)
+            result = tally(points, thresholds)
+            key = (
+                result.correct,
+                -result.wrong,
+                entry_threshold,
+                agreed_threshold,
+                article_threshold,
+                -contest,
+            )
+            within = wilson_upper(result.wrong, result.total, z) <= max_wrong + 1e-12
+            if within and (best is None or key > best[0]):
+                best = (key, Choice(thresholds, result, True))
+            fallback_key = (
+                -result.wrong,
+                result.correct,
+                entry_threshold,
+                agreed_threshold,
+                article_threshold,
+                -contest,
+            )
+            if fallback is None or fallback_key > fallback[0]:
+                fallback = (fallback_key, Choice(thresholds, result, False))
     if best is not None:
         return best[1]
     if fallback is None:

@@ -20,7 +20,6 @@ EVAL = DATA_DIR / "eval"
     [
         ("新员工入职多久必须给他上社保？", "reg-employee"),
         ("试用期的员工也要交社保吗", "prob-covered"),
-        ("How is the late fee on unpaid contributions worked out?", "fee-late-rate"),
         ("Who pays social insurance for dispatched agency workers?", "disp-who-pays"),
         ("員工簽了放棄社保的承諾書，單位還要繳嗎", "waiver-void"),  # traditional characters
         (
@@ -39,18 +38,24 @@ def test_questions_as_employers_ask_them_find_the_right_entry(answerer, question
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
-        ("滞纳今怎么算", "fee-late-rate"),  # typo: 金 -> 今
+        ("滞纳今怎么算", "fee-late-rate"),  # a typo: 金 -> 今
         ("社保缴费基属怎么定", "base-what"),  # typo: 数 -> 属
+        # Close to the entry (0.61, under the threshold); the best article (closing an account:
+        # arrears and late fees settled first) is not the entry's: contested, handed to staff.
+        ("How is the late fee on unpaid contributions worked out?", "fee-late-rate"),
     ],
 )
-def test_questions_with_typos_find_the_right_entry_first(answerer, question, expected):
+def test_questions_near_the_threshold_find_the_right_entry_first(answerer, question, expected):
     """The search still ranks the right entry first; at the calibrated threshold (wrong answers
     at most 3 %, content/data/knowledge/calibration.toml) such a question may be handed to
-    staff instead, with that entry first among the closest topics, but never answered wrongly."""
+    staff instead, with that entry first among the closest topics, or answered with the article
+    the entry rests on, but never answered wrongly."""
     answer = answerer.answer(question)
     assert answer.scores[0][0] == expected, (question, answer.scores[:3])
     if answer.status is AnswerStatus.ANSWERED:
         assert answer.entry.id == expected and answer.citations
+    elif answer.status is AnswerStatus.ARTICLE:  # the article the entry rests on, quoted
+        assert set(answer.citations) & set(answerer.entry(expected).citation_strings()), answer.citations
     else:
         assert answer.status is AnswerStatus.UNSURE
         assert answer.related[0].id == expected

@@ -157,6 +157,21 @@ def test_a_confident_article_the_entry_does_not_cite_outdoes_it() -> None:
     assert route(Evidence(0.2, 0.3, agreed=False), thresholds) is Route.HAND_OVER
 
 
+def test_an_entry_close_to_the_threshold_contests_an_article_it_does_not_cite() -> None:
+    thresholds = Thresholds(entry=0.66, article=0.7, agreed=0.64, contest=0.6)
+    # Under the entry's threshold, over the article's: the article is quoted only when the
+    # entry cites it, or when no entry comes near.
+    assert route(Evidence(0.62, 0.9, agreed=True, cites_first=False), thresholds) is Route.HAND_OVER
+    assert route(Evidence(0.62, 0.9, agreed=True, cites_first=True), thresholds) is Route.ARTICLE
+    assert route(Evidence(0.3, 0.9, agreed=False), thresholds) is Route.ARTICLE
+    off = Thresholds(entry=0.66, article=0.7, agreed=0.64)
+    assert route(Evidence(0.62, 0.9, agreed=False), off) is Route.ARTICLE
+    # The calibration finds it: articles right only where no entry comes near.
+    points = [Point(0.62, False, 0.9, False)] * 10 + [Point(0.2, False, 0.9, True)] * 10
+    chosen = choose_thresholds(points, grid(), grid(), max_wrong=0.0, contest_grid=(0.5, 2.0))
+    assert (chosen.tally.correct, chosen.tally.wrong, chosen.thresholds.contest) == (10, 0, 0.5)
+
+
 def test_calibration_without_a_feasible_pair_chooses_the_fewest_wrong() -> None:
     points = [Point(0.9, False)] * 5 + [Point(0.95, True)] * 5
     choice = choose_thresholds(points, [0.5, 0.92], [0.5], max_wrong=0.0)
