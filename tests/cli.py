@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,3 +35,23 @@ def run_cli(
         timeout=timeout,
         **options,
     )
+
+
+@asynccontextmanager
+async def cli_database(env: dict[str, str]) -> AsyncIterator[tuple[Any, Any, Any]]:
+    """The database and keys a command run with `env` will open, migrated, to seed a test's
+    world first: (settings, unit-of-work factory, vault)."""
+    from app.settings import Settings
+    from storage.db import create_engine, create_session_factory
+    from storage.protection import PersonalDataVault
+    from storage.schema import upgrade
+    from storage.uow import unit_of_work_factory
+
+    settings = Settings(database_url=env["DATABASE_URL"], var_dir=Path(env["VAR_DIR"]))
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        vault = PersonalDataVault(*settings.personal_data_keys(create_if_missing=True))
+        yield settings, unit_of_work_factory(create_session_factory(engine)), vault
+    finally:
+        await engine.dispose()

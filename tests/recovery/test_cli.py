@@ -6,12 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from app.settings import Settings
-from storage.db import create_engine, create_session_factory
-from storage.protection import PersonalDataVault
-from storage.schema import upgrade
-from storage.uow import unit_of_work_factory
-from tests.cli import cli_env, run_cli
+from tests.cli import cli_database, cli_env, run_cli
 from tests.recovery.helpers import CLERK_NUMBER, SECOND_NUMBER, add_retiree, add_staff, open_case
 
 
@@ -26,18 +21,11 @@ def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 async def _seed(tmp_path: Path) -> int:
-    settings = Settings(database_url=_env(tmp_path)["DATABASE_URL"], var_dir=tmp_path / "var")
-    engine = create_engine(settings.database_url)
-    try:
-        await upgrade(engine)
-        uow_factory = unit_of_work_factory(create_session_factory(engine))
-        vault = PersonalDataVault(*settings.personal_data_keys(create_if_missing=True))
+    async with cli_database(_env(tmp_path)) as (_, uow_factory, vault):
         await add_staff(uow_factory)
         case_id = await open_case(uow_factory, await add_retiree(uow_factory, vault, name="陈淑珍"))
         assert case_id is not None
         return case_id
-    finally:
-        await engine.dispose()
 
 
 async def test_the_recovery_commands(tmp_path):

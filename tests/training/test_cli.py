@@ -6,13 +6,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from app.settings import Settings
 from app.wiring import training_service
-from storage.db import create_engine, create_session_factory
-from storage.protection import PersonalDataVault
-from storage.schema import upgrade
-from storage.uow import unit_of_work_factory
-from tests.cli import cli_env, run_cli
+from tests.cli import cli_database, cli_env, run_cli
 from tests.training.helpers import Clock, add_staff, pass_the_exam
 from training.service import CertificateView
 
@@ -29,19 +24,10 @@ def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 
 async def _seed(tmp_path: Path) -> CertificateView:
     """A clerk who passed, certified by the same service the commands build."""
-    settings = Settings(database_url=_env(tmp_path)["DATABASE_URL"], var_dir=tmp_path / "var")
-    engine = create_engine(settings.database_url)
-    try:
-        await upgrade(engine)
-        uow_factory = unit_of_work_factory(create_session_factory(engine))
-        vault = PersonalDataVault(*settings.personal_data_keys(create_if_missing=True))
+    async with cli_database(_env(tmp_path)) as (settings, uow_factory, vault):
         await add_staff(uow_factory)
         clock = Clock()
-        training = training_service(settings, uow_factory, vault, clock)
-        certificate = await pass_the_exam(training, clock)
-        return certificate
-    finally:
-        await engine.dispose()
+        return await pass_the_exam(training_service(settings, uow_factory, vault, clock), clock)
 
 
 async def test_the_training_commands(tmp_path):
