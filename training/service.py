@@ -124,6 +124,14 @@ class TeamMember:
     certificate_revoked: bool
 
 
+class ClassroomResult(StrEnum):
+    RECORDED = "recorded"
+    ALREADY = "already_recorded"
+    UNKNOWN_STAFF = "unknown_staff"
+    NOT_SUPERVISOR = "not_supervisor"  # only a supervisor of the staff member's region records
+    FUTURE = "future"  # a day that has not come yet
+
+
 class CheckResult(StrEnum):
     VALID = "valid"
     REVOKED = "revoked"
@@ -178,18 +186,18 @@ class TrainingService:
         self._key = certificate_key
         self._clock = clock
         self.check_url = check_url  # the public page that checks a certificate (printed on it)
-        self.zone = self._zone = ZoneInfo(timezone)
+        self.zone = ZoneInfo(timezone)
         self._rng = rng or random.SystemRandom()
         self._bank_digest = hashlib.sha256(
             "\n".join(f"{q.id}:{sorted(q.answer)}" for q in bank.questions).encode()
         ).hexdigest()
 
     def _today(self, now: datetime) -> date:
-        return now.astimezone(self._zone).date()
+        return now.astimezone(self.zone).date()
 
     def _local(self, moment: datetime | None) -> datetime | None:
         """A time told to the person: in the region's time zone."""
-        return moment.astimezone(self._zone) if moment else None
+        return moment.astimezone(self.zone) if moment else None
 
     # --- the course -------------------------------------------------------------------
 
@@ -260,6 +268,38 @@ class TrainingService:
         after = lessons[lessons.index(lesson) + 1 :] + lessons[: lessons.index(lesson)]
         following = next((other for other in after if other.id not in read), None)
         return LessonDone(lesson, first_time, days, following)
+
+    async def record_classroom_day(
+        self, telegram_user_id: int, staff_number: str, day: date
+    ) -> ClassroomResult:
+        """A supervisor records that a staff member of their regions attended a day of
+        classroom (concentrated) training: that day counts as a day of study."""
+        now = self._clock()
+        if day > self._today(now):
+            return ClassroomResult.FUTURE
+        async with self._uow_factory() as uow:
+            supervisor = await uow.staff.acting(telegram_user_id)
+            member = await uow.staff.by_number(staff_number.strip())
+            if member is None:
+                return ClassroomResult.UNKNOWN_STAFF
+            if supervisor.role != StaffRole.SUPERVISOR or not covers(
+                supervisor.region_code, member.region_code
+            ):
+                return ClassroomResult.NOT_SUPERVISOR
+            studied = await uow.training.day(member.id, day)
+            if studied is not None and studied.classroom_recorded_by is not None:
+                return ClassroomResult.ALREADY
+            if studied is None:
+                studied = TrainingDay(
+                    staff_id=member.id, region_code=member.region_code, studied_on=day, lessons=0
+                )
+                studied.first_at = now
+                uow.training.add(studied)
+            studied.classroom_recorded_by = supervisor.id
+            await uow.flush()
+            self._event(uow, "classroom_day", member.id, None, day=day.isoformat(), by=supervisor.id)
+            await uow.commit()
+            return ClassroomResult.RECORDED
 
     async def team(self, telegram_user_id: int) -> list[TeamMember]:
         """The training of every staff member of the regions this staff member covers."""

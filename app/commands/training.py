@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from datetime import date
 
 from app.commands._database import DatabaseUnavailable, command_runtime
 from app.commands._groups import group
@@ -23,6 +24,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     revoke.add_argument("--by", required=True, metavar="STAFF_NUMBER", help="the supervisor's staff number")
     revoke.add_argument("--reason", required=True, help="why, in words (kept with the revocation)")
     revoke.set_defaults(handler=lambda args: asyncio.run(_revoke(args)))
+    attend = training.add_parser(
+        "attend", help="record a staff member's day at a classroom session (a supervisor of their region)"
+    )
+    attend.add_argument("staff_number", help="the staff member who attended")
+    attend.add_argument("--on", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD", help="the day")
+    attend.add_argument("--by", required=True, metavar="STAFF_NUMBER", help="the supervisor's staff number")
+    attend.set_defaults(handler=lambda args: asyncio.run(_attend(args)))
     check = training.add_parser(
         "check",
         help="load the course and the question bank and list every problem (citations, answers, repeats)",
@@ -62,7 +70,9 @@ async def _verify(args: argparse.Namespace) -> int:
     return 3
 
 
-async def _revoke(args: argparse.Namespace) -> int:
+async def _as_supervisor(args: argparse.Namespace, act) -> int:  # type: ignore[no-untyped-def]
+    """`act(training, the supervisor's Telegram account)` for the supervisor named by --by;
+    prints what came of it."""
     from app.settings import Settings
 
     try:
@@ -72,19 +82,27 @@ async def _revoke(args: argparse.Namespace) -> int:
             async with runtime.uow_factory() as uow:
                 supervisor = await uow.staff.by_number(args.by)
             if supervisor is None or supervisor.telegram_user_id is None:
-                print(
-                    f"{args.by}: no signed-in staff member has this number; nothing revoked.", file=sys.stderr
-                )
+                print(f"{args.by}: no signed-in staff member has this number; nothing done.", file=sys.stderr)
                 return 2
-            result = await training.revoke(supervisor.telegram_user_id, args.number, args.reason)
+            result = await act(training, supervisor.telegram_user_id)
     except DatabaseUnavailable as error:
         print(error, file=sys.stderr)
         return 1
     except ValueError as error:
-        print(f"Not revoked: {error}.", file=sys.stderr)
+        print(f"Nothing done: {error}.", file=sys.stderr)
         return 2
-    print(f"{args.number[:40]}: {result.value.replace('_', ' ')}")
-    return 0 if result.value in ("revoked", "already_revoked") else 2
+    print(result.value.replace("_", " "))
+    return 0 if result.value in ("revoked", "already_revoked", "recorded", "already_recorded") else 2
+
+
+async def _revoke(args: argparse.Namespace) -> int:
+    return await _as_supervisor(args, lambda training, user: training.revoke(user, args.number, args.reason))
+
+
+async def _attend(args: argparse.Namespace) -> int:
+    return await _as_supervisor(
+        args, lambda training, user: training.record_classroom_day(user, args.staff_number, args.on)
+    )
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -30,7 +30,8 @@ class LessonRead(Base):
 
 class TrainingDay(Base):
     """A day (the region's local date) a staff member studied: at least one lesson finished
-    that day. The notice asks for at least three days of training, shown per person."""
+    that day in the bot, or a day of classroom training a supervisor recorded. The notice asks
+    for at least three days of training, shown per person."""
 
     __tablename__ = "training_days"
     __table_args__ = (UniqueConstraint("staff_id", "studied_on"),)
@@ -41,6 +42,10 @@ class TrainingDay(Base):
     studied_on: Mapped[date] = mapped_column(Date)
     first_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     lessons: Mapped[int] = mapped_column(Integer, default=0)
+    # The supervisor who recorded the staff member's presence at a classroom session that day.
+    classroom_recorded_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_members.id", ondelete="SET NULL")
+    )
 
 
 class ExamSitting(Base):

@@ -45,11 +45,16 @@ async def test_the_training_commands(tmp_path):
     refused = _cli(tmp_path, "revoke", certificate.number, "--by", "T-02", "--reason", "x")
     assert refused.returncode == 2 and "not supervisor" in refused.stdout
     nobody = _cli(tmp_path, "revoke", certificate.number, "--by", "NOBODY", "--reason", "x")
-    assert nobody.returncode == 2 and "nothing revoked" in nobody.stderr
+    assert nobody.returncode == 2 and "nothing done" in nobody.stderr
     revoked = _cli(tmp_path, "revoke", certificate.number, "--by", "T-03", "--reason", "代考，经核实")
     assert revoked.returncode == 0 and "revoked" in revoked.stdout, revoked.stderr
     after = _cli(tmp_path, "verify", certificate.number, "--code", certificate.code)
     assert after.returncode == 3 and "REVOKED" in after.stdout
+
+    attended = _cli(tmp_path, "attend", "T-02", "--on", "2026-10-01", "--by", "T-03")
+    assert attended.returncode == 0 and "recorded" in attended.stdout, attended.stderr
+    clerk = _cli(tmp_path, "attend", "T-02", "--on", "2026-10-02", "--by", "T-01")
+    assert clerk.returncode == 2 and "not supervisor" in clerk.stdout
 
     checked = _cli(tmp_path, "check")
     assert checked.returncode == 0, checked.stderr

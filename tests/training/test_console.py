@@ -57,5 +57,13 @@ async def test_the_team_page_and_a_supervisors_revocation(uow_factory, vault):
             async with supervisor.post(console.url + "/console/training/revoke", data=real) as response:
                 page = await response.text()
             assert "证书已撤销，原因已记录" in page and "（已撤销）" in page
+            token = CSRF.search(page)
+            assert token is not None and "记录集中培训出勤" in page
+            day = {"staff_number": "S2", "day": "2026-02-09", "csrf": token.group(1)}
+            async with supervisor.post(console.url + "/console/training/classroom", data=day) as response:
+                assert "已记录：这一天算作一天培训" in await response.text()
+            bad = {**day, "day": "yesterday"}
+            async with supervisor.post(console.url + "/console/training/classroom", data=bad) as response:
+                assert response.status == 400
         check = await training.check(certificate.number, certificate.code)
         assert check.result.value == "revoked"

@@ -257,3 +257,33 @@ async def test_one_day_of_study_counts_once_however_many_lessons(world, uow_fact
     progress = await training.progress(CLERK)
     assert [d.isoformat() for d in progress.days_studied] == ["2026-10-05", "2026-10-06"]
     assert len(progress.lessons_read) == 5
+
+
+async def test_a_supervisor_records_classroom_days_that_count_as_days_of_study(world, uow_factory):
+    from datetime import date
+
+    from training.service import ClassroomResult
+
+    training, clock = world
+    day = date(2026, 10, 3)
+    assert await training.record_classroom_day(SUPERVISOR, "T-01", day) is ClassroomResult.RECORDED
+    assert await training.record_classroom_day(SUPERVISOR, "T-01", day) is ClassroomResult.ALREADY
+    assert (
+        await training.record_classroom_day(SUPERVISOR, "T-01", date(2026, 10, 6)) is ClassroomResult.FUTURE
+    )
+    assert await training.record_classroom_day(SUPERVISOR, "NOBODY", day) is ClassroomResult.UNKNOWN_STAFF
+    assert await training.record_classroom_day(COLLEAGUE, "T-01", day) is ClassroomResult.NOT_SUPERVISOR
+    assert await training.record_classroom_day(FAR_SUPERVISOR, "T-01", day) is ClassroomResult.NOT_SUPERVISOR
+    # Two classroom days and every lesson read today: three days, the exam opens.
+    assert (
+        await training.record_classroom_day(SUPERVISOR, "T-01", date(2026, 10, 4)) is ClassroomResult.RECORDED
+    )
+    for lesson in COURSE.lessons:
+        await training.finish_lesson(CLERK, lesson.id)
+    progress = await training.progress(CLERK)
+    assert [d.isoformat() for d in progress.days_studied] == ["2026-10-03", "2026-10-04", "2026-10-05"]
+    assert progress.refusal is None
+    async with uow_factory() as uow:
+        staff = await uow.staff.acting(CLERK)
+        events = [e for e in await uow.training.events(staff.id) if e.event == "classroom_day"]
+    assert [e.detail["day"] for e in events] == ["2026-10-03", "2026-10-04"]

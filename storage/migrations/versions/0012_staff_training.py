@@ -40,7 +40,9 @@ def upgrade() -> None:
         sa.Column("studied_on", sa.Date(), nullable=False),
         sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("lessons", sa.Integer(), nullable=False),
+        _staff("classroom_recorded_by", nullable=True),
         sa.ForeignKeyConstraint(["staff_id"], ["staff_members.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["classroom_recorded_by"], ["staff_members.id"], ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("staff_id", "studied_on"),
     )
