@@ -109,6 +109,12 @@ async def test_a_staff_member_trains_on_three_days_passes_in_the_bot_and_gets_th
         await stack.client.press_button(COLLEAGUE, chat["messages"][-1]["message_id"], f"exs:{sitting_id}")
         [forged] = await colleague.replies(chat["messages"][-1]["message_id"])
         assert forged["text"] == zh("training.refused.not_yours", min_days=3)
+        # Someone who is not staff at all (a retiree's account) forging it: told kindly.
+        outsider = stack.user(778001)
+        [hello] = await outsider.say("/start")
+        await stack.client.press_button(778001, hello["message_id"], f"exs:{sitting_id}")
+        [refused] = await outsider.replies(hello["message_id"])
+        assert refused["text"] == zh("review.not_staff")
         assert (await training.check(certificate.number, certificate.code)).result is CheckResult.VALID
 
 
