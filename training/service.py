@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -70,7 +70,7 @@ class Sitting:
     id: int
     question_ids: tuple[str, ...]
     answers: dict[str, tuple[str, ...]]
-    deadline: datetime
+    deadline: datetime  # in the region's time zone
     resumed: bool = False
 
     def next_unanswered(self) -> str | None:
@@ -105,7 +105,6 @@ class Submission:
     certificate: CertificateView | None = None
     refusal: Refusal | None = None
     retake_from: datetime | None = None
-    wrong: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -212,11 +211,11 @@ class TrainingService:
             lesson.id for lesson in self.course.lessons
         }
         days = tuple(day.studied_on for day in await uow.training.days(staff.id))
-        valid = [c for c in await uow.training.certificates_of(staff.id) if c.revoked_at is None]
+        valid = await uow.training.valid_certificate(staff.id)
         sittings = await uow.training.sittings(staff.id)
         open_sitting = next((s.id for s in reversed(sittings) if self._in_time(s, now)), None)
         refused = sitting_refusal(
-            passed=bool(valid),
+            passed=valid is not None,
             last_failed_at=_last_try(sittings, now),
             now=now,
             rules=self.rules,
@@ -228,7 +227,7 @@ class TrainingService:
             read,
             days,
             len(self.course.lessons),
-            valid[-1].number if valid else None,
+            valid.number if valid else None,
             open_sitting,
             refused[0] if refused else None,
             self._local(refused[1]) if refused else None,
@@ -246,13 +245,7 @@ class TrainingService:
             staff = await uow.staff.acting(telegram_user_id)
             read = await uow.training.lessons_read(staff.id)
             first_time = lesson.id not in read
-            day = await uow.training.day(staff.id, today)
-            if day is None:
-                day = TrainingDay(
-                    staff_id=staff.id, region_code=staff.region_code, studied_on=today, lessons=0
-                )
-                day.first_at = now
-                uow.training.add(day)
+            day = await _day_of_study(uow, staff, today, now)
             day.lessons = (day.lessons or 0) + 1
             if first_time:
                 uow.training.add(
@@ -282,19 +275,11 @@ class TrainingService:
             member = await uow.staff.by_number(staff_number.strip())
             if member is None:
                 return ClassroomResult.UNKNOWN_STAFF
-            if supervisor.role != StaffRole.SUPERVISOR or not covers(
-                supervisor.region_code, member.region_code
-            ):
+            if not _supervises(supervisor, member.region_code):
                 return ClassroomResult.NOT_SUPERVISOR
-            studied = await uow.training.day(member.id, day)
-            if studied is not None and studied.classroom_recorded_by is not None:
+            studied = await _day_of_study(uow, member, day, now)
+            if studied.classroom_recorded_by is not None:
                 return ClassroomResult.ALREADY
-            if studied is None:
-                studied = TrainingDay(
-                    staff_id=member.id, region_code=member.region_code, studied_on=day, lessons=0
-                )
-                studied.first_at = now
-                uow.training.add(studied)
             studied.classroom_recorded_by = supervisor.id
             await uow.flush()
             self._event(uow, "classroom_day", member.id, None, day=day.isoformat(), by=supervisor.id)
@@ -315,7 +300,7 @@ class TrainingService:
                 min(row.lessons_read, total),
                 row.days,
                 row.days >= self.rules.min_training_days,
-                f"{row.last_sitting.right}/{row.last_sitting.total}" if row.last_sitting else "",
+                _score(row.last_sitting),
                 row.last_sitting.passed if row.last_sitting else None,
                 row.certificate.number if row.certificate else "",
                 bool(row.certificate and row.certificate.revoked_at),
@@ -336,7 +321,7 @@ class TrainingService:
             sittings = await uow.training.sittings(staff.id)
             for sitting in reversed(sittings):
                 if self._in_time(sitting, now):
-                    return _view(sitting, resumed=True)
+                    return self._view(sitting, resumed=True)
             progress = await self._progress(uow, staff, now)
             if progress.refusal is not None:
                 return SittingRefused(progress.refusal, progress.retake_from)
@@ -354,7 +339,7 @@ class TrainingService:
             await uow.flush()
             self._event(uow, "paper_drawn", staff.id, sitting.id, questions=list(paper.question_ids))
             await uow.commit()
-            return _view(sitting)
+            return self._view(sitting)
 
     async def answer(
         self, telegram_user_id: int, sitting_id: int, place: int, choices: Iterable[str]
@@ -378,13 +363,13 @@ class TrainingService:
             ):
                 refusal = Refusal.NOT_YOURS  # an answer to a question not on this paper
             if refusal is not None:
-                await self._refuse(uow, staff, sitting_id, refusal, "answer")
+                await self._refuse(uow, staff, sitting_id, sitting, refusal, "answer")
                 return SittingRefused(refusal)
             assert sitting is not None
             sitting.answers = {**(sitting.answers or {}), question_id: list(chosen)}
             self._event(uow, "answered", staff.id, sitting.id, question=question_id, choices=list(chosen))
             await uow.commit()
-            return AnswerTaken(_view(sitting))
+            return AnswerTaken(self._view(sitting))
 
     def _refusal(self, sitting: ExamSitting | None, staff: StaffMember, now: datetime) -> Refusal | None:
         if sitting is None:
@@ -400,7 +385,13 @@ class TrainingService:
         )
 
     async def _refuse(
-        self, uow: UnitOfWork, staff: StaffMember, sitting_id: int, refusal: Refusal, what: str
+        self,
+        uow: UnitOfWork,
+        staff: StaffMember,
+        sitting_id: int,
+        sitting: ExamSitting | None,
+        refusal: Refusal,
+        what: str,
     ) -> None:
         """A refused answer or submission: an error record and the audit trail; nothing of
         the paper is changed."""
@@ -413,12 +404,11 @@ class TrainingService:
             )
         )
         # The trail links the sitting when there is one (a made-up id links nothing).
-        exists = await uow.training.sitting(sitting_id) is not None
         self._event(
             uow,
             f"{what}_refused",
             staff.id,
-            sitting_id if exists else None,
+            sitting.id if sitting is not None else None,
             reason=refusal.value,
             sitting=sitting_id,
         )
@@ -431,7 +421,7 @@ class TrainingService:
             sitting = await uow.training.sitting(sitting_id, for_update=True)
             refusal = self._refusal(sitting, staff, now)
             if refusal is not None:
-                await self._refuse(uow, staff, sitting_id, refusal, "submission")
+                await self._refuse(uow, staff, sitting_id, sitting, refusal, "submission")
                 retake = as_utc(sitting.deadline_at) + self.rules.retake_after if sitting else None
                 late = refusal is Refusal.LATE
                 return Submission(refusal=refusal, retake_from=self._local(retake) if late else None)
@@ -468,10 +458,10 @@ class TrainingService:
                     )
                 )
                 self._event(uow, "certificate_issued", staff.id, sitting.id, number=str(number))
-                certificate = self._certificate_view(str(number), staff, now, marking)
+                certificate = self._certificate_view(number, staff, now, sitting)
             await uow.commit()
             retake = None if marking.passed else self._local(now + self.rules.retake_after)
-            return Submission(marking, certificate, retake_from=retake, wrong=marking.wrong)
+            return Submission(marking, certificate, retake_from=retake)
 
     async def sitting(self, telegram_user_id: int, sitting_id: int) -> Sitting | None:
         """The staff member's own paper, as it stands; None for another's or none."""
@@ -480,39 +470,34 @@ class TrainingService:
             sitting = await uow.training.sitting(sitting_id)
             if sitting is None or sitting.staff_id != staff.id:
                 return None
-            return _view(sitting)
+            return self._view(sitting)
 
     # --- certificates -----------------------------------------------------------------
 
     def _certificate_view(
-        self, number: str, staff: StaffMember, issued_at: datetime, marking: Marking | None
+        self, number: CertificateNumber, staff: StaffMember, issued_at: datetime, sitting: ExamSitting | None
     ) -> CertificateView:
-        parsed = parse_number(number)
-        assert parsed is not None
-        score = f"{marking.right}/{marking.total}" if marking else ""
         return CertificateView(
-            number,
-            verification_code(parsed, self._key),
+            str(number),
+            verification_code(number, self._key),
             staff.name,
             staff.staff_number,
             staff.region_code,
             self._today(as_utc(issued_at)),
-            score,
+            _score(sitting),
         )
 
     async def my_certificate(self, telegram_user_id: int) -> CertificateView | None:
         """The valid certificate this staff member holds, to send again."""
         async with self._uow_factory() as uow:
             staff = await uow.staff.acting(telegram_user_id)
-            valid = [c for c in await uow.training.certificates_of(staff.id) if c.revoked_at is None]
-            if not valid:
+            held = await uow.training.valid_certificate(staff.id)
+            if held is None:
                 return None
-            held = valid[-1]
+            number = parse_number(held.number)
+            assert number is not None  # written by submit() from a CertificateNumber
             sitting = await uow.training.sitting(held.sitting_id)
-            marking = None
-            if sitting is not None and sitting.right is not None and sitting.total is not None:
-                marking = Marking(sitting.right, sitting.total, True, ())
-            return self._certificate_view(held.number, staff, held.issued_at, marking)
+            return self._certificate_view(number, staff, held.issued_at, sitting)
 
     async def check(self, number_text: str, code: str | None) -> CertificateCheck:
         """Whether a certificate is genuine and in force. `code` None: the agency's own check
@@ -559,9 +544,7 @@ class TrainingService:
             if found is None:
                 return RevocationResult.UNKNOWN
             certificate, _ = found
-            if supervisor.role != StaffRole.SUPERVISOR or not covers(
-                supervisor.region_code, certificate.region_code
-            ):
+            if not _supervises(supervisor, certificate.region_code):
                 return RevocationResult.NOT_SUPERVISOR
             if certificate.revoked_at is not None:
                 return RevocationResult.ALREADY
@@ -579,6 +562,11 @@ class TrainingService:
             await uow.commit()
             return RevocationResult.REVOKED
 
+    def _view(self, sitting: ExamSitting, *, resumed: bool = False) -> Sitting:
+        answers = {question: tuple(chosen) for question, chosen in (sitting.answers or {}).items()}
+        deadline = as_utc(sitting.deadline_at).astimezone(self.zone)
+        return Sitting(sitting.id, tuple(sitting.question_ids), answers, deadline, resumed)
+
     @staticmethod
     def _event(
         uow: UnitOfWork, event: str, staff_id: int | None, sitting_id: int | None, **detail: object
@@ -586,9 +574,26 @@ class TrainingService:
         uow.training.add(TrainingEvent(event=event, staff_id=staff_id, sitting_id=sitting_id, detail=detail))
 
 
-def _view(sitting: ExamSitting, *, resumed: bool = False) -> Sitting:
-    answers = {question: tuple(chosen) for question, chosen in (sitting.answers or {}).items()}
-    return Sitting(sitting.id, tuple(sitting.question_ids), answers, as_utc(sitting.deadline_at), resumed)
+async def _day_of_study(uow: UnitOfWork, staff: StaffMember, day: date, now: datetime) -> TrainingDay:
+    """The staff member's row for a day of study, made when it is the first of that day."""
+    studied = await uow.training.day(staff.id, day)
+    if studied is None:
+        studied = TrainingDay(staff_id=staff.id, region_code=staff.region_code, studied_on=day, lessons=0)
+        studied.first_at = now
+        uow.training.add(studied)
+    return studied
+
+
+def _supervises(staff: StaffMember, region_code: str) -> bool:
+    """A supervisor whose region covers `region_code` (revokes, records classroom days)."""
+    return staff.role == StaffRole.SUPERVISOR and covers(staff.region_code, region_code)
+
+
+def _score(sitting: ExamSitting | None) -> str:
+    """ "18/20" for a marked paper, "" for none."""
+    if sitting is None or sitting.right is None or sitting.total is None:
+        return ""
+    return f"{sitting.right}/{sitting.total}"
 
 
 def _paper(sitting: ExamSitting) -> Paper:

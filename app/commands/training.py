@@ -7,10 +7,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import date
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from app.commands._database import DatabaseUnavailable, command_runtime
 from app.commands._groups import group
+
+if TYPE_CHECKING:  # building the parser loads no service (tests/test_import_rules.py)
+    from training.service import TrainingService
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -70,7 +76,9 @@ async def _verify(args: argparse.Namespace) -> int:
     return 3
 
 
-async def _as_supervisor(args: argparse.Namespace, act) -> int:  # type: ignore[no-untyped-def]
+async def _as_supervisor(
+    args: argparse.Namespace, act: Callable[[TrainingService, int], Awaitable[StrEnum]]
+) -> int:
     """`act(training, the supervisor's Telegram account)` for the supervisor named by --by;
     prints what came of it."""
     from app.settings import Settings

@@ -179,7 +179,7 @@ async def start_exam(update: Update, context: BotContext) -> None:
         return
     key = "training.exam.resumed" if started.resumed else "training.exam.started"
     minutes = int(training.rules.time_limit.total_seconds() // 60)
-    deadline = started.deadline.astimezone(training.zone).strftime("%H:%M")
+    deadline = started.deadline.strftime("%H:%M")  # in the region's time
     await update.effective_message.reply_text(
         t(key, count=len(started.question_ids), minutes=minutes, deadline=deadline)
     )
@@ -259,7 +259,7 @@ async def _record(update: Update, context: BotContext, sitting_id: int, place: i
     if missing is not None:
         rows.insert(0, (t("training.button.go_to", number=missing + 1), EXAM_GO(sitting.id, missing)))
     rows.append((t("training.button.check_answers"), EXAM_GO(sitting.id, 0)))
-    await _show(update, review_text(t, sitting, str(training.zone)), buttons(*rows))
+    await _show(update, review_text(t, sitting), buttons(*rows))
 
 
 @staff_only

@@ -5,7 +5,6 @@ this module says it in the reader's language."""
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from content.i18n import Translator
 from training.bank import LETTERS, Question, QuestionKind
@@ -17,10 +16,6 @@ from training.service import Progress, Sitting, Submission
 def language_of(t: Translator) -> str:
     """The course's and the bank's language key for a reader: English, or else Chinese."""
     return "en" if t.language == "en" else "zh_Hans"
-
-
-def local_time(moment: datetime, timezone: str) -> str:
-    return moment.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
 
 
 def when(t: Translator, moment: datetime) -> str:
@@ -94,16 +89,16 @@ def choice_label(t: Translator, question: Question, choice: str, chosen: set[str
     return choice
 
 
-def review_text(t: Translator, sitting: Sitting, timezone: str) -> str:
+def review_text(t: Translator, sitting: Sitting) -> str:
     missing = [str(n) for n, q in enumerate(sitting.question_ids, start=1) if q not in sitting.answers]
     if missing:
         return t(
             "training.exam.missing",
             count=len(missing),
             numbers="、".join(missing),
-            deadline=local_time(sitting.deadline, timezone),
+            deadline=sitting.deadline.strftime("%H:%M"),
         )
-    return t("training.exam.all_answered", deadline=local_time(sitting.deadline, timezone))
+    return t("training.exam.all_answered", deadline=sitting.deadline.strftime("%H:%M"))
 
 
 def result_text(
@@ -125,7 +120,7 @@ def result_text(
     language = language_of(t)
     wrong = [
         t("training.result.wrong_item", stem=q.wordings[language].stem, why=q.wordings[language].explanation)
-        for q in (questions[qid] for qid in submission.wrong if qid in questions)
+        for q in (questions[qid] for qid in marking.wrong if qid in questions)
     ][:5]
     retake = when(t, submission.retake_from) if submission.retake_from else ""
     return "\n\n".join(

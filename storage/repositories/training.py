@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -83,19 +83,18 @@ class TrainingRepository:
         row = (await self._session.execute(query)).first()
         return (row[0], row[1]) if row else None
 
-    async def certificates_of(self, staff_id: int) -> Sequence[TrainingCertificate]:
+    async def valid_certificate(self, staff_id: int) -> TrainingCertificate | None:
+        """The staff member's latest certificate not revoked, if any."""
         query = (
             select(TrainingCertificate)
-            .where(TrainingCertificate.staff_id == staff_id)
-            .order_by(TrainingCertificate.id)
+            .where(TrainingCertificate.staff_id == staff_id, TrainingCertificate.revoked_at.is_(None))
+            .order_by(TrainingCertificate.id.desc())
+            .limit(1)
         )
-        return (await self._session.execute(query)).scalars().all()
+        return (await self._session.execute(query)).scalar_one_or_none()
 
     async def holds_valid_certificate(self, staff_id: int) -> bool:
-        query = select(
-            exists().where(TrainingCertificate.staff_id == staff_id, TrainingCertificate.revoked_at.is_(None))
-        )
-        return bool((await self._session.execute(query)).scalar())
+        return await self.valid_certificate(staff_id) is not None
 
     async def events(self, staff_id: int) -> Sequence[TrainingEvent]:
         query = select(TrainingEvent).where(TrainingEvent.staff_id == staff_id).order_by(TrainingEvent.id)

@@ -169,7 +169,7 @@ async def test_late_twice_and_someone_elses_submissions_are_refused_and_nothing_
     await answer_all(training, theirs, wrong=5, user=COLLEAGUE)
     marked = await training.submit(COLLEAGUE, theirs.id)
     assert marked.marking is not None and (marked.marking.right, marked.marking.passed) == (15, False)
-    assert marked.wrong == theirs.question_ids[:5] and marked.certificate is None
+    assert marked.marking.wrong == theirs.question_ids[:5] and marked.certificate is None
     twice = await training.submit(COLLEAGUE, theirs.id)
     assert twice.refusal is Refusal.ALREADY_SUBMITTED
     async with uow_factory() as uow:
