@@ -11,13 +11,13 @@ a missing language.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Set
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from content.knowledge.model import read_toml_files
 from kernel.data_files import DataFileProblems
 from training.bank import QUESTIONS_DIR, check_citations, law_articles
 
@@ -72,15 +72,9 @@ def load_course(directory: Path = COURSES_DIR, articles: Set[tuple[str, int]] | 
     known = articles if articles is not None else law_articles()
     problems: list[str] = []
     modules: list[Module] = []
-    files = sorted(directory.glob("*.toml"))
-    if not files:
+    if not any(directory.glob("*.toml")):
         raise CourseError([f"no course files in {directory}"])
-    for path in files:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-            problems.append(f"{path.name}: cannot be read ({error})")
-            continue
+    for path, data in read_toml_files(directory, problems):
         module = _module(data, path.name, known, problems)
         if module is not None:
             modules.append(module)

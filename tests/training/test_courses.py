@@ -76,7 +76,7 @@ def test_a_bad_course_is_refused_with_every_problem(tmp_path):
         "reviewed must be the date",
         "more than 200 (one screen)",
         "lesson id 'l1' is used twice",
-        "03.toml: cannot be read",
+        "03.toml: not valid TOML",
     ):
         assert expected in problems, problems
 
