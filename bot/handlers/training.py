@@ -17,7 +17,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import Button, Number, OneOf, Word
 from bot.context import BotContext
-from bot.handlers.common import menu_or_roles, profile_of
+from bot.handlers.common import menu_or_roles, profile_of, reply_in_menu
 from bot.handlers.conversation import remove_buttons
 from bot.keyboards import buttons
 from bot.menu import menu_action
@@ -63,10 +63,7 @@ def staff_only(handler: Handler | None = None, *, answers_itself: bool = False) 
             try:
                 await handler(update, context)
             except NotStaff:
-                profile, t = await profile_of(update, context)
-                await update.effective_message.reply_text(
-                    t("review.not_staff"), reply_markup=menu_or_roles(t, profile)
-                )
+                await reply_in_menu(update, context, "review.not_staff")
 
         return guarded
 
