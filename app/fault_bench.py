@@ -92,7 +92,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FACES_DIR = Path(os.environ.get("PENSION_BOT_FACES_DIR", PROJECT_ROOT.parent / "shared" / "faces"))
 # Questions the knowledge base is not sure about: each is queued for staff (one row).
 QUESTION_STEMS = (
-    "我们单位的住房公积金缴存比例应该定多少？编号{n}",
+    "我们单位年会抽奖的奖品应该怎么选？编号{n}",
     "公司年会发的购物卡要不要算进缴费基数，编号{n}",
     "员工出国旅游期间的社保怎么处理 问题{n}",
 )

@@ -74,7 +74,7 @@ PARTITIONS = 8
 
 
 def _question(chat: int, n: str) -> str:
-    return f"我们单位的住房公积金缴存比例应该定多少？（{chat}-{n}）"  # handed to staff: one row each
+    return f"我们单位年会抽奖的奖品应该怎么选？（{chat}-{n}）"  # handed to staff: one row each
 
 
 def _percentile(values: list[float], share: float) -> float:

@@ -17,22 +17,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import json
 import statistics
 import sys
 import time
-from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from statistics import NormalDist
 from typing import TYPE_CHECKING
 
+from app.commands._calibrate_answers import register_calibration
 from app.commands._groups import group
+from app.commands._question_sets import check_sets, outcome_line, read_set
 
 if TYPE_CHECKING:
-    from content.knowledge.answering import Answer, Answerer
-    from content.knowledge.evaluation import Bin, Choice, Point
+    from content.knowledge.answering import Answer
 
 ANSWER_TARGET_MS = 20.0
 PAYROLL_TARGET_S = 3.0
@@ -72,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     answers.set_defaults(handler=eval_command)
 
     bench = group(subparsers, "bench", "benchmarks")
-    register_calibration(group(subparsers, "calibrate", "choose thresholds on labelled data"))
+    register_calibration(group(subparsers, "calibrate", "choose thresholds on labelled data"))  # answers
 
     answer_bench = bench.add_parser(
         "answers", help="p50/p95 answer time and the payroll self-check time of a generated payroll"
@@ -159,62 +157,13 @@ def ask_command(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ eval
 
 
-def _read_set(path: Path) -> list[tuple[str, str]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
-        rows = [row for row in reader if row and any(cell.strip() for cell in row)]
-    if rows and [cell.strip().lower() for cell in rows[0][:2]] in (
-        ["question", "expected"],
-        ["question", "expected_id"],
-    ):
-        rows = rows[1:]
-    return [(row[0].strip(), (row[1].strip() if len(row) > 1 else "")) for row in rows]
-
-
-def _check_sets(paths: list[Path], known: set[str]) -> tuple[dict[Path, list[tuple[str, str]]], int]:
-    """The readable sets whose expected entry ids all exist (citations are not checked here)."""
-    from content.knowledge.evaluation import expected_parts
-
-    sets: dict[Path, list[tuple[str, str]]] = {}
-    status = 0
-    for path in paths:
-        try:
-            rows = _read_set(path)
-        except OSError as error:
-            print(f"{path}: cannot read ({error.strerror})", file=sys.stderr)
-            status = 1
-            continue
-        unknown = sorted(
-            {
-                part
-                for _, expected in rows
-                for part in expected_parts(expected)
-                if " " not in part and part not in known
-            }
-        )
-        if unknown:
-            print(f"{path}: expected ids not in the knowledge base: {', '.join(unknown)}", file=sys.stderr)
-            status = 1
-            continue
-        sets[path] = rows
-    return sets, status
-
-
-def _outcome_line(label: str, numbers: dict[str, float | int]) -> str:
-    return (
-        f"{label}: {numbers['questions']} questions: correct {numbers['correct_share']:.1%} "
-        f"({numbers['correct']}), wrong {numbers['wrong_share']:.1%} ({numbers['wrong']}), "
-        f"handed over {numbers['handed_over_share']:.1%} ({numbers['handed_over']})"
-    )
-
-
 def eval_command(args: argparse.Namespace) -> int:
     from content.knowledge.answering import default_answerer
     from content.knowledge.evaluation import Tally, judge
 
     answerer = default_answerer()
     known = {entry.id for entry in answerer.knowledge.entries}
-    sets, status = _check_sets(list(args.files), known)
+    sets, status = check_sets(list(args.files), known)
     report: dict[str, object] = {"files": {}}
     total = Tally()
     for path, rows in sets.items():
@@ -245,7 +194,7 @@ def eval_command(args: argparse.Namespace) -> int:
             ]
         report["files"][str(path)] = numbers  # type: ignore[index]
         if not args.json:
-            print(_outcome_line(str(path), outcomes.as_dict()))
+            print(outcome_line(str(path), outcomes.as_dict()))
             if ranked:
                 print(
                     f"  entry ids ({ranked}): top-1 {top1 / ranked:.1%} (target >= {TOP1_TARGET:.0%}), "
@@ -257,11 +206,11 @@ def eval_command(args: argparse.Namespace) -> int:
                         f"  {outcome_name}: {question!r} expected {expected}, gave {given} ({confidence:.2f})"
                     )
     report["total"] = total.as_dict()
-    report["thresholds"] = _thresholds(answerer)
+    report["threshold"] = answerer.calibration.threshold
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     elif len(sets) > 1:
-        print(_outcome_line("total", total.as_dict()))
+        print(outcome_line("total", total.as_dict()))
     return status
 
 
@@ -276,223 +225,6 @@ def _given(answer: Answer) -> str:
         closest = answer.articles[0].citation
         return f"{answer.status.value}, closest {closest} [article {answer.article_confidence:.2f}]"
     return answer.status.value
-
-
-def _thresholds(answerer: Answerer) -> dict[str, float]:
-    thresholds = answerer.thresholds
-    return {
-        "entry": thresholds.entry,
-        "agreed": thresholds.agreed,
-        "article": thresholds.article,
-        "margin": thresholds.margin,
-    }
-
-
-# ------------------------------------------------------------------ calibrate answers
-
-
-def register_calibration(calibrate: argparse._SubParsersAction) -> None:
-    command = calibrate.add_parser(
-        "answers",
-        help="choose the employer assistant's confidence thresholds on the dev question sets",
-        description="Asks every question of the dev sets, sweeps the entry and article confidence "
-        "thresholds on a grid and keeps those with the most correct answers whose share of wrong "
-        "answers is at most --max-wrong; writes them, how often an answer at each confidence is "
-        "right, and the counts on the dev sets. Never give it a held-out set.",
-    )
-    command.add_argument(
-        "--dev",
-        nargs="+",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="dev question sets (default: eval/laws_dev.csv, laws_dev2.csv, laws_dev3.csv, dev.csv, "
-        "out_of_scope.csv)",
-    )
-    command.add_argument(
-        "--max-wrong", type=float, default=0.03, help="largest share of wrong answers (default 0.03)"
-    )
-    command.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="file to write (default content/data/knowledge/calibration.toml, read by the assistant)",
-    )
-    command.add_argument(
-        "--confidence",
-        type=float,
-        default=0.95,
-        help="keep the one-sided upper confidence bound of the wrong share (Wilson) under --max-wrong, "
-        "not the share itself (default 0.95; 0: the share itself)",
-    )
-    command.add_argument("--dry-run", action="store_true", help="print the figures, write nothing")
-    command.set_defaults(handler=calibrate_answers_command)
-
-
-DEV_SETS = ("laws_dev.csv", "laws_dev2.csv", "laws_dev3.csv", "dev.csv", "out_of_scope.csv")
-
-
-def _points(answerer: Answerer, rows: list[tuple[str, str]]) -> list[Point]:
-    """One point per question: the evidence of both searches, and whether the best entry and
-    the best articles would each be right."""
-    from content.knowledge.answering import AnswerStatus, Thresholds
-    from content.knowledge.evaluation import Point, is_right
-
-    entries_only = Thresholds(entry=0.0, article=2.0, agreed=0.0, margin=2.0)
-    articles_only = Thresholds(entry=2.0, article=0.0, agreed=2.0)
-    points = []
-    for question, expected in rows:
-        result, found, evidence = answerer.evidence(question.strip())
-        entry = answerer.compose(result, found, evidence, entries_only)
-        article = answerer.compose(result, found, evidence, articles_only)
-        points.append(
-            Point(
-                evidence.entry_confidence,
-                entry.status is AnswerStatus.ANSWERED and is_right(entry, expected),
-                evidence.article_confidence,
-                article.status is AnswerStatus.ARTICLE and is_right(article, expected),
-                evidence.agreed,
-                evidence.cites_first,
-            )
-        )
-    return points
-
-
-def calibrate_answers_command(args: argparse.Namespace) -> int:
-    from content.knowledge.answering import DEFAULT_CONTEST, default_answerer
-    from content.knowledge.evaluation import choose_thresholds, grid, reliability
-    from content.knowledge.model import DATA_DIR
-
-    if not 0 <= args.confidence < 1:
-        print("--confidence is a probability below 1 (0: no bound)", file=sys.stderr)
-        return 2
-    if not 0 <= args.max_wrong < 1:
-        print("--max-wrong is a share between 0 and 1", file=sys.stderr)
-        return 2
-    paths = list(args.dev) if args.dev else [DATA_DIR / "eval" / name for name in DEV_SETS]
-    held_out = [path for path in paths if "heldout" in path.name or path.name == "open.csv"]
-    if held_out:
-        print(f"refusing held-out set(s): {', '.join(map(str, held_out))}", file=sys.stderr)
-        return 2
-    answerer = default_answerer()
-    sets, status = _check_sets(paths, {entry.id for entry in answerer.knowledge.entries})
-    if status:
-        return status
-    per_set = {path: _points(answerer, rows) for path, rows in sets.items()}
-    points = [point for set_points in per_set.values() for point in set_points]
-    entry_grid, article_grid, agreed_grid = grid(), grid(), grid(step=0.04)
-    # 2.0: no entry contests an article (the rule off); else from how confident an entry must be.
-    contest_grid = (*grid(0.3, 0.7, 0.1), DEFAULT_CONTEST)
-    z = NormalDist().inv_cdf(args.confidence) if args.confidence > 0 else 0.0
-    choice = choose_thresholds(
-        points, entry_grid, article_grid, args.max_wrong, agreed_grid, z=z, contest_grid=contest_grid
-    )
-    entry_bins = reliability((p.entry_confidence, p.entry_right) for p in points if p.entry_confidence >= 0)
-    article_bins = reliability(
-        (p.article_confidence, p.article_right) for p in points if p.article_confidence >= 0
-    )
-    numbers = choice.tally.as_dict()
-    print(f"dev sets: {', '.join(str(path) for path in sets)} ({len(points)} questions)")
-    print(
-        f"chosen: entry threshold {choice.entry_threshold:.2f} ({choice.thresholds.agreed:.2f} when the "
-        f"articles agree), article threshold {choice.article_threshold:.2f}, contested by an entry from "
-        f"{choice.thresholds.contest:.2f} (wrong <= {args.max_wrong:.1%}"
-        f"{f' at {args.confidence:.0%} confidence' if args.confidence else ''}"
-        f"{'' if choice.feasible else ': NOT reachable on this grid, fewest wrong chosen'})"
-    )
-    print(_outcome_line("on the dev sets", numbers))
-    for label, bins in (("entry", entry_bins), ("article", article_bins)):
-        print(f"{label} confidence -> share right:")
-        for b in bins:
-            print(f"  [{b.low:.1f}, {b.high:.1f}): {b.share_right:.0%} of {b.questions}")
-    if args.dry_run:
-        return 0 if choice.feasible else 1
-    out = args.out or DATA_DIR / "calibration.toml"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        _calibration_toml(
-            args,
-            per_set,
-            choice,
-            entry_grid,
-            article_grid,
-            entry_bins,
-            article_bins,
-            agreed_grid,
-            contest_grid,
-        ),
-        encoding="utf-8",
-    )
-    print(f"written to {out}")
-    return 0 if choice.feasible else 1
-
-
-def _calibration_toml(
-    args: argparse.Namespace,
-    sets: dict[Path, list[Point]],
-    choice: Choice,
-    entry_grid: Sequence[float],
-    article_grid: Sequence[float],
-    entry_bins: list[Bin],
-    article_bins: list[Bin],
-    agreed_grid: Sequence[float],
-    contest_grid: Sequence[float],
-) -> str:
-    from datetime import UTC, datetime
-
-    from content.knowledge.evaluation import tally
-
-    def relative(path: Path) -> str:
-        try:
-            return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-        except ValueError:
-            return path.as_posix()
-
-    numbers = choice.tally.as_dict()
-    lines = [
-        "# Written by `pension-bot calibrate answers`: the employer assistant's confidence",
-        "# thresholds, chosen on the dev question sets only (never on the held-out ones) as the",
-        "# thresholds with the most correct answers whose share of wrong answers (its upper",
-        "# confidence bound, at `confidence`) is at most max_wrong. content/knowledge/answering.py",
-        "# reads the thresholds at start. contest_threshold: an entry at least this confident that",
-        "# the best articles do not agree with keeps them from being quoted (2.0: never).",
-        f"entry_threshold = {choice.entry_threshold}",
-        f"agreed_threshold = {choice.thresholds.agreed}",
-        f"article_threshold = {choice.article_threshold}",
-        f"article_margin = {choice.thresholds.margin}",
-        f"contest_threshold = {choice.thresholds.contest}",
-        f"max_wrong = {args.max_wrong}",
-        f"confidence = {args.confidence}  # one-sided, of the Wilson bound on the wrong share",
-        f"feasible = {'true' if choice.feasible else 'false'}",
-        f'written = "{datetime.now(UTC).replace(microsecond=0).isoformat()}"',
-        "dev_sets = [" + ", ".join(f'"{relative(path)}"' for path in sets) + "]",
-        "",
-        "[grid]",
-        f"entry = [{entry_grid[0]}, {entry_grid[-1]}, {len(entry_grid)}]  # low, high, points",
-        f"agreed = [{agreed_grid[0]}, {agreed_grid[-1]}, {len(agreed_grid)}]",
-        f"article = [{article_grid[0]}, {article_grid[-1]}, {len(article_grid)}]",
-        "contest = [" + ", ".join(str(value) for value in contest_grid) + "]",
-        "",
-        "[dev]  # the dev sets at the chosen thresholds",
-    ]
-    lines += [f"{key} = {value}" for key, value in numbers.items()]
-    for path, set_points in sets.items():
-        lines += ["", f'[dev.sets."{relative(path)}"]']
-        figures = tally(set_points, choice.thresholds).as_dict()
-        lines += [f"{key} = {value}" for key, value in figures.items()]
-    for name, bins in (("entry_bins", entry_bins), ("article_bins", article_bins)):
-        lines.append("")
-        lines.append(f"# {name.split('_')[0]} confidence -> how often the best {name.split('_')[0]} is right")
-        for b in bins:
-            lines += [
-                f"[[{name}]]",
-                f"low = {b.low}",
-                f"high = {b.high}",
-                f"questions = {b.questions}",
-                f"right = {b.right}",
-                f"share_right = {round(b.share_right, 4)}",
-            ]
-    return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------ bench
@@ -520,8 +252,8 @@ def bench_command(args: argparse.Namespace) -> int:
         f"knowledge base: {len(answerer.knowledge)} entries, indexed in {time.perf_counter() - started:.2f} s"
     )
     eval_dir = DATA_DIR / "eval"
-    questions = [q for q, _ in _read_set(eval_dir / "open.csv")] + [
-        q for q, _ in _read_set(eval_dir / "heldout.csv")
+    questions = [q for q, _ in read_set(eval_dir / "open.csv")] + [
+        q for q, _ in read_set(eval_dir / "heldout.csv")
     ]
     translators = {"zh_Hans": Translator("zh_Hans"), "en": Translator("en")}
     times = []

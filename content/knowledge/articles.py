@@ -161,6 +161,20 @@ def load_articles(
     return [replace(a, note=notes.get((a.source, a.number))) for a in articles]
 
 
+@dataclass(frozen=True)
+class ArticleMatch:
+    """One article found for a question: its score (0..1) and what the score is made of."""
+
+    article: Article
+    score: float
+    total: float  # the weighted BM25 score over all fields
+    from_asked: float  # the part of `total` from the closest of the note's questions
+    word_cover: float  # the share of the question's topic words (rarity-weighted) it holds
+    gram_cover: float  # the same for character grams
+    intent_match: float  # the share of the kinds of answer asked for that it gives (1: none asked)
+    off_subject: bool  # a one-insurance regulation, and the question does not name that insurance
+
+
 class ArticleIndex:
     """BM25 over the articles: the words of the text, the law's name, the chapter and the
     note's summaries; the note's questions, each its own document (an article scores as its
@@ -209,8 +223,16 @@ class ArticleIndex:
         self._gram_idf = _idf(self._grams)
         analyzer.learn(token for _, tokens in word_docs + asked_docs for token in tokens)
 
+    def knows(self, word: str) -> bool:
+        return word in self._word_idf
+
     def search(self, question: str, limit: int = 5) -> list[tuple[Article, float]]:
         """The closest articles, best first, each with its score (0..1)."""
+        return [(found.article, found.score) for found in self.candidates(question, limit)]
+
+    def candidates(self, question: str, limit: int = 5) -> list[ArticleMatch]:
+        """The closest articles, best first, with the parts of their scores (which the
+        answerer's confidence model weighs: content/knowledge/confidence.py)."""
         if not self.articles:
             return []
         text = self.analyzer.read_question(question)
@@ -229,24 +251,38 @@ class ArticleIndex:
             group for group in groups if not intents(group[0]) or any(f in self._word_idf for f in group)
         ]
         named = " ".join(words) + " " + text
+        from_asked = self.ASKED * self._asked_field.scores(words)
         total = (
             self.WORDS * self._word_field.scores(words)
-            + self.ASKED * self._asked_field.scores(words)
+            + from_asked
             + self.GRAMS * self._gram_field.scores(grams)
         )
         order = [int(i) for i in np.argsort(-total, kind="stable")[: self.CANDIDATES] if total[i] > 0]
         gram_groups: list[tuple[str, ...]] = [(gram,) for gram in grams]
-        scored = []
+        found = []
         for i in order:
-            coverage = self.WORD_SHARE * _coverage(topic, self._words[i], self._word_idf) + (
-                1 - self.WORD_SHARE
-            ) * _coverage(gram_groups, self._grams[i], self._gram_idf)
+            word_cover = _coverage(topic, self._words[i], self._word_idf)
+            gram_cover = _coverage(gram_groups, self._grams[i], self._gram_idf)
+            coverage = self.WORD_SHARE * word_cover + (1 - self.WORD_SHARE) * gram_cover
             strength = min(1.0, float(total[i]) / self.STRONG_SCORE)
+            intent_match = len(asked & self._gives[i]) / len(asked) if asked else 1.0
             if asked:
-                strength *= 1 - INTENT_WEIGHT + INTENT_WEIGHT * len(asked & self._gives[i]) / len(asked)
+                strength *= 1 - INTENT_WEIGHT + INTENT_WEIGHT * intent_match
             subject = SUBJECTS.get(self.articles[i].source)
-            if subject and subject not in named:
+            off_subject = bool(subject and subject not in named)
+            if off_subject:
                 strength *= 1 - OFF_SUBJECT
-            scored.append((round(float(coverage * strength), 3), -float(total[i]), i))
-        scored.sort(key=lambda item: (-item[0], item[1]))
-        return [(self.articles[i], score) for score, _, i in scored[:limit]]
+            found.append(
+                ArticleMatch(
+                    self.articles[i],
+                    round(float(coverage * strength), 3),
+                    float(total[i]),
+                    float(from_asked[i]),
+                    word_cover,
+                    gram_cover,
+                    intent_match,
+                    off_subject,
+                )
+            )
+        found.sort(key=lambda match: (-match.score, -match.total))
+        return found[:limit]

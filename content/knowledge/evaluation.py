@@ -8,36 +8,22 @@ An answer is *correct* when it was given (an entry or articles) and matches what
 *wrong* when it was given otherwise (including any answer to an out-of-scope question), and
 *handed over* when the assistant was not sure enough and left the question to staff.
 
-The calibration works on points, one per question: the best entry's confidence and whether
-that entry would be right, and the best articles' confidence and whether they would be right.
-The routing is the answerer's own (`answering.route`): the entry when its confidence reaches
-the entry threshold (or the lower agreed threshold when it cites one of the best two
-articles), else the articles when theirs reaches the article threshold, else a hand-over.
+The calibration (content/knowledge/fitting.py) works on each question's candidates, labelled
+right or wrong (`labelled_candidates`).
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from content.knowledge.answering import (
-    DEFAULT_ARTICLE_MARGIN,
-    DEFAULT_CONTEST,
-    Answer,
-    AnswerStatus,
-    Evidence,
-    Route,
-    Thresholds,
-    route,
-)
+from content.knowledge.answering import Answer, Answerer, AnswerStatus
+from content.knowledge.confidence import Candidate
 
 GIVEN = frozenset({AnswerStatus.ANSWERED, AnswerStatus.ARTICLE})
-DEFAULT_MAX_WRONG = 0.03
-GRID_STEP = 0.02
 BIN_WIDTH = 0.1
 
 
@@ -114,57 +100,24 @@ class Tally:
 # ------------------------------------------------------------------ calibration
 
 
-@dataclass(frozen=True)
-class Point:
-    """One question: its best entry and best articles, each with a confidence and whether
-    right, and whether the entry cites one of the two best articles."""
-
-    entry_confidence: float
-    entry_right: bool
-    article_confidence: float = -1.0
-    article_right: bool = False
-    agreed: bool = False
-    cites_first: bool = False
-
-    @property
-    def evidence(self) -> Evidence:
-        return Evidence(self.entry_confidence, self.article_confidence, self.agreed, self.cites_first)
-
-
-def decide(point: Point, thresholds: Thresholds) -> Outcome:
-    chosen = route(point.evidence, thresholds)
-    if chosen is Route.ENTRY:
-        return Outcome.CORRECT if point.entry_right else Outcome.WRONG
-    if chosen is Route.ARTICLE:
-        return Outcome.CORRECT if point.article_right else Outcome.WRONG
-    return Outcome.HANDED_OVER
-
-
-def tally(points: Iterable[Point], thresholds: Thresholds) -> Tally:
-    result = Tally()
-    for point in points:
-        result.add(decide(point, thresholds))
-    return result
-
-
-def grid(low: float = 0.0, high: float = 1.0, step: float = GRID_STEP) -> tuple[float, ...]:
-    count = int(round((high - low) / step))
-    return tuple(round(low + i * step, 4) for i in range(count + 1))
-
-
-@dataclass(frozen=True)
-class Choice:
-    thresholds: Thresholds
-    tally: Tally
-    feasible: bool  # False when no point of the grid keeps wrong answers under the limit
-
-    @property
-    def entry_threshold(self) -> float:
-        return self.thresholds.entry
-
-    @property
-    def article_threshold(self) -> float:
-        return self.thresholds.article
+def labelled_candidates(answerer: Answerer, question: str, expected: str) -> list[tuple[Candidate, bool]]:
+    """The candidates the answerer weighs for a question, each labelled right or wrong; none
+    for a question it does not search (empty, too long, a topic handled elsewhere)."""
+    probe = answerer.answer(question, threshold=2.0)  # above any probability: never given
+    if probe.status is not AnswerStatus.UNSURE:
+        return []
+    parts = {normalise_citation(part) for part in expected_parts(expected)}
+    labelled = []
+    for candidate, _ in answerer.evidence(question.strip()).rated:
+        if candidate.entry is not None:
+            right = candidate.entry.id in parts or bool(
+                parts & {normalise_citation(c) for c in candidate.entry.citation_strings()}
+            )
+        else:
+            assert candidate.article is not None
+            right = normalise_citation(candidate.article.citation) in parts
+        labelled.append((candidate, right))
+    return labelled
 
 
 def wilson_upper(wrong: int, total: int, z: float) -> float:
@@ -175,62 +128,6 @@ def wilson_upper(wrong: int, total: int, z: float) -> float:
     share = wrong / total
     spread = z * math.sqrt(share * (1 - share) / total + z * z / (4 * total * total))
     return (share + z * z / (2 * total) + spread) / (1 + z * z / total)
-
-
-def choose_thresholds(
-    points: Sequence[Point],
-    entry_grid: Sequence[float],
-    article_grid: Sequence[float],
-    max_wrong: float = DEFAULT_MAX_WRONG,
-    agreed_grid: Sequence[float] | None = None,
-    margin: float = DEFAULT_ARTICLE_MARGIN,
-    z: float = 0.0,
-    contest_grid: Sequence[float] = (DEFAULT_CONTEST,),
-) -> Choice:
-    """The thresholds with the most correct answers whose share of wrong answers is at most
-    `max_wrong`; among equals, fewer wrong, then the stricter thresholds. With `z` > 0 it is
-    the upper bound of that share (Wilson) that must stay under `max_wrong`: thresholds
-    picked among thousands on a few hundred questions flatter themselves, and the held-out
-    sets showed it (3 % on the dev sets was 5-16 % on questions never seen). Without an
-    `agreed_grid` the agreed threshold is the entry threshold. When nothing keeps under the
-    limit, the point with the fewest wrong answers (`feasible` False)."""
-    best: tuple[tuple[float, ...], Choice] | None = None
-    fallback: tuple[tuple[float, ...], Choice] | None = None
-    for entry_threshold in entry_grid:
-        agreed_values = (
-            [entry_threshold] if agreed_grid is None else [a for a in agreed_grid if a <= entry_threshold]
-        )
-        for agreed_threshold, article_threshold, contest in itertools.product(
-            agreed_values, article_grid, contest_grid
-        ):
-            thresholds = Thresholds(entry_threshold, article_threshold, agreed_threshold, margin, contest)
-            result = tally(points, thresholds)
-            key = (
-                result.correct,
-                -result.wrong,
-                entry_threshold,
-                agreed_threshold,
-                article_threshold,
-                -contest,
-            )
-            within = wilson_upper(result.wrong, result.total, z) <= max_wrong + 1e-12
-            if within and (best is None or key > best[0]):
-                best = (key, Choice(thresholds, result, True))
-            fallback_key = (
-                -result.wrong,
-                result.correct,
-                entry_threshold,
-                agreed_threshold,
-                article_threshold,
-                -contest,
-            )
-            if fallback is None or fallback_key > fallback[0]:
-                fallback = (fallback_key, Choice(thresholds, result, False))
-    if best is not None:
-        return best[1]
-    if fallback is None:
-        raise ValueError("an empty grid")
-    return fallback[1]
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,8 @@ def answer_text(answer: Answer, t: Translator, *, queued: bool = False) -> str:
         if answer.related:
             text += "\n\n" + t("ask.closest")
         return text + "\n\n" + t("ask.queued" if queued else "ask.not_queued")
+    if answer.status is AnswerStatus.ELSEWHERE and answer.elsewhere is not None:
+        return t("ask.elsewhere", referral=answer.elsewhere.referral(t.language))
     if answer.status is AnswerStatus.TOO_LONG:
         return t("ask.too_long", limit=MAX_QUESTION_CHARS)
     if answer.status is AnswerStatus.UNCLEAR:

@@ -153,6 +153,9 @@ class KnowledgeIndex:
             for own in shapes
         ]
 
+    def knows(self, word: str) -> bool:
+        return word in self._word_idf
+
     def search(self, question: str, limit: int = 5) -> SearchResult:
         text = self.analyzer.read_question(question)
         groups = self.analyzer.word_groups(text, normalised=True)

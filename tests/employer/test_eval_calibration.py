@@ -1,5 +1,5 @@
-"""`eval answers` counts correct / wrong / handed over; `calibrate answers` chooses the
-thresholds on the dev sets; the committed calibration loads."""
+"""`eval answers` counts correct / wrong / handed over; `calibrate answers` fits the
+confidence model and chooses its threshold on the dev sets; the committed calibration loads."""
 
 from __future__ import annotations
 
@@ -12,19 +12,13 @@ import pytest
 
 from app.commands import calibrate as calibrate_commands
 from app.commands import employer as employer_commands
+from app.commands._calibrate_answers import calibrate_answers_command
 from content.knowledge import answering
-from content.knowledge.answering import Answer, AnswerStatus, Evidence, Route, Thresholds, route
+from content.knowledge.answering import Answer, AnswerStatus, Calibration, load_calibration
 from content.knowledge.articles import Article
-from content.knowledge.evaluation import (
-    Outcome,
-    Point,
-    choose_thresholds,
-    grid,
-    judge,
-    reliability,
-    tally,
-    wilson_upper,
-)
+from content.knowledge.confidence import ARTICLE_FEATURES, ENTRY_FEATURES, Candidate, ConfidenceModel, choose
+from content.knowledge.evaluation import Outcome, judge, reliability, wilson_upper
+from content.knowledge.fitting import choose_threshold, fit, out_of_fold, outcomes
 from content.knowledge.model import DATA_DIR, load_knowledge_base
 
 KNOWLEDGE = load_knowledge_base()
@@ -38,7 +32,7 @@ class FakeAnswerer:
     def __init__(self, table: dict[str, Answer]) -> None:
         self.table = table
         self.knowledge = KNOWLEDGE
-        self.thresholds = Thresholds(0.3, 0.35, 0.3, 0.15)
+        self.calibration = Calibration(threshold=0.7)
 
     def answer(self, question: str) -> Answer:
         return self.table.get(question, Answer(AnswerStatus.UNSURE, 0.1))
@@ -99,85 +93,89 @@ def test_eval_answers_prints_correct_wrong_and_handed_over(
     figures = report["files"][str(questions)]
     assert (figures["correct"], figures["wrong"], figures["handed_over"]) == (2, 2, 2)
     assert report["total"]["questions"] == 6
-    assert report["thresholds"] == {"entry": 0.3, "agreed": 0.3, "article": 0.35, "margin": 0.15}
+    assert report["threshold"] == 0.7
     assert run(["eval", "answers", str(questions)]) == 0
     out = capsys.readouterr().out
     assert "correct 33.3% (2), wrong 33.3% (2), handed over 33.3% (2)" in out
 
 
-def test_calibration_keeps_wrong_answers_under_the_limit() -> None:
-    # entries: right above 0.6, wrong below; articles: right above 0.7, a wrong one at 0.5
-    points = (
-        [Point(0.9, True)] * 40
-        + [Point(0.65, True)] * 10
-        + [Point(0.45, False, 0.8, True)] * 20
-        + [Point(0.4, False, 0.5, False)] * 10
-        + [Point(0.2, False, 0.3, False)] * 20  # out of scope: best handed over
+def candidate(*features: float, entry: bool = False) -> Candidate:
+    """A candidate whose first feature (its own score) is given, the rest zero."""
+    width = len(ENTRY_FEATURES if entry else ARTICLE_FEATURES)
+    values = (*features, *(0.0,) * (width - len(features)))
+    return Candidate(values, entry=ENTRY) if entry else Candidate(values, article=INJURY_17)
+
+
+def test_the_model_learns_that_a_higher_score_is_more_often_right() -> None:
+    # articles right from a score of 0.6, entries right from 0.5, with some noise
+    questions = [
+        [(candidate(score), score >= 0.6 or score == 0.35), (candidate(score, entry=True), score >= 0.5)]
+        for score in [i / 40 for i in range(40)] * 3
+    ]
+    model = fit(questions)
+    assert model.article.probability(candidate(0.9).features) > 0.8
+    assert model.article.probability(candidate(0.1).features) < 0.2
+    assert model.entry.weights[0] > 0 and model.article.weights[0] > 0
+    assert ConfidenceModel.from_toml(model.as_toml()) == model
+
+
+def test_a_question_is_rated_only_by_a_model_that_never_saw_it() -> None:
+    # Every question alike but one, whose label the others contradict: out of fold, its
+    # model learned from the others only, so it is rated as they are.
+    same = [[(candidate(0.8), True)] for _ in range(20)]
+    odd = [[(candidate(0.8), False)]]
+    rated = out_of_fold(same + odd, folds=3)
+    assert len(rated) == 21
+    [(_, probability, right)] = rated[-1]
+    assert probability > 0.9 and right is False
+    assert out_of_fold([[]] + same, folds=3)[0] == []  # no candidate: handed over
+
+
+def rated_question(probability: float, right: bool, *, entry: bool = False) -> list:
+    return [(candidate(probability, entry=entry), probability, right)]
+
+
+def test_the_threshold_is_the_lowest_that_keeps_wrong_answers_under_the_limit() -> None:
+    questions = (
+        [rated_question(0.95, True)] * 60
+        + [rated_question(0.75, True)] * 30
+        + [rated_question(0.65, False)] * 5
+        + [rated_question(0.55, True)] * 5
     )
-    choice = choose_thresholds(points, grid(), grid(), max_wrong=0.03)
-    assert choice.feasible
-    assert 0.45 < choice.entry_threshold <= 0.65
-    assert 0.5 < choice.article_threshold <= 0.8
-    assert (choice.tally.correct, choice.tally.wrong, choice.tally.handed_over) == (70, 0, 30)
-    # allowing 10 % wrong lets the 0.5 articles through for the same correct count? no: they
-    # are all wrong, so the most-correct pair is unchanged and stays at no wrong answers
-    assert choose_thresholds(points, grid(), grid(), max_wrong=0.10).tally.correct == 70
-    # lenient thresholds answer everything, the wrong ones too (the 0.8 articles still outdo
-    # the 0.45 entries by more than the margin): what happens without a limit
-    assert tally(points, Thresholds(0.0, 0.0, 0.0)).wrong == 30
+    choice = choose_threshold(questions, max_wrong=0.03)
+    assert choice.feasible and choice.threshold == 0.66
+    assert (choice.tally.correct, choice.tally.wrong, choice.tally.handed_over) == (90, 0, 10)
+    loose = choose_threshold(questions, max_wrong=0.10)
+    assert loose.threshold <= 0.55 and loose.tally.correct == 95
+    # the Wilson bound asks for more than the share itself: then everything is handed over
+    mixed = [rated_question(0.9, True)] * 97 + [rated_question(0.9, False)] * 3
+    assert choose_threshold(mixed, max_wrong=0.03).tally.correct == 97
+    bounded = choose_threshold(mixed, max_wrong=0.03, z=1.645)
+    assert bounded.threshold > 0.9 and bounded.tally.handed_over == 100
 
 
-def test_with_a_confidence_bound_a_lucky_few_wrong_answers_do_not_pass() -> None:
-    """3 wrong in 100 meets a 3 % limit as a share, but not its upper bound: the bound keeps
-    the stricter threshold, where nothing is answered wrongly."""
-    points = [Point(0.9, True)] * 60 + [Point(0.6, True)] * 37 + [Point(0.6, False)] * 3
-    assert wilson_upper(3, 100, 0.0) == 0.03
-    assert 0.05 < wilson_upper(3, 100, 1.645) < 0.08
-    share_only = choose_thresholds(points, grid(), [2.0], max_wrong=0.03)
-    assert (share_only.tally.correct, share_only.tally.wrong) == (97, 3)
-    bounded = choose_thresholds(points, grid(), [2.0], max_wrong=0.03, z=1.645)
-    assert (bounded.tally.correct, bounded.tally.wrong) == (60, 0) and bounded.entry_threshold > 0.6
+def test_an_entry_probable_enough_is_given_before_a_more_probable_article() -> None:
+    article, entry = candidate(0.95), candidate(0.75, entry=True)
+    assert choose([(article, 0.95), (entry, 0.75)], 0.7) == (entry, 0.75)
+    assert choose([(article, 0.95), (entry, 0.6)], 0.7) == (article, 0.95)
+    assert choose([(article, 0.5), (entry, 0.6)], 0.7) is None
+    question = [(article, 0.95, False), (entry, 0.75, True)]
+    tally = outcomes([question, rated_question(0.8, False), rated_question(0.5, True), []], 0.7)
+    assert (tally.correct, tally.wrong, tally.handed_over) == (1, 1, 2)
 
 
-def test_agreeing_searches_let_an_entry_through_at_a_lower_confidence() -> None:
-    # entries at 0.4 are right when they cite one of the best articles, wrong otherwise
-    points = [Point(0.4, True, 0.3, False, agreed=True)] * 20 + [Point(0.4, False, 0.3, False)] * 20
-    alone = choose_thresholds(points, grid(), grid(), max_wrong=0.0)
-    assert alone.tally.correct == 0  # one threshold for both: answering either way admits the wrong ones
-    both = choose_thresholds(points, grid(), grid(), max_wrong=0.0, agreed_grid=grid())
-    assert (both.tally.correct, both.tally.wrong) == (20, 0)
-    assert both.thresholds.agreed <= 0.4 < both.thresholds.entry
+def test_a_calibration_with_an_unknown_feature_is_refused() -> None:
+    data = tomllib.loads(answering.CALIBRATION_FILE.read_text(encoding="utf-8"))["model"]
+    data["article"]["weights"]["made_up"] = 1.0
+    with pytest.raises(ValueError, match="made_up"):
+        ConfidenceModel.from_toml(data)
 
 
-def test_a_confident_article_the_entry_does_not_cite_outdoes_it() -> None:
-    thresholds = Thresholds(entry=0.3, article=0.35, agreed=0.3, margin=0.15)
-    assert route(Evidence(0.4, 0.6, agreed=False), thresholds) is Route.ARTICLE
-    assert route(Evidence(0.4, 0.6, agreed=True), thresholds) is Route.ENTRY
-    assert route(Evidence(0.4, 0.5, agreed=False), thresholds) is Route.ENTRY  # within the margin
-    assert route(Evidence(0.2, 0.3, agreed=False), thresholds) is Route.HAND_OVER
-
-
-def test_an_entry_close_to_the_threshold_contests_an_article_it_does_not_cite() -> None:
-    thresholds = Thresholds(entry=0.66, article=0.7, agreed=0.64, contest=0.6)
-    # Under the entry's threshold, over the article's: the article is quoted only when the
-    # entry cites it, or when no entry comes near.
-    assert route(Evidence(0.62, 0.9, agreed=True, cites_first=False), thresholds) is Route.HAND_OVER
-    assert route(Evidence(0.62, 0.9, agreed=True, cites_first=True), thresholds) is Route.ARTICLE
-    assert route(Evidence(0.3, 0.9, agreed=False), thresholds) is Route.ARTICLE
-    off = Thresholds(entry=0.66, article=0.7, agreed=0.64)
-    assert route(Evidence(0.62, 0.9, agreed=False), off) is Route.ARTICLE
-    # The calibration finds it: articles right only where no entry comes near.
-    points = [Point(0.62, False, 0.9, False)] * 10 + [Point(0.2, False, 0.9, True)] * 10
-    chosen = choose_thresholds(points, grid(), grid(), max_wrong=0.0, contest_grid=(0.5, 2.0))
-    assert (chosen.tally.correct, chosen.tally.wrong, chosen.thresholds.contest) == (10, 0, 0.5)
-
-
-def test_calibration_without_a_feasible_pair_chooses_the_fewest_wrong() -> None:
-    points = [Point(0.9, False)] * 5 + [Point(0.95, True)] * 5
-    choice = choose_thresholds(points, [0.5, 0.92], [0.5], max_wrong=0.0)
-    assert choice.feasible and choice.entry_threshold == 0.92  # 5 right, none wrong
-    choice = choose_thresholds([Point(0.99, False)], [0.5, 0.9], [0.5], max_wrong=0.0)
-    assert not choice.feasible and choice.tally.wrong == 1
+def test_wilson_upper_bound() -> None:
+    assert wilson_upper(0, 100, 0.0) == 0.0
+    assert 0.0 < wilson_upper(0, 100, 1.645) < 0.03
+    assert wilson_upper(3, 100, 1.645) > 0.03
+    assert wilson_upper(0, 0, 1.645) == 1.0
 
 
 def test_reliability_bins() -> None:
@@ -195,24 +193,44 @@ def test_old_calibrate_spelling_still_reaches_the_faces() -> None:
     args = parser().parse_args(["calibrate", "--root", "somewhere", "--dry-run"])
     assert args.handler is calibrate_commands.calibrate_command
     args = parser().parse_args(["calibrate", "answers", "--dry-run"])
-    assert args.handler is employer_commands.calibrate_answers_command
+    assert args.handler is calibrate_answers_command
 
 
-def test_the_applied_calibration_was_chosen_on_dev_sets_within_its_grid() -> None:
+def test_calibrate_answers_fits_and_writes_a_model_the_answerer_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dev = tmp_path / "tiny_dev.csv"
+    dev.write_text(
+        "question,expected\n"
+        "工伤认定申请期限是多久,工伤保险条例 第十七条\n"
+        "失业保险金最长领多久,失业保险条例 第十七条|社会保险法 第四十六条\n"
+        "劳动合同应当具备哪些条款,劳动合同法 第十七条\n"
+        "用人单位可以扣押员工身份证吗,劳动合同法 第九条|劳动合同法 第八十四条\n"
+        "公司团建去哪里好玩,\n"
+        "今天天气怎么样,\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "calibration.toml"
+    status = run(["calibrate", "answers", "--dev", str(dev), "--out", str(out), "--confidence", "0"])
+    printed = capsys.readouterr().out
+    assert status in (0, 1) and "out of fold" in printed and "6 questions" in printed
+    calibration = load_calibration(out)
+    assert calibration.model is not None and 0 < calibration.threshold <= 1
+    data = tomllib.loads(out.read_text(encoding="utf-8"))
+    assert data["dev"]["questions"] == 6 and data["dev_sets"] == [str(dev)]
+
+
+def test_the_applied_calibration_was_chosen_on_dev_sets() -> None:
     """calibration.toml, written by `calibrate answers` on the dev sets only, is what the
-    assistant runs with: its thresholds lie on the grid swept, and on the dev sets it kept
-    wrong answers within max_wrong."""
+    assistant runs with, and out of fold it kept wrong answers within max_wrong."""
     data = tomllib.loads(answering.CALIBRATION_FILE.read_text(encoding="utf-8"))
-    swept = grid()
-    for key in ("entry_threshold", "article_threshold"):
-        assert min(abs(data[key] - value) for value in swept) < 1e-9
-    assert data["agreed_threshold"] <= data["entry_threshold"]
-    assert answering.CONFIDENCE_THRESHOLD == data["entry_threshold"]
-    assert answering.ARTICLE_THRESHOLD == data["article_threshold"]
-    assert answering.AGREED_THRESHOLD == data["agreed_threshold"]
-    assert answering.default_answerer().thresholds.agreed == data["agreed_threshold"]
+    shipped = answering.default_answerer().calibration
+    assert shipped.threshold == data["threshold"]
+    assert shipped.model == ConfidenceModel.from_toml(data["model"])
+    assert set(data["model"]["article"]["weights"]) == set(ARTICLE_FEATURES)
+    assert set(data["model"]["entry"]["weights"]) == set(ENTRY_FEATURES)
     dev = data["dev"]
     assert dev["questions"] == dev["correct"] + dev["wrong"] + dev["handed_over"]
     assert data["feasible"] and dev["wrong_share"] <= data["max_wrong"]
     assert not any("heldout" in name or name.endswith("open.csv") for name in data["dev_sets"])
-    assert data["entry_bins"] and all(0 <= b["share_right"] <= 1 for b in data["entry_bins"])
+    assert data["bins"] and all(0 <= b["share_right"] <= 1 for b in data["bins"])

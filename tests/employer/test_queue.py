@@ -13,7 +13,7 @@ from content.employer_service import redact
 from content.knowledge.answering import AnswerStatus
 from kernel.permissions import NotStaff
 
-UNSURE = "我们单位的住房公积金缴存比例应该定多少？员工身份证11010519491231002X，电话13812345678"
+UNSURE = "我们单位年会抽奖的奖品应该怎么选？员工身份证11010519491231002X，电话13812345678"
 
 
 def test_redaction_masks_id_and_mobile_numbers():
@@ -58,7 +58,10 @@ async def test_answered_questions_export_as_drafts_once(service, uow_factory, va
     await _staff(uow_factory, vault)
     first = await service.ask(UNSURE, telegram_user_id=78, chat_id=78, language="zh_Hans")
     english = await service.ask(
-        "What is the housing provident fund rate?", telegram_user_id=79, chat_id=79, language="en"
+        "How should we choose prizes for the company party raffle?",
+        telegram_user_id=79,
+        chat_id=79,
+        language="en",
     )
     await service.answer_question(930001, first.queued_id, "住房公积金另有规定。")
     await service.answer_question(930001, english.queued_id, "The housing fund is not social insurance.")

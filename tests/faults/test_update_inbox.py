@@ -36,7 +36,7 @@ from tests.e2e.harness import TOKEN, ChatUser
 from web.webhook import WEBHOOK_PATH, create_webhook_app, into_application
 
 zh = Translator("zh_Hans")
-QUESTION = "我们单位的住房公积金缴存比例应该定多少？"  # one the bot is not sure about: queued
+QUESTION = "我们单位年会抽奖的奖品应该怎么选？"  # one the bot is not sure about: queued
 T0 = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 
 

@@ -48,7 +48,7 @@ WAIT = 120  # seconds for a reply: a role may be starting, a face worker loading
 
 def _question(n: int) -> str:
     # Outside the assistant's scope: each one is handed to staff, one row per question.
-    return f"我们单位的住房公积金缴存比例应该定多少？（第{n}问）"
+    return f"我们单位年会抽奖的奖品应该怎么选？（第{n}问）"
 
 
 async def _employer(client: StandinClient, chat_id: int) -> ChatUser:

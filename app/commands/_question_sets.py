@@ -1,0 +1,57 @@
+"""Labelled question sets (CSV: question, expected), as `eval answers` and `calibrate
+answers` read them."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+
+def read_set(path: Path) -> list[tuple[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        rows = [row for row in reader if row and any(cell.strip() for cell in row)]
+    if rows and [cell.strip().lower() for cell in rows[0][:2]] in (
+        ["question", "expected"],
+        ["question", "expected_id"],
+    ):
+        rows = rows[1:]
+    return [(row[0].strip(), (row[1].strip() if len(row) > 1 else "")) for row in rows]
+
+
+def check_sets(paths: list[Path], known: set[str]) -> tuple[dict[Path, list[tuple[str, str]]], int]:
+    """The readable sets whose expected entry ids all exist (citations are not checked here)."""
+    from content.knowledge.evaluation import expected_parts
+
+    sets: dict[Path, list[tuple[str, str]]] = {}
+    status = 0
+    for path in paths:
+        try:
+            rows = read_set(path)
+        except OSError as error:
+            print(f"{path}: cannot read ({error.strerror})", file=sys.stderr)
+            status = 1
+            continue
+        unknown = sorted(
+            {
+                part
+                for _, expected in rows
+                for part in expected_parts(expected)
+                if " " not in part and part not in known
+            }
+        )
+        if unknown:
+            print(f"{path}: expected ids not in the knowledge base: {', '.join(unknown)}", file=sys.stderr)
+            status = 1
+            continue
+        sets[path] = rows
+    return sets, status
+
+
+def outcome_line(label: str, numbers: dict[str, float | int]) -> str:
+    return (
+        f"{label}: {numbers['questions']} questions: correct {numbers['correct_share']:.1%} "
+        f"({numbers['correct']}), wrong {numbers['wrong_share']:.1%} ({numbers['wrong']}), "
+        f"handed over {numbers['handed_over_share']:.1%} ({numbers['handed_over']})"
+    )
