@@ -115,7 +115,15 @@ class Answerer:
     def entry(self, entry_id: str) -> Entry | None:
         return self.knowledge.get(entry_id)
 
-    def answer(self, question: str, threshold: float | None = None) -> Answer:
+    def answer(self, question: str) -> Answer:
+        screened = self.screen(question)
+        if screened is not None:
+            return screened
+        return self.compose(self.evidence(question.strip()), self.calibration.threshold)
+
+    def screen(self, question: str) -> Answer | None:
+        """The answer a question gets without searching (nothing asked, too long, no word at
+        all, a topic another body handles); None for a question to search."""
         text = (question or "").strip()
         if not text:
             return Answer(AnswerStatus.EMPTY)
@@ -127,13 +135,10 @@ class Answerer:
             topic = self.elsewhere.topic(self.index.analyzer.normalise(text))
             if topic is not None:
                 return Answer(AnswerStatus.ELSEWHERE, elsewhere=topic)
-        return self.compose(
-            self.evidence(text), self.calibration.threshold if threshold is None else threshold
-        )
+        return None
 
     def compose(self, evidence: Evidence, threshold: float) -> Answer:
-        """The answer the evidence makes at this threshold (the calibration composes one
-        question's evidence at several thresholds without searching again)."""
+        """The answer the evidence makes at this threshold."""
         result, found = evidence.result, evidence.found
         scores = tuple((match.entry.id, round(match.score, 3)) for match in result.matches)
         best_article = next((p for c, p in evidence.rated if c.article is not None), 0.0)

@@ -102,22 +102,22 @@ class Tally:
 
 def labelled_candidates(answerer: Answerer, question: str, expected: str) -> list[tuple[Candidate, bool]]:
     """The candidates the answerer weighs for a question, each labelled right or wrong; none
-    for a question it does not search (empty, too long, a topic handled elsewhere)."""
-    probe = answerer.answer(question, threshold=2.0)  # above any probability: never given
-    if probe.status is not AnswerStatus.UNSURE:
+    for a question it does not search (empty, too long, a topic handled elsewhere). A candidate
+    is judged as the answer it would make, by `is_right`."""
+    if answerer.screen(question) is not None:
         return []
-    parts = {normalise_citation(part) for part in expected_parts(expected)}
-    labelled = []
-    for candidate, _ in answerer.evidence(question.strip()).rated:
-        if candidate.entry is not None:
-            right = candidate.entry.id in parts or bool(
-                parts & {normalise_citation(c) for c in candidate.entry.citation_strings()}
-            )
-        else:
-            assert candidate.article is not None
-            right = normalise_citation(candidate.article.citation) in parts
-        labelled.append((candidate, right))
-    return labelled
+    return [
+        (candidate, is_right(_given(candidate), expected))
+        for candidate, _ in answerer.evidence(question.strip()).rated
+    ]
+
+
+def _given(candidate: Candidate) -> Answer:
+    """The answer a candidate makes when it is given (as `is_right` judges it)."""
+    if candidate.entry is not None:
+        return Answer(AnswerStatus.ANSWERED, entry=candidate.entry)
+    assert candidate.article is not None
+    return Answer(AnswerStatus.ARTICLE, articles=(candidate.article,))
 
 
 def wilson_upper(wrong: int, total: int, z: float) -> float:
