@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+from content.knowledge.bm25 import BM25Field, Rarity
 from content.knowledge.model import DATA_DIR, Source, chinese_number, load_sources
 from content.knowledge.notes import NOTES_DIR, ArticleNote, load_notes
-from content.knowledge.search import _coverage, _Field, _idf
 from content.knowledge.text import TextAnalyzer, intents
 
 LAWS_DIR = DATA_DIR.parent / "laws"
@@ -216,15 +216,15 @@ class ArticleIndex:
                 )
             )
         count = len(self.articles)
-        self._word_field = _Field(word_docs, count, k1, b)
-        self._asked_field = _Field(asked_docs or [(0, [])], count, k1, b)
-        self._gram_field = _Field(gram_docs, count, k1, b)
-        self._word_idf = _idf(self._words)
-        self._gram_idf = _idf(self._grams)
+        self._word_field = BM25Field(word_docs, count, k1, b)
+        self._asked_field = BM25Field(asked_docs or [(0, [])], count, k1, b)
+        self._gram_field = BM25Field(gram_docs, count, k1, b)
+        self._word_rarity = Rarity.of(self._words)
+        self._gram_rarity = Rarity.of(self._grams)
         analyzer.learn(token for _, tokens in word_docs + asked_docs for token in tokens)
 
     def knows(self, word: str) -> bool:
-        return word in self._word_idf
+        return word in self._word_rarity
 
     def search(self, question: str, limit: int = 5) -> list[tuple[Article, float]]:
         """The closest articles, best first, each with its score (0..1)."""
@@ -248,7 +248,7 @@ class ArticleIndex:
         # Words that only say what kind of answer is asked for (多长时间, 多少) are weighed by
         # the intents, not as topic words the article should hold.
         topic = [
-            group for group in groups if not intents(group[0]) or any(f in self._word_idf for f in group)
+            group for group in groups if not intents(group[0]) or any(f in self._word_rarity for f in group)
         ]
         named = " ".join(words) + " " + text
         from_asked = self.ASKED * self._asked_field.scores(words)
@@ -261,8 +261,8 @@ class ArticleIndex:
         gram_groups: list[tuple[str, ...]] = [(gram,) for gram in grams]
         found = []
         for i in order:
-            word_cover = _coverage(topic, self._words[i], self._word_idf)
-            gram_cover = _coverage(gram_groups, self._grams[i], self._gram_idf)
+            word_cover = self._word_rarity.coverage(topic, self._words[i])
+            gram_cover = self._gram_rarity.coverage(gram_groups, self._grams[i])
             coverage = self.WORD_SHARE * word_cover + (1 - self.WORD_SHARE) * gram_cover
             strength = min(1.0, float(total[i]) / self.STRONG_SCORE)
             intent_match = len(asked & self._gives[i]) / len(asked) if asked else 1.0

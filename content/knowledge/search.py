@@ -20,13 +20,11 @@ questions the base does not cover, so that few of those are answered as if it di
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
-from rank_bm25 import BM25Okapi
 
+from content.knowledge.bm25 import BM25Field, Rarity
 from content.knowledge.model import Entry, KnowledgeBase
 from content.knowledge.text import TextAnalyzer, intents
 
@@ -68,26 +66,6 @@ class SearchResult:
     @property
     def best(self) -> Match | None:
         return self.matches[0] if self.matches else None
-
-
-class _Field:
-    """One BM25 index whose documents belong to entries (several documents per entry allowed)."""
-
-    def __init__(self, documents: list[tuple[int, list[str]]], entries: int, k1: float, b: float) -> None:
-        self.owner = np.array([owner for owner, _ in documents])
-        corpus = [tokens or ["\u0000"] for _, tokens in documents]
-        self.bm25 = BM25Okapi(corpus, k1=k1, b=b)
-        self.vocabulary = set().union(*(set(tokens) for tokens in corpus))
-        self.entries = entries
-
-    def scores(self, tokens: list[str]) -> np.ndarray:
-        known = [token for token in tokens if token in self.vocabulary]
-        per_entry = np.zeros(self.entries)
-        if not known:
-            return per_entry
-        per_document = self.bm25.get_scores(known)
-        np.maximum.at(per_entry, self.owner, per_document)
-        return per_entry
 
 
 class KnowledgeIndex:
@@ -134,27 +112,26 @@ class KnowledgeIndex:
             shapes.append(own_shapes)
         w = self.weights
         self._fields = [
-            (w.question, _Field(question_docs, len(entries), w.k1, w.b), "words"),
-            (w.keywords, _Field(keyword_docs, len(entries), w.k1, w.b), "words"),
-            (w.answer, _Field(answer_docs, len(entries), w.k1, w.b), "words"),
-            (w.grams, _Field(gram_docs, len(entries), w.k1, w.b), "grams"),
+            (w.question, BM25Field(question_docs, len(entries), w.k1, w.b), "words"),
+            (w.keywords, BM25Field(keyword_docs, len(entries), w.k1, w.b), "words"),
+            (w.answer, BM25Field(answer_docs, len(entries), w.k1, w.b), "words"),
+            (w.grams, BM25Field(gram_docs, len(entries), w.k1, w.b), "grams"),
         ]
-        self._word_idf = _idf(self._entry_words)
-        self._gram_idf = _idf(self._entry_grams)
+        self._word_rarity = Rarity.of(self._entry_words)
+        self._gram_rarity = Rarity.of(self._entry_grams)
         analyzer.learn(
             (token for _, tokens in question_docs + keyword_docs + answer_docs for token in tokens),
             terms=(
                 keyword for entry in entries for local in entry.texts.values() for keyword in local.keywords
             ),
         )
-        self._unseen_word = max(self._word_idf.values(), default=1.0)
         self._phrasings = [
-            [(tokens, sum(self._word_idf.get(t, 0.0) for t in tokens), kinds) for tokens, kinds in own]
+            [(tokens, sum(self._word_rarity.idf.get(t, 0.0) for t in tokens), kinds) for tokens, kinds in own]
             for own in shapes
         ]
 
     def knows(self, word: str) -> bool:
-        return word in self._word_idf
+        return word in self._word_rarity
 
     def search(self, question: str, limit: int = 5) -> SearchResult:
         text = self.analyzer.read_question(question)
@@ -171,8 +148,8 @@ class KnowledgeIndex:
         if not matches:
             return SearchResult()
         best = int(order[0])
-        coverage = 0.6 * _coverage(groups, self._entry_words[best], self._word_idf) + 0.4 * _coverage(
-            [(gram,) for gram in grams], self._entry_grams[best], self._gram_idf
+        coverage = 0.6 * self._word_rarity.coverage(groups, self._entry_words[best]) + 0.4 * (
+            self._gram_rarity.coverage([(gram,) for gram in grams], self._entry_grams[best])
         )
         strength = min(1.0, matches[0].score / self.weights.strong_score)
         return SearchResult(matches, round(float(coverage * strength), 3))
@@ -188,7 +165,7 @@ class KnowledgeIndex:
             return order
         head = [int(i) for i in order[: w.rerank_depth] if total[i] > 0]
         query_groups = list(dict.fromkeys(groups))
-        group_weights = [_group_idf(group, self._word_idf, self._unseen_word) for group in query_groups]
+        group_weights = [self._word_rarity.weight(group) for group in query_groups]
         word_weight = sum(group_weights)
         rescored = []
         for i in head:
@@ -206,32 +183,3 @@ class KnowledgeIndex:
             rescored.append((-(total[i] / top + w.rerank_words * best), i))
         rescored.sort()
         return np.concatenate([np.array([i for _, i in rescored], dtype=int), order[len(head) :]])
-
-
-def _group_idf(group: tuple[str, ...], idf: dict[str, float], unseen: float) -> float:
-    return next((idf[form] for form in group if form in idf), unseen)
-
-
-def _idf(documents: list[set[str]]) -> dict[str, float]:
-    frequency: dict[str, int] = defaultdict(int)
-    for document in documents:
-        for token in document:
-            frequency[token] += 1
-    count = len(documents)
-    return {token: math.log(1 + (count - df + 0.5) / (df + 0.5)) for token, df in frequency.items()}
-
-
-def _coverage(groups: list[tuple[str, ...]], entry_tokens: set[str], idf: dict[str, float]) -> float:
-    """Share of the question's words, weighted by rarity, that the entry holds; a word counts
-    as held when its synonym is. A word no entry holds weighs like the rarest, so a question
-    about something else scores low; a number the entry lacks (a wage, a date) is left out."""
-    unseen = max(idf.values(), default=1.0)
-    total = found = 0.0
-    for group in dict.fromkeys(groups):
-        held = any(form in entry_tokens for form in group)
-        if not held and group[0][0].isdigit():
-            continue
-        weight = next((idf[form] for form in group if form in idf), unseen)
-        total += weight
-        found += weight if held else 0.0
-    return found / total if total else 0.0
