@@ -17,7 +17,16 @@ if TYPE_CHECKING:
     from content.knowledge.evaluation import Bin, Tally
     from content.knowledge.fitting import Choice
 
-DEV_SETS = ("laws_dev.csv", "laws_dev2.csv", "laws_dev3.csv", "dev.csv", "out_of_scope.csv")
+DEV_SETS = (
+    "laws_dev.csv",
+    "laws_dev2.csv",
+    "laws_dev3.csv",
+    "laws_dev4.csv",
+    "dev.csv",
+    "contrib_dev.csv",
+    "out_of_scope.csv",
+    "out_of_scope_dev2.csv",
+)
 
 
 def register_calibration(calibrate: argparse._SubParsersAction) -> None:

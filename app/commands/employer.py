@@ -166,14 +166,16 @@ def eval_command(args: argparse.Namespace) -> int:
     sets, status = check_sets(list(args.files), known)
     report: dict[str, object] = {"files": {}}
     total = Tally()
+    in_scope, out_of_scope = Tally(), Tally()  # over all files: the two kinds of question apart
     for path, rows in sets.items():
         outcomes = Tally()
         top1 = top3 = ranked = 0
         misses = []
         for question, expected in rows:
             answer = answerer.answer(question)
-            outcome = judge(answer, expected)
+            outcome = judge(answer, expected, answerer.knowledge)
             outcomes.add(outcome)
+            (in_scope if expected else out_of_scope).add(outcome)
             if expected and expected in known:  # an entry id: how the search ranks it
                 ids = [entry_id for entry_id, _ in answer.scores]
                 ranked += 1
@@ -206,11 +208,22 @@ def eval_command(args: argparse.Namespace) -> int:
                         f"  {outcome_name}: {question!r} expected {expected}, gave {given} ({confidence:.2f})"
                     )
     report["total"] = total.as_dict()
+    report["in_scope"], report["out_of_scope"] = in_scope.as_dict(), out_of_scope.as_dict()
     report["threshold"] = answerer.calibration.threshold
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
-    elif len(sets) > 1:
+        return status
+    if len(sets) > 1:
         print(outcome_line("total", total.as_dict()))
+    if in_scope.total and out_of_scope.total:
+        # An out-of-scope question's right outcome is the hand-over, which the total counts
+        # as handed over: this says how the two kinds fared apart.
+        print(outcome_line("  in scope", in_scope.as_dict()))
+        print(
+            f"  out of scope: {out_of_scope.total} questions: handed over (right) "
+            f"{out_of_scope.share(out_of_scope.handed_over):.1%}, answered (wrong) "
+            f"{out_of_scope.share(out_of_scope.wrong):.1%}"
+        )
     return status
 
 

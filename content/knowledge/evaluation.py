@@ -22,6 +22,7 @@ from enum import StrEnum
 
 from content.knowledge.answering import Answer, Answerer, AnswerStatus
 from content.knowledge.confidence import Candidate
+from content.knowledge.model import KnowledgeBase
 
 GIVEN = frozenset({AnswerStatus.ANSWERED, AnswerStatus.ARTICLE})
 BIN_WIDTH = 0.1
@@ -41,21 +42,30 @@ def expected_parts(expected: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in expected.split("|") if part.strip())
 
 
-def is_right(answer: Answer, expected: str) -> bool:
-    """Whether what the answer gives matches `expected` (whatever its status)."""
+def is_right(answer: Answer, expected: str, knowledge: KnowledgeBase | None = None) -> bool:
+    """Whether what the answer gives matches `expected` (whatever its status). An entry is
+    right when it is expected or cites an expected article. Quoted articles are right when
+    one is expected or, given the knowledge base, is the first citation of an expected entry:
+    the article that entry's answer rests on (社会保险法 第八十六条 for "罚款多少" where the
+    fine entry was expected); an entry that merely shares a citation is still another answer."""
     parts = expected_parts(expected)
     if not parts:
         return False
     if answer.entry is not None and answer.entry.id in parts:
         return True
-    cited = {normalise_citation(citation) for citation in answer.citations}
-    return any(normalise_citation(part) in cited for part in parts)
+    accepted = {normalise_citation(part) for part in parts}
+    if knowledge is not None and answer.status is AnswerStatus.ARTICLE:
+        for part in parts:
+            entry = knowledge.get(part)
+            if entry is not None and entry.citations:
+                accepted.add(normalise_citation(entry.citations[0].text))
+    return any(normalise_citation(citation) in accepted for citation in answer.citations)
 
 
-def judge(answer: Answer, expected: str) -> Outcome:
+def judge(answer: Answer, expected: str, knowledge: KnowledgeBase | None = None) -> Outcome:
     if answer.status not in GIVEN:
         return Outcome.HANDED_OVER
-    return Outcome.CORRECT if is_right(answer, expected) else Outcome.WRONG
+    return Outcome.CORRECT if is_right(answer, expected, knowledge) else Outcome.WRONG
 
 
 @dataclass
@@ -107,7 +117,7 @@ def labelled_candidates(answerer: Answerer, question: str, expected: str) -> lis
     if answerer.screen(question) is not None:
         return []
     return [
-        (candidate, is_right(_given(candidate), expected))
+        (candidate, is_right(_given(candidate), expected, answerer.knowledge))
         for candidate, _ in answerer.evidence(question.strip()).rated
     ]
 

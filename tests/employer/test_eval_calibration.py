@@ -66,6 +66,21 @@ def test_judge_counts_entries_citations_and_hand_overs() -> None:
     assert judge(unsure, "") is Outcome.HANDED_OVER
 
 
+def test_quoting_the_article_an_expected_entry_rests_on_is_right() -> None:
+    # fee-fine and fee-late-rate both rest on 社会保险法 第八十六条
+    assert ENTRY is not None and KNOWLEDGE.get("fee-fine") is not None
+    article_86 = Article("社会保险法", 86, "用人单位未按时足额缴纳社会保险费的……")
+    quoted = Answer(AnswerStatus.ARTICLE, 0.9, articles=(article_86,))
+    assert judge(quoted, "fee-fine", KNOWLEDGE) is Outcome.CORRECT
+    assert judge(quoted, "fee-fine") is Outcome.WRONG  # without the knowledge base: ids only
+    assert (
+        judge(Answer(AnswerStatus.ARTICLE, 0.9, articles=(INJURY_17,)), "fee-fine", KNOWLEDGE)
+        is Outcome.WRONG
+    )
+    # another entry that shares the article is another answer
+    assert judge(Answer(AnswerStatus.ANSWERED, 0.9, ENTRY), "fee-fine", KNOWLEDGE) is Outcome.WRONG
+
+
 def test_eval_answers_prints_correct_wrong_and_handed_over(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
