@@ -94,7 +94,9 @@ def calibrate_answers_command(args: argparse.Namespace) -> int:
         return 2
     shipped = default_answerer()
     # The candidates do not depend on the model, except through the order they are listed in.
-    answerer = Answerer(shipped.index, shipped.articles, Calibration(), shipped.elsewhere)
+    answerer = Answerer(
+        shipped.index, shipped.articles, Calibration(), shipped.elsewhere, semantic=shipped.semantic
+    )
     sets, status = check_sets(paths, {entry.id for entry in answerer.knowledge.entries})
     if status:
         return status
@@ -128,6 +130,11 @@ def calibrate_answers_command(args: argparse.Namespace) -> int:
         return 0 if choice.feasible else 1
     out = args.out or CALIBRATION_FILE
     out.parent.mkdir(parents=True, exist_ok=True)
+    if args.out is None and shipped.semantic is not None:
+        # the shipped calibration goes with the sentence vectors it was fitted on, kept so
+        # that start-up need not embed every known question again
+        shipped.semantic.write()
+        print(f"sentence vectors of {len(shipped.semantic.texts)} known questions written")
     out.write_text(
         _calibration_toml(args, choice, per_set_tallies, bins, model.as_toml(), REGULARISATION),
         encoding="utf-8",

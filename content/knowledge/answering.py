@@ -21,6 +21,13 @@ from content.knowledge.confidence import Candidate, ConfidenceModel, candidates,
 from content.knowledge.elsewhere import Elsewhere, ElsewhereTopic, default_elsewhere
 from content.knowledge.model import DATA_DIR, Entry, KnowledgeBase, load_knowledge_base
 from content.knowledge.search import KnowledgeIndex, SearchResult
+from content.knowledge.semantic import (
+    EMBEDDINGS_FILE,
+    SemanticIndex,
+    known_questions,
+    read_vectors,
+    sentence_model,
+)
 from content.knowledge.text import TextAnalyzer
 
 CALIBRATION_FILE = DATA_DIR / "calibration.toml"
@@ -101,11 +108,13 @@ class Answerer:
         calibration: Calibration | None = None,
         elsewhere: Elsewhere | None = None,
         max_chars: int = MAX_QUESTION_CHARS,
+        semantic: SemanticIndex | None = None,
     ) -> None:
         self.index = index
         self.articles = articles
         self.calibration = calibration or Calibration()
         self.elsewhere = elsewhere
+        self.semantic = semantic
         self.max_chars = max_chars
 
     @property
@@ -190,7 +199,10 @@ class Answerer:
         result = self.index.search(text, limit=5)
         found = self.articles.candidates(text, limit=5) if self.articles is not None else []
         read = self.index.analyzer.read_question(text)
-        rated = rate(candidates(read, result, found, self.unknown_words(read)), self.calibration.model)
+        closeness = self.semantic.closeness(read) if self.semantic is not None else None
+        rated = rate(
+            candidates(read, result, found, self.unknown_words(read), closeness), self.calibration.model
+        )
         return Evidence(result, found, rated)
 
     def unknown_words(self, read: str) -> float:
@@ -214,11 +226,16 @@ def default_answerer() -> Answerer:
     """The shipped knowledge base and the laws' articles, indexed once per process (about
     two seconds; the articles add about 0.2 s)."""
     analyzer = TextAnalyzer()
+    knowledge, articles = load_knowledge_base(), load_articles()
     answerer = Answerer(
-        KnowledgeIndex(load_knowledge_base(), analyzer),
-        ArticleIndex(load_articles(), analyzer),
+        KnowledgeIndex(knowledge, analyzer),
+        ArticleIndex(articles, analyzer),
         load_calibration(),
         default_elsewhere(),
+        semantic=SemanticIndex(
+            known_questions(knowledge.entries, articles), sentence_model(), read_vectors(EMBEDDINGS_FILE)
+        ),
     )
     analyzer.read_question("社保")  # builds the pinyin reader now, not on the first question
+    answerer.evidence("社保")  # and loads the sentence encoder
     return answerer

@@ -26,7 +26,16 @@ from typing import Any
 from content.knowledge.articles import Article, ArticleMatch
 from content.knowledge.model import Entry
 from content.knowledge.search import SearchResult
+from content.knowledge.semantic import Closeness, article_key, entry_key
 
+# Closeness in meaning (content/knowledge/semantic.py), the same for both kinds of candidate.
+MEANING_FEATURES = (
+    "meaning",  # the similarity of its closest known question (centred)
+    "meaning_gap",  # how far that stands below the closest answer's
+    "meaning_first",  # it is the closest answer in meaning
+    "meaning_top3",
+    "meaning_best",  # the closest answer's similarity (low: a question about something else)
+)
 ENTRY_FEATURES = (
     "confidence",  # the knowledge base's own confidence in its best entry
     "lead",  # how far its score stands above the second entry's (0..1, relative)
@@ -35,6 +44,7 @@ ENTRY_FEATURES = (
     "best_article_score",
     "english",
     "unknown_words",
+    *MEANING_FEATURES,
 )
 ARTICLE_FEATURES = (
     "score",  # the article index's score (0..1)
@@ -53,6 +63,7 @@ ARTICLE_FEATURES = (
     "english",
     "same_law",  # the share of the other candidates from the same law
     "unknown_words",
+    *MEANING_FEATURES,
 )
 ARTICLES_RATED = 5
 STRONG_SCORE = 22.0  # as the article index's (a weighted BM25 score this high is strong)
@@ -83,12 +94,31 @@ class Candidate:
         return "entry" if self.entry is not None else "article"
 
 
+def meaning(closeness: Closeness | None, key: str) -> tuple[float, ...]:
+    """The MEANING_FEATURES of one answer (all nought without a semantic index)."""
+    if closeness is None:
+        return (0.0,) * len(MEANING_FEATURES)
+    similarity, rank = closeness.of(key), closeness.rank(key)
+    centre = 0.7  # about the median similarity of a candidate (they range over 0.2-0.9)
+    return (
+        similarity - centre,
+        closeness.best - similarity,
+        float(rank == 0),
+        float(rank < 3),
+        closeness.best - centre,
+    )
+
+
 def candidates(
-    question: str, result: SearchResult, found: Sequence[ArticleMatch], unknown_words: float
+    question: str,
+    result: SearchResult,
+    found: Sequence[ArticleMatch],
+    unknown_words: float,
+    closeness: Closeness | None = None,
 ) -> list[Candidate]:
     """The best entry and the best articles of one question, measured. `question` is the
     text as read (normalised, pinyin read); `unknown_words` the share of its words that
-    neither index holds."""
+    neither index holds; `closeness` how close in meaning the question is to each answer."""
     english = 0.0 if _CJK.search(question) else 1.0
     lowered = question.lower()
     rated = list(found[:ARTICLES_RATED])
@@ -118,6 +148,7 @@ def candidates(
             english,
             sum(other.article.source == match.article.source for other in others) / max(1, len(others)),
             unknown_words,
+            *meaning(closeness, article_key(match.article)),
         )
         out.append(Candidate(features, article=match.article))
     if result.best is not None:
@@ -131,6 +162,7 @@ def candidates(
             rated[0].score if rated else 0.0,
             english,
             unknown_words,
+            *meaning(closeness, entry_key(result.best.entry)),
         )
         out.append(Candidate(entry_features, entry=result.best.entry))
     return out

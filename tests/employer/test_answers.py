@@ -19,14 +19,9 @@ EVAL = DATA_DIR / "eval"
     ("question", "expected"),
     [
         ("新员工入职多久必须给他上社保？", "reg-employee"),
-        pytest.param(
-            "试用期的员工也要交社保吗",
-            "prob-covered",
-            # A known miss since the confidence model (stop 30): 劳动合同法实施条例 第十八条 (a
-            # worker may leave an employer who does not pay) outscores the entry. Kept to
-            # show when it is fixed.
-            marks=pytest.mark.xfail(strict=True, reason="known miss: an article outscores the entry"),
-        ),
+        # a miss in stop 30 (an article on leaving an employer who does not pay outscored the
+        # entry), answered since the closeness in meaning is weighed
+        ("试用期的员工也要交社保吗", "prob-covered"),
         ("Who pays social insurance for dispatched agency workers?", "disp-who-pays"),
         ("員工簽了放棄社保的承諾書，單位還要繳嗎", "waiver-void"),  # traditional characters
         (
