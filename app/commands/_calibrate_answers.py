@@ -22,8 +22,10 @@ DEV_SETS = (
     "laws_dev2.csv",
     "laws_dev3.csv",
     "laws_dev4.csv",
+    "laws_dev5.csv",
     "dev.csv",
     "contrib_dev.csv",
+    "contrib_dev2.csv",
     "out_of_scope.csv",
     "out_of_scope_dev2.csv",
 )
