@@ -83,11 +83,18 @@ def test_the_article_index_scores_from_zero_to_one(answerer):
     [
         ("劳动合同应当具备哪些条款", {"劳动合同法 第十七条"}),
         # handed over in stop 30 (right article, too little confidence); answered since the
-        # closeness in meaning is weighed, like the next one
+        # closeness in meaning is weighed
         ("用人单位可以扣押员工身份证吗", {"劳动合同法 第九条", "劳动合同法 第八十四条"}),
         # How the unemployment fund is kept: no entry covers it (the benefit's periods have one);
         # the Social Insurance Law says the same of every fund.
-        ("失业保险基金存到哪里", {"失业保险条例 第十一条", "社会保险法 第六十八条"}),
+        pytest.param(
+            "失业保险基金存到哪里",
+            {"失业保险条例 第十一条", "社会保险法 第六十八条"},
+            # Answered with the closeness in meaning at threshold 0.73; handed to staff since
+            # two more dev sets raised it to 0.80 (stop 31): the right article, a little short
+            # of the threshold. Kept to show when it is answered again.
+            marks=pytest.mark.xfail(strict=True, reason="known: handed over, not answered"),
+        ),
     ],
 )
 def test_a_question_no_entry_covers_is_answered_by_its_article(law_answerer, question, governing):
