@@ -39,7 +39,8 @@ def register_calibration(calibrate: argparse._SubParsersAction) -> None:
         "entry, the best articles) right or wrong, fits the confidence model, and chooses the lowest "
         "threshold whose share of wrong answers is at most --max-wrong, judged on out-of-fold "
         "probabilities; writes the model, the threshold and how often an answer at each probability "
-        "is right. Never give it a held-out set.",
+        "is right, and (without --out) the sentence vectors of the known questions the model was "
+        "fitted with (embeddings.npz). Never give it a held-out set.",
     )
     command.add_argument(
         "--dev",
