@@ -31,23 +31,19 @@ class BM25Field:
         self.owner = np.array([owner for owner, _ in documents], dtype=int)
         self.owners = owners
         corpus = [tokens or [_EMPTY] for _, tokens in documents]
-        self.bm25 = BM25Okapi(corpus, k1=k1, b=b)
+        bm25 = BM25Okapi(corpus, k1=k1, b=b)  # its weights are copied below; it is not kept
         self.column = {token: i for i, token in enumerate(sorted(set().union(*map(set, corpus))))}
         rows, columns, weights = [], [], []
-        for document, frequencies in enumerate(self.bm25.doc_freqs):
-            length = k1 * (1 - b + b * self.bm25.doc_len[document] / self.bm25.avgdl)
+        for document, frequencies in enumerate(bm25.doc_freqs):
+            length = k1 * (1 - b + b * bm25.doc_len[document] / bm25.avgdl)
             for token, count in frequencies.items():
                 rows.append(self.column[token])
                 columns.append(document)
-                weights.append((self.bm25.idf.get(token) or 0.0) * count * (k1 + 1) / (count + length))
+                weights.append((bm25.idf.get(token) or 0.0) * count * (k1 + 1) / (count + length))
         # word x document, so that a question's words are a few rows to add up
         self.weights = csr_matrix((weights, (rows, columns)), shape=(len(self.column), len(corpus)))
         # one document per owner, in order: the document scores are the owners'
         self.single = np.array_equal(self.owner, np.arange(owners))
-
-    @property
-    def vocabulary(self) -> set[str]:
-        return set(self.column)
 
     def document_scores(self, tokens: list[str]) -> np.ndarray:
         """BM25Okapi.get_scores(tokens) for the known tokens (a repeated word counts again)."""

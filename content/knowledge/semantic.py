@@ -150,6 +150,5 @@ class SemanticIndex:
         return Closeness(similarity, float(per_answer.max()))
 
     def write(self, path: Path = EMBEDDINGS_FILE) -> None:
-        unique = list(dict.fromkeys(self.texts))
-        first = {text: i for i, text in reversed(list(enumerate(self.texts)))}
-        write_vectors(path, unique, self.vectors[[first[text] for text in unique]])
+        by_text = dict(zip(self.texts, self.vectors, strict=True))  # a repeated text, once
+        write_vectors(path, list(by_text), np.array(list(by_text.values())))
