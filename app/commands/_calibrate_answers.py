@@ -12,23 +12,11 @@ from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 from app.commands._question_sets import check_sets, outcome_line
+from content.knowledge.examples import DEV_SETS
 
 if TYPE_CHECKING:
     from content.knowledge.evaluation import Bin, Tally
     from content.knowledge.fitting import Choice
-
-DEV_SETS = (
-    "laws_dev.csv",
-    "laws_dev2.csv",
-    "laws_dev3.csv",
-    "laws_dev4.csv",
-    "laws_dev5.csv",
-    "dev.csv",
-    "contrib_dev.csv",
-    "contrib_dev2.csv",
-    "out_of_scope.csv",
-    "out_of_scope_dev2.csv",
-)
 
 
 def register_calibration(calibrate: argparse._SubParsersAction) -> None:
@@ -71,6 +59,8 @@ def register_calibration(calibrate: argparse._SubParsersAction) -> None:
 
 
 def calibrate_answers_command(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from content.knowledge.answering import CALIBRATION_FILE, Answerer, Calibration, default_answerer
     from content.knowledge.evaluation import labelled_candidates, reliability
     from content.knowledge.fitting import (
@@ -79,10 +69,12 @@ def calibrate_answers_command(args: argparse.Namespace) -> int:
         best_pairs,
         choose_threshold,
         fit,
+        fold_of,
         out_of_fold,
         outcomes,
     )
     from content.knowledge.model import DATA_DIR
+    from content.knowledge.semantic import EMBEDDINGS_FILE, write_vectors
 
     if not 0 <= args.confidence < 1:
         print("--confidence is a probability below 1 (0: no bound)", file=sys.stderr)
@@ -98,16 +90,32 @@ def calibrate_answers_command(args: argparse.Namespace) -> int:
     shipped = default_answerer()
     # The candidates do not depend on the model, except through the order they are listed in.
     answerer = Answerer(
-        shipped.index, shipped.articles, Calibration(), shipped.elsewhere, semantic=shipped.semantic
+        shipped.index,
+        shipped.articles,
+        Calibration(),
+        shipped.elsewhere,
+        semantic=shipped.semantic,
+        examples=shipped.examples,
     )
     sets, status = check_sets(paths, {entry.id for entry in answerer.knowledge.entries})
     if status:
         return status
-    per_set = {
-        path: [labelled_candidates(answerer, question, expected) for question, expected in rows]
-        for path, rows in sets.items()
-    }
-    questions = [question for labelled in per_set.values() for question in labelled]
+    rows = [row for set_rows in sets.values() for row in set_rows]
+    # A dev question is also a labelled example: rated, it must not consult the examples of
+    # its own fold, as a new question cannot consult itself (the folds are those out_of_fold
+    # uses, so that no question's probability comes from its own label).
+    fold = fold_of(len(rows))
+    by_fold: dict[int, set[str]] = {}
+    for number, (question, _) in enumerate(rows):
+        by_fold.setdefault(fold[number], set()).add(question)
+    questions = [
+        labelled_candidates(answerer, question, expected, by_fold[fold[number]])
+        for number, (question, expected) in enumerate(rows)
+    ]
+    per_set, start = {}, 0
+    for path, set_rows in sets.items():
+        per_set[path] = questions[start : start + len(set_rows)]
+        start += len(set_rows)
     rated = out_of_fold(questions)
     z = NormalDist().inv_cdf(args.confidence) if args.confidence > 0 else 0.0
     choice = choose_threshold(rated, args.max_wrong, z)
@@ -133,11 +141,16 @@ def calibrate_answers_command(args: argparse.Namespace) -> int:
         return 0 if choice.feasible else 1
     out = args.out or CALIBRATION_FILE
     out.parent.mkdir(parents=True, exist_ok=True)
-    if args.out is None and shipped.semantic is not None:
+    if args.out is None:
         # the shipped calibration goes with the sentence vectors it was fitted on, kept so
-        # that start-up need not embed every known question again
-        shipped.semantic.write()
-        print(f"sentence vectors of {len(shipped.semantic.texts)} known questions written")
+        # that start-up need not embed every known question and example again
+        texts, vectors = [], []
+        for index in (shipped.semantic, shipped.examples):
+            if index is not None:
+                texts += index.texts
+                vectors.append(index.vectors)
+        write_vectors(EMBEDDINGS_FILE, texts, np.vstack(vectors))
+        print(f"sentence vectors of {len(set(texts))} known questions and examples written")
     out.write_text(
         _calibration_toml(args, choice, per_set_tallies, bins, model.as_toml(), REGULARISATION),
         encoding="utf-8",

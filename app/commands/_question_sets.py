@@ -3,26 +3,14 @@ answers` read them."""
 
 from __future__ import annotations
 
-import csv
 import sys
 from pathlib import Path
 
-
-def read_set(path: Path) -> list[tuple[str, str]]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
-        rows = [row for row in reader if row and any(cell.strip() for cell in row)]
-    if rows and [cell.strip().lower() for cell in rows[0][:2]] in (
-        ["question", "expected"],
-        ["question", "expected_id"],
-    ):
-        rows = rows[1:]
-    return [(row[0].strip(), (row[1].strip() if len(row) > 1 else "")) for row in rows]
+from content.knowledge.question_sets import expected_parts, read_set
 
 
 def check_sets(paths: list[Path], known: set[str]) -> tuple[dict[Path, list[tuple[str, str]]], int]:
     """The readable sets whose expected entry ids all exist (citations are not checked here)."""
-    from content.knowledge.evaluation import expected_parts
 
     sets: dict[Path, list[tuple[str, str]]] = {}
     status = 0

@@ -160,6 +160,7 @@ def ask_command(args: argparse.Namespace) -> int:
 def eval_command(args: argparse.Namespace) -> int:
     from content.knowledge.answering import default_answerer
     from content.knowledge.evaluation import Tally, judge
+    from content.knowledge.examples import DEV_SETS, EVAL_DIR
 
     answerer = default_answerer()
     known = {entry.id for entry in answerer.knowledge.entries}
@@ -171,8 +172,10 @@ def eval_command(args: argparse.Namespace) -> int:
         outcomes = Tally()
         top1 = top3 = ranked = 0
         misses = []
+        dev = path.resolve().parent == EVAL_DIR.resolve() and path.name in DEV_SETS
         for question, expected in rows:
-            answer = answerer.answer(question)
+            # a dev question is a labelled example: asked here, it must not find itself
+            answer = answerer.answer(question, leave_out={question} if dev else ())
             outcome = judge(answer, expected, answerer.knowledge)
             outcomes.add(outcome)
             (in_scope if expected else out_of_scope).add(outcome)
@@ -195,8 +198,11 @@ def eval_command(args: argparse.Namespace) -> int:
                 for q, e, o, g, c in misses
             ]
         report["files"][str(path)] = numbers  # type: ignore[index]
+        numbers["dev"] = dev
         if not args.json:
             print(outcome_line(str(path), outcomes.as_dict()))
+            if dev:
+                print("  (a dev set: the model was fitted on it; each question asked without itself)")
             if ranked:
                 print(
                     f"  entry ids ({ranked}): top-1 {top1 / ranked:.1%} (target >= {TOP1_TARGET:.0%}), "

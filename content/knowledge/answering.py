@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
@@ -19,6 +20,7 @@ from pathlib import Path
 from content.knowledge.articles import Article, ArticleIndex, ArticleMatch, load_articles
 from content.knowledge.confidence import Candidate, ConfidenceModel, candidates, choose, rate
 from content.knowledge.elsewhere import Elsewhere, ElsewhereTopic, default_elsewhere
+from content.knowledge.examples import ExampleIndex, dev_examples
 from content.knowledge.model import DATA_DIR, Entry, KnowledgeBase, load_knowledge_base
 from content.knowledge.search import KnowledgeIndex, SearchResult
 from content.knowledge.semantic import (
@@ -27,6 +29,7 @@ from content.knowledge.semantic import (
     known_questions,
     read_vectors,
     sentence_model,
+    vectors_of,
 )
 from content.knowledge.text import TextAnalyzer
 
@@ -109,8 +112,10 @@ class Answerer:
         elsewhere: Elsewhere | None = None,
         max_chars: int = MAX_QUESTION_CHARS,
         semantic: SemanticIndex | None = None,
+        examples: ExampleIndex | None = None,
     ) -> None:
         self.index = index
+        self.examples = examples
         self.articles = articles
         self.calibration = calibration or Calibration()
         self.elsewhere = elsewhere
@@ -124,11 +129,13 @@ class Answerer:
     def entry(self, entry_id: str) -> Entry | None:
         return self.knowledge.get(entry_id)
 
-    def answer(self, question: str) -> Answer:
+    def answer(self, question: str, leave_out: Collection[str] = ()) -> Answer:
+        """`leave_out`: labelled examples not to consult (a dev question asked in `eval
+        answers` is answered without itself)."""
         screened = self.screen(question)
         if screened is not None:
             return screened
-        return self.compose(self.evidence(question.strip()), self.calibration.threshold)
+        return self.compose(self.evidence(question.strip(), leave_out), self.calibration.threshold)
 
     def screen(self, question: str) -> Answer | None:
         """The answer a question gets without searching (nothing asked, too long, no word at
@@ -194,16 +201,20 @@ class Answerer:
             article_confidence=best_article,
         )
 
-    def evidence(self, text: str) -> Evidence:
-        """Both searches for a question, and the candidates they make, rated."""
+    def evidence(self, text: str, leave_out: Collection[str] = ()) -> Evidence:
+        """Both searches for a question, and the candidates they make, rated. `leave_out`:
+        labelled examples not to consult (the calibration's own fold of dev questions)."""
         result = self.index.search(text, limit=5)
         found = self.articles.candidates(text, limit=5) if self.articles is not None else []
         read = self.index.analyzer.read_question(text)
-        closeness = self.semantic.closeness(read) if self.semantic is not None else None
-        rated = rate(
-            candidates(read, result, found, self.unknown_words(read), closeness), self.calibration.model
-        )
-        return Evidence(result, found, rated)
+        closeness = nearness = None
+        if self.semantic is not None:
+            vector = self.semantic.encode(read)
+            closeness = self.semantic.closeness(vector)
+            if self.examples is not None:
+                nearness = self.examples.near(vector, leave_out)
+        measured = candidates(read, result, found, self.unknown_words(read), closeness, nearness)
+        return Evidence(result, found, rate(measured, self.calibration.model))
 
     def unknown_words(self, read: str) -> float:
         """The share of the question's words that neither the entries nor the articles hold
@@ -223,18 +234,26 @@ class Answerer:
 
 @cache
 def default_answerer() -> Answerer:
-    """The shipped knowledge base, the laws' articles and the sentence vectors of their known
-    questions, indexed once per process (about three seconds: the articles add about 0.2 s,
-    the sentence encoder about 0.5 s and 140 MiB)."""
+    """The shipped knowledge base, the laws' articles, the sentence vectors of their known
+    questions and of the labelled examples, indexed once per process (about three seconds:
+    the articles add about 0.2 s, the sentence encoder about 0.5 s and 140 MiB)."""
     analyzer = TextAnalyzer()
     knowledge, articles = load_knowledge_base(), load_articles()
+    model, stored = sentence_model(), read_vectors(EMBEDDINGS_FILE)
+    examples = dev_examples()
+    read = [analyzer.read_question(question) for question, _ in examples]
     answerer = Answerer(
         KnowledgeIndex(knowledge, analyzer),
         ArticleIndex(articles, analyzer),
         load_calibration(),
         default_elsewhere(),
-        semantic=SemanticIndex(
-            known_questions(knowledge.entries, articles), sentence_model(), read_vectors(EMBEDDINGS_FILE)
+        semantic=SemanticIndex(known_questions(knowledge.entries, articles), model, stored),
+        examples=ExampleIndex(
+            examples,
+            read,
+            vectors_of(model, read, stored),
+            knowledge.entries,
+            articles,
         ),
     )
     analyzer.read_question("社保")  # builds the pinyin reader now, not on the first question

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from content.knowledge.articles import Article, ArticleMatch
+from content.knowledge.examples import Nearness
 from content.knowledge.model import Entry
 from content.knowledge.search import SearchResult
 from content.knowledge.semantic import Closeness, article_key, entry_key
@@ -37,6 +38,13 @@ MEANING_FEATURES = (
     "meaning_top3",
     "meaning_best",  # the closest answer's similarity (low: a question about something else)
 )
+# Closeness to the labelled examples (content/knowledge/examples.py), the same for both kinds.
+EXAMPLE_FEATURES = (
+    "example",  # the similarity of the closest example expecting it (centred)
+    "example_gap",  # how far that stands below the closest example's
+    "example_nearest",  # the closest example expects it
+    "example_outside",  # the closest out-of-scope example's similarity (centred)
+)
 ENTRY_FEATURES = (
     "confidence",  # the knowledge base's own confidence in its best entry
     "lead",  # how far its score stands above the second entry's (0..1, relative)
@@ -46,6 +54,7 @@ ENTRY_FEATURES = (
     "english",
     "unknown_words",
     *MEANING_FEATURES,
+    *EXAMPLE_FEATURES,
 )
 ARTICLE_FEATURES = (
     "score",  # the article index's score (0..1)
@@ -65,6 +74,7 @@ ARTICLE_FEATURES = (
     "same_law",  # the share of the other candidates from the same law
     "unknown_words",
     *MEANING_FEATURES,
+    *EXAMPLE_FEATURES,
 )
 ARTICLES_RATED = 5
 STRONG_SCORE = 22.0  # as the article index's (a weighted BM25 score this high is strong)
@@ -110,16 +120,32 @@ def meaning(closeness: Closeness | None, key: str) -> tuple[float, ...]:
     )
 
 
+def near_examples(nearness: Nearness | None, key: str) -> tuple[float, ...]:
+    """The EXAMPLE_FEATURES of one answer (all nought without labelled examples)."""
+    if nearness is None:
+        return (0.0,) * len(EXAMPLE_FEATURES)
+    similarity = nearness.of(key)
+    centre = 0.7
+    return (
+        similarity - centre,
+        nearness.best - similarity,
+        float(nearness.nearest_expects(key)),
+        nearness.outside - centre,
+    )
+
+
 def candidates(
     question: str,
     result: SearchResult,
     found: Sequence[ArticleMatch],
     unknown_words: float,
     closeness: Closeness | None = None,
+    nearness: Nearness | None = None,
 ) -> list[Candidate]:
     """The best entry and the best articles of one question, measured. `question` is the
     text as read (normalised, pinyin read); `unknown_words` the share of its words that
-    neither index holds; `closeness` how close in meaning the question is to each answer."""
+    neither index holds; `closeness` how close in meaning the question is to each answer's
+    known questions, `nearness` to the labelled examples."""
     english = 0.0 if _CJK.search(question) else 1.0
     lowered = question.lower()
     rated = list(found[:ARTICLES_RATED])
@@ -150,6 +176,7 @@ def candidates(
             sum(other.article.source == match.article.source for other in others) / max(1, len(others)),
             unknown_words,
             *meaning(closeness, article_key(match.article)),
+            *near_examples(nearness, article_key(match.article)),
         )
         out.append(Candidate(features, article=match.article))
     if result.best is not None:
@@ -164,6 +191,7 @@ def candidates(
             english,
             unknown_words,
             *meaning(closeness, entry_key(result.best.entry)),
+            *near_examples(nearness, entry_key(result.best.entry)),
         )
         out.append(Candidate(entry_features, entry=result.best.entry))
     return out

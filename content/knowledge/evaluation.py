@@ -15,14 +15,14 @@ right or wrong (`labelled_candidates`).
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from content.knowledge.answering import Answer, Answerer, AnswerStatus
 from content.knowledge.confidence import Candidate
 from content.knowledge.model import KnowledgeBase
+from content.knowledge.question_sets import expected_parts, normalise_citation
 
 GIVEN = frozenset({AnswerStatus.ANSWERED, AnswerStatus.ARTICLE})
 BIN_WIDTH = 0.1
@@ -32,14 +32,6 @@ class Outcome(StrEnum):
     CORRECT = "correct"
     WRONG = "wrong"
     HANDED_OVER = "handed_over"
-
-
-def normalise_citation(text: str) -> str:
-    return re.sub(r"\s+", "", text)
-
-
-def expected_parts(expected: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in expected.split("|") if part.strip())
 
 
 def is_right(answer: Answer, expected: str, knowledge: KnowledgeBase | None = None) -> bool:
@@ -110,15 +102,18 @@ class Tally:
 # ------------------------------------------------------------------ calibration
 
 
-def labelled_candidates(answerer: Answerer, question: str, expected: str) -> list[tuple[Candidate, bool]]:
+def labelled_candidates(
+    answerer: Answerer, question: str, expected: str, leave_out: Collection[str] = ()
+) -> list[tuple[Candidate, bool]]:
     """The candidates the answerer weighs for a question, each labelled right or wrong; none
     for a question it does not search (empty, too long, a topic handled elsewhere). A candidate
-    is judged as the answer it would make, by `is_right`."""
+    is judged as the answer it would make, by `is_right`. `leave_out`: the labelled examples
+    the answerer must not consult (the question's own fold)."""
     if answerer.screen(question) is not None:
         return []
     return [
         (candidate, is_right(_given(candidate), expected, answerer.knowledge))
-        for candidate, _ in answerer.evidence(question.strip()).rated
+        for candidate, _ in answerer.evidence(question.strip(), leave_out).rated
     ]
 
 

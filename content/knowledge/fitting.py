@@ -52,19 +52,27 @@ def rated(question: Labelled, model: ConfidenceModel) -> Rated:
     return [(c, p, right[id(c)]) for c, p in rate([c for c, _ in question], model)]
 
 
+def fold_of(count: int, folds: int = FOLDS, seed: int = 0) -> list[int]:
+    """Each of `count` questions' fold, at random but always the same."""
+    order = list(range(count))
+    random.Random(seed).shuffle(order)
+    fold = [0] * count
+    for position, index in enumerate(order):
+        fold[index] = position % folds
+    return fold
+
+
 def out_of_fold(
     questions: Sequence[Labelled], folds: int = FOLDS, c: float = REGULARISATION, seed: int = 0
 ) -> list[Rated]:
     """Per question, in order: its candidates rated by a model fitted without the question's
-    fold, each with whether it is right."""
-    order = list(range(len(questions)))
-    random.Random(seed).shuffle(order)
-    fold_of = {index: position % folds for position, index in enumerate(order)}
+    fold (as `fold_of` assigns them), each with whether it is right."""
+    fold_of_question = fold_of(len(questions), folds, seed)
     out: list[Rated] = [[] for _ in questions]
     for fold in range(folds):
-        model = fit([q for i, q in enumerate(questions) if fold_of[i] != fold], c)
+        model = fit([q for i, q in enumerate(questions) if fold_of_question[i] != fold], c)
         for i, question in enumerate(questions):
-            if fold_of[i] == fold:
+            if fold_of_question[i] == fold:
                 out[i] = rated(question, model)
     return out
 

@@ -91,8 +91,19 @@ def read_vectors(path: Path) -> dict[str, np.ndarray]:
 
 
 def write_vectors(path: Path, texts: Sequence[str], vectors: np.ndarray) -> None:
-    keys = np.array([text_key(text) for text in texts])
-    np.savez_compressed(path, keys=keys, vectors=vectors.astype(np.float16))
+    """The vectors of these texts, a repeated text once, as `read_vectors` reads them."""
+    by_text = dict(zip(texts, vectors, strict=True))
+    keys = np.array([text_key(text) for text in by_text])
+    np.savez_compressed(path, keys=keys, vectors=np.array(list(by_text.values())).astype(np.float16))
+
+
+def vectors_of(model: Embedder, texts: Sequence[str], stored: dict[str, np.ndarray]) -> np.ndarray:
+    """The texts' vectors, one row each: the stored ones, and the others embedded now."""
+    missing = [text for text in dict.fromkeys(texts) if text_key(text) not in stored]
+    if missing:
+        logger.info("embedding %d text(s) not in the stored vectors", len(missing))
+        stored = {**stored, **dict(zip(map(text_key, missing), embed(model, missing), strict=True))}
+    return np.vstack([stored[text_key(text)] for text in texts]) if texts else np.zeros((0, 1))
 
 
 def embed(model: Embedder, texts: Sequence[str]) -> np.ndarray:
@@ -131,24 +142,17 @@ class SemanticIndex:
         self.texts = [text for _, texts in answers for text in texts]
         owner = [number for number, (_, texts) in enumerate(answers) for _ in texts]
         self._owner = np.array(owner, dtype=int)
-        stored = stored or {}
-        missing = [text for text in dict.fromkeys(self.texts) if text_key(text) not in stored]
-        if missing:
-            logger.info("embedding %d question(s) not in the stored vectors", len(missing))
-            stored = {**stored, **dict(zip(map(text_key, missing), embed(model, missing), strict=True))}
-        self.vectors = (
-            np.vstack([stored[text_key(text)] for text in self.texts]) if self.texts else np.zeros((0, 1))
-        )
+        self.vectors = vectors_of(model, self.texts, stored or {})
 
-    def closeness(self, question: str) -> Closeness:
+    def encode(self, question: str) -> np.ndarray:
+        return np.asarray(self.model.encode(question), dtype=np.float32).reshape(-1)
+
+    def closeness(self, vector: np.ndarray) -> Closeness:
+        """How close the question whose sentence vector this is (`encode`) is to each answer."""
         if not self.texts:
             return Closeness({}, 0.0)
-        per_text = np.einsum("ij,j->i", self.vectors, self.model.encode(question))
+        per_text = self.vectors @ vector
         per_answer = np.full(len(self.keys), -1.0)
         np.maximum.at(per_answer, self._owner, per_text)
         similarity = dict(zip(self.keys, per_answer.tolist(), strict=True))
         return Closeness(similarity, float(per_answer.max()))
-
-    def write(self, path: Path = EMBEDDINGS_FILE) -> None:
-        by_text = dict(zip(self.texts, self.vectors, strict=True))  # a repeated text, once
-        write_vectors(path, list(by_text), np.array(list(by_text.values())))

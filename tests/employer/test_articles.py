@@ -35,7 +35,13 @@ def articles() -> list[Article]:
 def law_answerer(answerer) -> Answerer:
     """The shipped indexes and calibration, without the topics handled elsewhere (so that a
     question on the housing fund shows the hand-over)."""
-    return Answerer(answerer.index, answerer.articles, answerer.calibration, semantic=answerer.semantic)
+    return Answerer(
+        answerer.index,
+        answerer.articles,
+        answerer.calibration,
+        semantic=answerer.semantic,
+        examples=answerer.examples,
+    )
 
 
 def test_every_law_is_vendored_and_parsed_whole(articles):

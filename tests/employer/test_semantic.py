@@ -14,6 +14,7 @@ from content.knowledge.semantic import (
     read_vectors,
     sentence_model,
     text_key,
+    write_vectors,
 )
 
 ANSWERS = [
@@ -40,7 +41,7 @@ def test_a_question_is_closest_to_the_answer_it_means_in_either_language(index):
         ("补缴社保要交多少罚息", "entry:late-fee"),
         ("女职工生孩子能领多少钱", "article:maternity"),
     ):
-        closeness = index.closeness(question)
+        closeness = index.closeness(index.encode(question))
         assert closeness.rank(meant) == 0, question
         assert closeness.of(meant) == closeness.best
         assert all(closeness.of(key) < closeness.best for key, _ in ANSWERS if key != meant)
@@ -55,7 +56,7 @@ def test_closeness_of_an_unknown_answer_is_below_all():
 def test_stored_vectors_are_used_and_missing_ones_computed(model, tmp_path):
     built = SemanticIndex(ANSWERS, model)
     path = tmp_path / "vectors.npz"
-    built.write(path)
+    write_vectors(path, built.texts, built.vectors)
     stored = read_vectors(path)
     assert set(stored) == {text_key(text) for _, texts in ANSWERS for text in texts}
 

@@ -1,0 +1,29 @@
+"""Labelled question sets: CSV rows of (question, expected), where expected is an entry id,
+one or more article citations separated by `|` (any of them is right), or nothing for a
+question outside the assistant's scope (eval/README.md)."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+
+def read_set(path: Path) -> list[tuple[str, str]]:
+    """A labelled question set: CSV rows of (question, expected), a header row optional."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = [row for row in csv.reader(handle) if row and any(cell.strip() for cell in row)]
+    if rows and [cell.strip().lower() for cell in rows[0][:2]] in (
+        ["question", "expected"],
+        ["question", "expected_id"],
+    ):
+        rows = rows[1:]
+    return [(row[0].strip(), (row[1].strip() if len(row) > 1 else "")) for row in rows]
+
+
+def expected_parts(expected: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in expected.split("|") if part.strip())
+
+
+def normalise_citation(text: str) -> str:
+    return re.sub(r"\s+", "", text)

@@ -1,0 +1,76 @@
+"""Labelled examples (content/knowledge/examples.py): which answers each dev question
+supports, how close a new question is to them, and that none of them is a held-out question."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from content.knowledge.answering import Answer, AnswerStatus
+from content.knowledge.evaluation import is_right
+from content.knowledge.examples import DEV_SETS, EVAL_DIR, ExampleIndex, dev_examples
+from content.knowledge.question_sets import read_set
+from content.knowledge.semantic import EMBEDDINGS_FILE, article_key, entry_key, read_vectors, text_key
+
+
+def test_an_example_supports_exactly_the_answers_it_would_judge_right(answerer):
+    """Support mirrors `is_right`: an entry when expected or citing an expected article, an
+    article when expected or the one an expected entry rests on; nothing else."""
+    examples = answerer.examples
+    knowledge, articles = answerer.knowledge, answerer.articles.articles
+    rows = dev_examples()
+    assert len(rows) == len(examples.questions)
+    answers = [(entry_key(e), Answer(AnswerStatus.ANSWERED, entry=e)) for e in knowledge.entries]
+    answers += [(article_key(a), Answer(AnswerStatus.ARTICLE, articles=(a,))) for a in articles]
+    for number in random.Random(7).sample(range(len(rows)), 60):
+        _, expected = rows[number]
+        for key, answer in answers:
+            supported = number in examples.support.get(key, np.empty(0, int)).tolist()
+            assert supported == is_right(answer, expected, knowledge), (rows[number], key)
+
+
+def test_a_question_is_nearest_to_the_examples_that_mean_the_same():
+    index = ExampleIndex(
+        [("工伤认定申请要在多少天内提出", "工伤保险条例 第十七条"), ("今天天气怎么样", "")],
+        ["a", "b"],
+        np.array([[1.0, 0.0], [0.0, 1.0]]),
+        (),
+        (),
+    )
+    near = index.near(np.array([0.9, 0.1]))
+    assert near.best == pytest.approx(0.9) and near.outside == pytest.approx(0.1)
+    assert near.nearest == 0
+    # no article of that name is loaded here, so nothing is supported; a candidate nobody
+    # expects gets the floor
+    assert near.of("article:工伤保险条例 第十七条") == 0.2
+    assert not near.nearest_expects("article:工伤保险条例 第十七条")
+
+
+def test_a_left_out_example_is_not_consulted(answerer):
+    question, expected = next((q, e) for q, e in dev_examples() if e and " " in e)
+    vector = answerer.semantic.encode(answerer.index.analyzer.read_question(question))
+    consulted = answerer.examples.near(vector)
+    assert consulted.best == pytest.approx(1.0, abs=1e-2)  # itself (stored as float16)
+    left_out = answerer.examples.near(vector, {question})
+    assert left_out.best < consulted.best
+    assert left_out.nearest != answerer.examples.questions.index(question)
+
+
+def test_no_held_out_question_is_an_example():
+    """A held-out question that is also a labelled example would be answered from its own
+    label, and flatter the held-out figures."""
+    examples = {question for question, _ in dev_examples()}
+    held_out = [path for path in EVAL_DIR.glob("*.csv") if path.name not in DEV_SETS]
+    assert held_out
+    shared = [q for path in held_out for q, _ in read_set(path) if q in examples]
+    assert not shared, f"{len(shared)} held-out question(s) are also dev questions"
+
+
+def test_the_shipped_vectors_cover_every_example(answerer):
+    stored = read_vectors(EMBEDDINGS_FILE)
+    missing = [text for text in answerer.examples.texts if text_key(text) not in stored]
+    assert not missing, (
+        f"{len(missing)} example(s) without a stored vector: run `pension-bot calibrate answers`"
+    )
