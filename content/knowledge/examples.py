@@ -42,6 +42,10 @@ DEV_SETS = (
     "contrib_dev2.csv",
     "out_of_scope.csv",
     "out_of_scope_dev2.csv",
+    "laws_dev6.csv",
+    "contrib_dev3.csv",
+    "contrib_dev4.csv",
+    "out_of_scope_dev3.csv",
 )
 NO_SUPPORT = 0.2  # the similarity a candidate no example expects is given (below any real one)
 
