@@ -6,7 +6,8 @@ stands above the next one (a clear winner is more often right than the best of s
 ones), whether the entry cites the article (two searches over different texts agreeing),
 whether the question names the article's law, how many of the question's words neither
 index knows (a question about something else), how close in meaning the question is to the
-questions the candidate is known to answer (semantic.py), and so on. A logistic model per kind of
+questions the candidate is known to answer (semantic.py) and to the labelled dev questions
+that expect it (examples.py), and so on. A logistic model per kind of
 candidate turns the measurements into the probability that the candidate is right; the
 answerer gives the most probable candidate when that probability reaches the calibrated
 threshold, and hands the question to staff otherwise.

@@ -7,8 +7,9 @@ employers' clerks really ask, written blind from the law texts by people who nev
 entries, and labelled by reading the articles. A new question close in meaning to an example
 that expects a candidate's answer is more likely to be one that answer serves; one closest to
 an out-of-scope example is more likely to be about something else. Measured out of fold on
-the 1,196 dev questions (each question's own fold left out of the examples it may consult),
-these features let 37 more questions be answered right at the same share of wrong ones.
+the 1,194 dev questions of stop 31 (each question's own fold left out of the examples it may
+consult), these features let 846 be answered right against 808, at the same 28 wrong; on the
+held-out sets the in-scope questions answered right rose from 84 % to 89 % (README).
 
 An example supports a candidate the way `evaluation.is_right` would judge the candidate as
 the example's answer: an entry when the example expects it or one of its citations, an
