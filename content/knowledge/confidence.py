@@ -45,6 +45,7 @@ EXAMPLE_FEATURES = (
     "example_gap",  # how far that stands below the closest example's
     "example_nearest",  # the closest example expects it
     "example_outside",  # the closest out-of-scope example's similarity (centred)
+    "example_vote",  # the weighted share of the ten nearest examples that expect it
 )
 ENTRY_FEATURES = (
     "confidence",  # the knowledge base's own confidence in its best entry
@@ -132,6 +133,7 @@ def near_examples(nearness: Nearness | None, key: str) -> tuple[float, ...]:
         nearness.best - similarity,
         float(nearness.nearest_expects(key)),
         nearness.outside - centre,
+        nearness.vote(key),
     )
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from content.knowledge.answering import Answer, AnswerStatus
+from content.knowledge.articles import Article
 from content.knowledge.evaluation import is_right
 from content.knowledge.examples import DEV_SETS, EVAL_DIR, ExampleIndex, dev_examples
 from content.knowledge.question_sets import read_set
@@ -32,20 +33,31 @@ def test_an_example_supports_exactly_the_answers_it_would_judge_right(answerer):
 
 
 def test_a_question_is_nearest_to_the_examples_that_mean_the_same():
+    deadline = Article("工伤保险条例", 17, "……")
     index = ExampleIndex(
-        [("工伤认定申请要在多少天内提出", "工伤保险条例 第十七条"), ("今天天气怎么样", "")],
-        ["a", "b"],
-        np.array([[1.0, 0.0], [0.0, 1.0]]),
+        [
+            ("工伤认定申请要在多少天内提出", "工伤保险条例 第十七条"),
+            ("工伤认定的期限是多久", "工伤保险条例 第十七条|工伤保险条例 第二十条"),
+            ("今天天气怎么样", ""),
+        ],
+        ["a", "b", "c"],
+        np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]]),
         (),
-        (),
+        (deadline,),
     )
+    key = article_key(deadline)
     near = index.near(np.array([0.9, 0.1]))
-    assert near.best == pytest.approx(0.9) and near.outside == pytest.approx(0.1)
-    assert near.nearest == 0
-    # no article of that name is loaded here, so nothing is supported; a candidate nobody
-    # expects gets the floor
-    assert near.of("article:工伤保险条例 第十七条") == 0.2
-    assert not near.nearest_expects("article:工伤保险条例 第十七条")
+    assert near.best == pytest.approx(0.9) and near.nearest == 0
+    assert near.of(key) == pytest.approx(0.9) and near.nearest_expects(key)
+    assert near.outside == pytest.approx(0.1)
+    # the two deadline examples carry almost all the vote; an answer nobody expects gets the
+    # floor and no vote
+    assert near.vote(key) > 0.99
+    assert near.of("article:工伤保险条例 第二十条") == 0.2  # not loaded here: nobody supports it
+    assert near.vote("article:工伤保险条例 第二十条") == 0.0
+    # left out, the nearest example no longer counts
+    without = index.near(np.array([0.9, 0.1]), {"工伤认定申请要在多少天内提出"})
+    assert without.nearest == 1 and without.of(key) == pytest.approx(0.78)
 
 
 def test_a_left_out_example_is_not_consulted(answerer):
