@@ -12,7 +12,7 @@ from statistics import NormalDist
 from typing import TYPE_CHECKING
 
 from app.commands._question_sets import check_sets, outcome_line
-from content.knowledge.examples import DEV_SETS
+from content.knowledge.question_sets import DEV_SETS
 
 if TYPE_CHECKING:
     from content.knowledge.evaluation import Bin, Tally

@@ -160,7 +160,7 @@ def ask_command(args: argparse.Namespace) -> int:
 def eval_command(args: argparse.Namespace) -> int:
     from content.knowledge.answering import default_answerer
     from content.knowledge.evaluation import Tally, judge
-    from content.knowledge.examples import DEV_SETS, EVAL_DIR
+    from content.knowledge.question_sets import DEV_SETS, EVAL_DIR
 
     answerer = default_answerer()
     known = {entry.id for entry in answerer.knowledge.entries}

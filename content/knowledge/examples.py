@@ -25,29 +25,10 @@ from collections.abc import Collection, Sequence
 import numpy as np
 
 from content.knowledge.articles import Article
-from content.knowledge.model import DATA_DIR, Entry
-from content.knowledge.question_sets import expected_parts, normalise_citation, read_set
+from content.knowledge.model import Entry
+from content.knowledge.question_sets import DEV_SETS, EVAL_DIR, expected_parts, normalise_citation, read_set
 from content.knowledge.semantic import article_key, entry_key
 
-EVAL_DIR = DATA_DIR / "eval"
-# The tuning sets: the confidence model is fitted on them and their questions are the
-# labelled examples; every other set in EVAL_DIR is held out (eval/README.md).
-DEV_SETS = (
-    "laws_dev.csv",
-    "laws_dev2.csv",
-    "laws_dev3.csv",
-    "laws_dev4.csv",
-    "laws_dev5.csv",
-    "dev.csv",
-    "contrib_dev.csv",
-    "contrib_dev2.csv",
-    "out_of_scope.csv",
-    "out_of_scope_dev2.csv",
-    "laws_dev6.csv",
-    "contrib_dev3.csv",
-    "contrib_dev4.csv",
-    "out_of_scope_dev3.csv",
-)
 NO_SUPPORT = 0.2  # the similarity a candidate no example expects is given (below any real one)
 # The vote of the nearest examples: the VOTERS closest, each weighing exp(similarity /
 # VOTE_TEMPERATURE) (a close example outweighs a far one). Chosen on the dev sets out of fold

@@ -8,6 +8,28 @@ import csv
 import re
 from pathlib import Path
 
+from content.knowledge.model import DATA_DIR
+
+EVAL_DIR = DATA_DIR / "eval"
+# The tuning sets: the confidence model is fitted on them and their questions are the
+# labelled examples; every other set in EVAL_DIR is held out (eval/README.md).
+DEV_SETS = (
+    "laws_dev.csv",
+    "laws_dev2.csv",
+    "laws_dev3.csv",
+    "laws_dev4.csv",
+    "laws_dev5.csv",
+    "dev.csv",
+    "contrib_dev.csv",
+    "contrib_dev2.csv",
+    "out_of_scope.csv",
+    "out_of_scope_dev2.csv",
+    "laws_dev6.csv",
+    "contrib_dev3.csv",
+    "contrib_dev4.csv",
+    "out_of_scope_dev3.csv",
+)
+
 
 def read_set(path: Path) -> list[tuple[str, str]]:
     """A labelled question set: CSV rows of (question, expected), a header row optional."""

@@ -11,8 +11,8 @@ import pytest
 from content.knowledge.answering import Answer, AnswerStatus
 from content.knowledge.articles import Article
 from content.knowledge.evaluation import is_right
-from content.knowledge.examples import DEV_SETS, EVAL_DIR, ExampleIndex, dev_examples
-from content.knowledge.question_sets import read_set
+from content.knowledge.examples import ExampleIndex, dev_examples
+from content.knowledge.question_sets import DEV_SETS, EVAL_DIR, read_set
 from content.knowledge.semantic import EMBEDDINGS_FILE, article_key, entry_key, read_vectors, text_key
 
 
