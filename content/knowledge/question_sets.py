@@ -28,6 +28,8 @@ DEV_SETS = (
     "contrib_dev3.csv",
     "contrib_dev4.csv",
     "out_of_scope_dev3.csv",
+    "laws_dev7.csv",
+    "contrib_dev5.csv",
 )
 
 
