@@ -79,6 +79,9 @@ ARTICLE_FEATURES = (
     *EXAMPLE_FEATURES,
 )
 ARTICLES_RATED = 5
+# Sentence similarities are centred on about the median similarity of a candidate (they range
+# over 0.2-0.9), for the meaning and the example features alike.
+SIMILARITY_CENTRE = 0.7
 STRONG_SCORE = 22.0  # as the article index's (a weighted BM25 score this high is strong)
 # How a question may name a law, besides its full name.
 LAW_NAMES = {
@@ -112,13 +115,12 @@ def meaning(closeness: Closeness | None, key: str) -> tuple[float, ...]:
     if closeness is None:
         return (0.0,) * len(MEANING_FEATURES)
     similarity, rank = closeness.of(key), closeness.rank(key)
-    centre = 0.7  # about the median similarity of a candidate (they range over 0.2-0.9)
     return (
-        similarity - centre,
+        similarity - SIMILARITY_CENTRE,
         closeness.best - similarity,
         float(rank == 0),
         float(rank < 3),
-        closeness.best - centre,
+        closeness.best - SIMILARITY_CENTRE,
     )
 
 
@@ -127,12 +129,11 @@ def near_examples(nearness: Nearness | None, key: str) -> tuple[float, ...]:
     if nearness is None:
         return (0.0,) * len(EXAMPLE_FEATURES)
     similarity = nearness.of(key)
-    centre = 0.7
     return (
-        similarity - centre,
+        similarity - SIMILARITY_CENTRE,
         nearness.best - similarity,
         float(nearness.nearest_expects(key)),
-        nearness.outside - centre,
+        nearness.outside - SIMILARITY_CENTRE,
         nearness.vote(key),
     )
 

@@ -57,10 +57,9 @@ class Nearness:
         self.nearest = int(np.argmax(similarity)) if consulted.any() else -1
         outside = outside[consulted[outside]] if len(outside) else outside
         self.outside = float(similarity[outside].max()) if len(outside) else NO_SUPPORT
-        voters = min(VOTERS, int(consulted.sum()))
-        closest = np.where(consulted, similarity, -np.inf)
-        self.voters = np.argpartition(-closest, voters - 1)[:voters] if voters else np.empty(0, int)
-        weights = np.exp((closest[self.voters] - self.best) / VOTE_TEMPERATURE)
+        voters = min(VOTERS, int(consulted.sum()))  # those left out are -inf: never among them
+        self.voters = np.argpartition(-similarity, voters - 1)[:voters] if voters else np.empty(0, int)
+        weights = np.exp((similarity[self.voters].astype(np.float64) - self.best) / VOTE_TEMPERATURE)
         self.weights = weights / weights.sum() if voters else weights
 
     def of(self, key: str) -> float:
