@@ -72,8 +72,10 @@ class PinyinReader:
     ) -> None:
         """`words`: known Chinese words and how often the texts use them; `terms`: the domain
         terms a homophone typo may stand for; `is_word`: a general dictionary (jieba's)."""
+        # Sorted, so that a tie (哪些/那些, 交社保/缴社保) goes the same way in every process:
+        # the words and terms come from sets, whose order changes with the string hash seed.
         self._by_sound: dict[str, tuple[int, str]] = {}
-        for word, count in words.items():
+        for word, count in sorted(words.items()):
             if 2 <= len(word) <= MAX_WORD_SYLLABLES and _CJK_RUN.fullmatch(word):
                 key = sound(word)
                 if key and count > self._by_sound.get(key, (-1, ""))[0]:
@@ -81,7 +83,7 @@ class PinyinReader:
         self._longest = max((len(key) for key in self._by_sound), default=0)
         self._known = set(words)
         self._term_by_sound: dict[str, str] = {}
-        for term in terms:
+        for term in sorted(terms):
             if 2 <= len(term) <= 4 and _CJK_RUN.fullmatch(term):
                 self._term_by_sound.setdefault(sound(term), term)
         self._is_word = is_word or (lambda _: False)
