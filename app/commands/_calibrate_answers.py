@@ -70,6 +70,7 @@ def calibrate_answers_command(args: argparse.Namespace) -> int:
         choose_threshold,
         fit,
         fold_of,
+        folds_by_set,
         out_of_fold,
         outcomes,
     )
@@ -103,8 +104,15 @@ def calibrate_answers_command(args: argparse.Namespace) -> int:
     rows = [row for set_rows in sets.values() for row in set_rows]
     # A dev question is also a labelled example: rated, it must not consult the examples of
     # its own fold, as a new question cannot consult itself (the folds are those out_of_fold
-    # uses, so that no question's probability comes from its own label).
-    fold = fold_of(len(rows))
+    # uses, so that no question's probability comes from its own label; whole sets, so that
+    # none leans on its own writer's other questions either; at random with fewer sets).
+    if len(sets) >= FOLDS:
+        fold, split = (
+            folds_by_set([path.name for path, set_rows in sets.items() for _ in set_rows]),
+            " of whole sets",
+        )
+    else:
+        fold, split = fold_of(len(rows)), ", at random"
     by_fold: dict[int, set[str]] = {}
     for number, (question, _) in enumerate(rows):
         by_fold.setdefault(fold[number], set()).add(question)
@@ -116,7 +124,7 @@ def calibrate_answers_command(args: argparse.Namespace) -> int:
     for path, set_rows in sets.items():
         per_set[path] = questions[start : start + len(set_rows)]
         start += len(set_rows)
-    rated = out_of_fold(questions)
+    rated = out_of_fold(questions, fold=fold)
     z = NormalDist().inv_cdf(args.confidence) if args.confidence > 0 else 0.0
     choice = choose_threshold(rated, args.max_wrong, z)
     bins = reliability(best_pairs(rated))
@@ -124,7 +132,8 @@ def calibrate_answers_command(args: argparse.Namespace) -> int:
     print(f"dev sets: {', '.join(str(path) for path in sets)} ({len(questions)} questions)")
     print(
         f"threshold {choice.threshold:.2f}: wrong <= {args.max_wrong:.1%}"
-        f"{f' at {args.confidence:.0%} confidence' if args.confidence else ''}, out of fold ({FOLDS} folds)"
+        f"{f' at {args.confidence:.0%} confidence' if args.confidence else ''}"
+        f", out of fold ({FOLDS} folds{split})"
         f"{'' if choice.feasible else ': NOT reachable, fewest wrong chosen'}"
     )
     print(outcome_line("out of fold, all dev sets", choice.tally.as_dict()))
@@ -186,7 +195,7 @@ def _calibration_toml(
         f"max_wrong = {args.max_wrong}",
         f"confidence = {args.confidence}  # one-sided, of the Wilson bound on the wrong share",
         f"feasible = {'true' if choice.feasible else 'false'}",
-        f"folds = {FOLDS}",
+        f"folds = {FOLDS}  # each holding whole sets",
         f"regularisation = {regularisation}  # scikit-learn's C",
         f'written = "{datetime.now(UTC).replace(microsecond=0).isoformat()}"',
         "dev_sets = [" + ", ".join(f'"{relative(path)}"' for path in per_set) + "]",

@@ -207,13 +207,15 @@ class Answerer:
         result = self.index.search(text, limit=5)
         found = self.articles.candidates(text, limit=5) if self.articles is not None else []
         read = self.index.analyzer.read_question(text)
-        closeness = nearness = None
+        closeness = nearness = wording = None
         if self.semantic is not None:
             vector = self.semantic.encode(read)
             closeness = self.semantic.closeness(vector)
             if self.examples is not None:
                 nearness = self.examples.near(vector, leave_out)
-        measured = candidates(read, result, found, self.unknown_words(read), closeness, nearness)
+        if self.examples is not None:
+            wording = self.examples.near_in_wording(read, leave_out)
+        measured = candidates(read, result, found, self.unknown_words(read), closeness, nearness, wording)
         return Evidence(result, found, rate(measured, self.calibration.model))
 
     def unknown_words(self, read: str) -> float:

@@ -6,9 +6,9 @@ stands above the next one (a clear winner is more often right than the best of s
 ones), whether the entry cites the article (two searches over different texts agreeing),
 whether the question names the article's law, how many of the question's words neither
 index knows (a question about something else), how close in meaning the question is to the
-questions the candidate is known to answer (semantic.py) and to the labelled dev questions
-that expect it (examples.py), and so on. A logistic model per kind of
-candidate turns the measurements into the probability that the candidate is right; the
+questions the candidate is known to answer (semantic.py), how close in meaning and in wording
+to the labelled dev questions that expect it (examples.py), and so on. A logistic model per
+kind of candidate turns the measurements into the probability that the candidate is right; the
 answerer gives the most probable candidate when that probability reaches the calibrated
 threshold, and hands the question to staff otherwise.
 
@@ -47,6 +47,8 @@ EXAMPLE_FEATURES = (
     "example_outside",  # the closest out-of-scope example's similarity (centred)
     "example_vote",  # the weighted share of the ten nearest examples that expect it
 )
+# The same closeness to the examples measured in wording (shared characters), not in meaning.
+WORDING_FEATURES = tuple(f"{name}_wording" for name in EXAMPLE_FEATURES)
 ENTRY_FEATURES = (
     "confidence",  # the knowledge base's own confidence in its best entry
     "lead",  # how far its score stands above the second entry's (0..1, relative)
@@ -57,6 +59,7 @@ ENTRY_FEATURES = (
     "unknown_words",
     *MEANING_FEATURES,
     *EXAMPLE_FEATURES,
+    *WORDING_FEATURES,
 )
 ARTICLE_FEATURES = (
     "score",  # the article index's score (0..1)
@@ -77,6 +80,7 @@ ARTICLE_FEATURES = (
     "unknown_words",
     *MEANING_FEATURES,
     *EXAMPLE_FEATURES,
+    *WORDING_FEATURES,
 )
 ARTICLES_RATED = 5
 # Sentence similarities are centred on about the median similarity of a candidate (they range
@@ -125,7 +129,8 @@ def meaning(closeness: Closeness | None, key: str) -> tuple[float, ...]:
 
 
 def near_examples(nearness: Nearness | None, key: str) -> tuple[float, ...]:
-    """The EXAMPLE_FEATURES of one answer (all nought without labelled examples)."""
+    """The EXAMPLE_FEATURES (or, of a nearness in wording, the WORDING_FEATURES) of one answer
+    (all nought without labelled examples)."""
     if nearness is None:
         return (0.0,) * len(EXAMPLE_FEATURES)
     similarity = nearness.of(key)
@@ -145,11 +150,12 @@ def candidates(
     unknown_words: float,
     closeness: Closeness | None = None,
     nearness: Nearness | None = None,
+    wording: Nearness | None = None,
 ) -> list[Candidate]:
     """The best entry and the best articles of one question, measured. `question` is the
     text as read (normalised, pinyin read); `unknown_words` the share of its words that
     neither index holds; `closeness` how close in meaning the question is to each answer's
-    known questions, `nearness` to the labelled examples."""
+    known questions, `nearness` to the labelled examples, and `wording` to them in wording."""
     english = 0.0 if _CJK.search(question) else 1.0
     lowered = question.lower()
     rated = list(found[:ARTICLES_RATED])
@@ -181,6 +187,7 @@ def candidates(
             unknown_words,
             *meaning(closeness, article_key(match.article)),
             *near_examples(nearness, article_key(match.article)),
+            *near_examples(wording, article_key(match.article)),
         )
         out.append(Candidate(features, article=match.article))
     if result.best is not None:
@@ -196,6 +203,7 @@ def candidates(
             unknown_words,
             *meaning(closeness, entry_key(result.best.entry)),
             *near_examples(nearness, entry_key(result.best.entry)),
+            *near_examples(wording, entry_key(result.best.entry)),
         )
         out.append(Candidate(entry_features, entry=result.best.entry))
     return out

@@ -19,7 +19,7 @@ from content.knowledge.answering import Answer, AnswerStatus, Calibration, load_
 from content.knowledge.articles import Article
 from content.knowledge.confidence import ARTICLE_FEATURES, ENTRY_FEATURES, Candidate, ConfidenceModel, choose
 from content.knowledge.evaluation import Outcome, judge, reliability, wilson_upper
-from content.knowledge.fitting import choose_threshold, fit, out_of_fold, outcomes
+from content.knowledge.fitting import choose_threshold, fit, folds_by_set, out_of_fold, outcomes
 from content.knowledge.model import DATA_DIR, load_knowledge_base
 
 KNOWLEDGE = load_knowledge_base()
@@ -145,6 +145,23 @@ def test_a_question_is_rated_only_by_a_model_that_never_saw_it() -> None:
     [(_, probability, right)] = rated[-1]
     assert probability > 0.9 and right is False
     assert out_of_fold([[]] + same, folds=3)[0] == []  # no candidate: handed over
+
+
+def test_folds_keep_each_set_whole_and_share_the_questions_out() -> None:
+    sets = ["a"] * 50 + ["b"] * 40 + ["c"] * 30 + ["d"] * 20 + ["e"] * 20 + ["f"] * 10
+    fold = folds_by_set(sets, folds=3)
+    assert len(fold) == len(sets)
+    assert all(len({f for f, s in zip(fold, sets, strict=True) if s == name}) == 1 for name in set(sets))
+    assert sorted(fold.count(f) for f in range(3)) == [50, 60, 60]
+    assert folds_by_set(list(reversed(sets)), folds=3) == list(reversed(fold))  # order-free
+
+
+def test_out_of_fold_follows_the_folds_it_is_given() -> None:
+    # two sets whose labels contradict each other: rated with its own set left out, each
+    # question is judged as the other set would have it
+    questions = [[(candidate(0.8), True)]] * 20 + [[(candidate(0.8), False)]] * 20
+    rated = out_of_fold(questions, fold=[0] * 20 + [1] * 20)
+    assert all(q[0][1] < 0.1 for q in rated[:20]) and all(q[0][1] > 0.9 for q in rated[20:])
 
 
 def rated_question(probability: float, right: bool, *, entry: bool = False) -> list:

@@ -11,7 +11,7 @@ import pytest
 from content.knowledge.answering import Answer, AnswerStatus
 from content.knowledge.articles import Article
 from content.knowledge.evaluation import is_right
-from content.knowledge.examples import ExampleIndex, dev_examples
+from content.knowledge.examples import ExampleIndex, Wording, dev_examples
 from content.knowledge.question_sets import DEV_SETS, EVAL_DIR, read_set
 from content.knowledge.semantic import EMBEDDINGS_FILE, article_key, entry_key, read_vectors, text_key
 
@@ -58,6 +58,33 @@ def test_a_question_is_nearest_to_the_examples_that_mean_the_same():
     # left out, the nearest example no longer counts
     without = index.near(np.array([0.9, 0.1]), {"工伤认定申请要在多少天内提出"})
     assert without.nearest == 1 and without.of(key) == pytest.approx(0.78)
+
+
+def test_closeness_in_wording_is_scikit_learns_tf_idf_over_characters(answerer):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = answerer.examples.texts
+    reference = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True)
+    rows = reference.fit_transform(texts)
+    wording = Wording(texts)
+    for question in ["员工不想交社保  咋办", "Is the late fee 万分之五?", texts[3], "？？", ""]:
+        expected = (rows @ reference.transform([question]).T).toarray().ravel()
+        assert np.allclose(wording.similarity(question), expected, atol=1e-12), question
+
+
+def test_a_question_is_near_in_wording_to_examples_that_share_its_words():
+    index = ExampleIndex(
+        [("工伤认定申请期限", "工伤保险条例 第十七条"), ("滞纳金怎么算", "社会保险法 第八十六条")],
+        ["工伤认定申请期限", "滞纳金怎么算"],
+        np.zeros((2, 2)),
+        (),
+        (Article("工伤保险条例", 17, "……"),),
+    )
+    near = index.near_in_wording("工伤认定的期限")
+    assert near.nearest == 0 and 0 < near.best < 1
+    assert near.of(article_key(Article("工伤保险条例", 17, "……"))) == pytest.approx(near.best)
+    assert index.near_in_wording("工伤认定的期限", {"工伤认定申请期限"}).nearest == 1
+    assert Wording([]).similarity("社保").shape == (0,)
 
 
 def test_a_left_out_example_is_not_consulted(answerer):
