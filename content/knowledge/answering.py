@@ -22,6 +22,7 @@ from content.knowledge.confidence import Candidate, ConfidenceModel, candidates,
 from content.knowledge.elsewhere import Elsewhere, ElsewhereTopic, default_elsewhere
 from content.knowledge.examples import ExampleIndex, dev_examples
 from content.knowledge.model import DATA_DIR, Entry, KnowledgeBase, load_knowledge_base
+from content.knowledge.pinyin import spells_pinyin, strip_tones
 from content.knowledge.search import KnowledgeIndex, SearchResult
 from content.knowledge.semantic import (
     EMBEDDINGS_FILE,
@@ -89,8 +90,12 @@ class Answer:
 
 
 def detect_language(text: str) -> str:
-    """zh_Hans when the text has any Chinese character, else en."""
-    return "zh_Hans" if re.search(r"[\u3400-\u9fff]", text) else "en"
+    """zh_Hans when the text has any Chinese character or is pinyin alone (every word of it
+    spells pinyin: "shebao duanjiao zenme ban"), else en."""
+    if re.search(r"[\u3400-\u9fff]", text):
+        return "zh_Hans"
+    words = re.findall(r"[a-z]+", strip_tones(text.lower()))
+    return "zh_Hans" if words and all(spells_pinyin(word) for word in words) else "en"
 
 
 @dataclass(frozen=True)

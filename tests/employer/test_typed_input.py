@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from content.knowledge.answering import detect_language
 from content.knowledge.pinyin import PinyinReader, spells_pinyin, strip_tones
 
 WORDS = {"工伤": 50, "工商": 3, "认定": 40, "社保": 80, "滞纳金": 20, "断缴": 5, "怎么办": 1, "多久": 1}
@@ -78,3 +79,18 @@ def test_the_shipped_analyzer_reads_questions_typed_every_way(answerer):
         )
     }
     assert same == {"社会保险法 第八十六条"}
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("shebao duanjiao le zenme ban", "zh_Hans"),  # pinyin alone: a Chinese reader
+        ("gōngshāng rèndìng yào duōjiǔ", "zh_Hans"),
+        ("社保断缴了怎么办", "zh_Hans"),
+        ("How long is the late fee?", "en"),
+        ("can we pay later", "en"),  # "can" spells pinyin, "we" and "pay" do not
+        ("", "en"),
+    ],
+)
+def test_a_question_in_pinyin_alone_is_answered_in_chinese(question, language):
+    assert detect_language(question) == language
