@@ -40,6 +40,7 @@ def console_app(runtime: Runtime) -> web.Application:
         clock=utc_now,
         zone=zone,
         training=runtime.bot_services.training,
+        assistance=runtime.bot_services.assistance,
     )
     session_key = vault.keyed_digest("console-session-cookie", "v1")
     return create_console_app(

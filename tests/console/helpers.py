@@ -20,6 +20,7 @@ from storage.errors import record_error
 from tests.checkplan.helpers import FAR, Stack, add_retiree, add_staff, stack
 from tests.training.helpers import training_service
 from verification.certification.pass_audit import AuditService
+from verification.records.assistance import AssistanceService
 from verification.reporting.lists import RetireeListService
 from verification.reporting.retiree_file import RetireeFileService
 from verification.reporting.service import QuarterlyReportService
@@ -72,6 +73,7 @@ def console_services(uow_factory, vault, s: Stack, url: str) -> ConsoleServices:
         clock=s.clock,
         zone=SHANGHAI,
         training=training_service(uow_factory, s.clock),
+        assistance=AssistanceService(uow_factory, "110000", s.clock, vault=vault),
     )
 
 

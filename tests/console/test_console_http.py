@@ -4,13 +4,18 @@ case as in the bot, lists, exports and the quarterly report as downloads."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
-from storage.models import ErrorRecord
+from content.i18n import Translator
+from storage.models import ErrorRecord, Retiree
 from storage.models.certification import AuditEntry, PassAudit, ReviewCase
+from storage.models.records import AssistanceRequest
 from storage.models.signals import ChatNotice
 from tests.checkplan.helpers import COLLEAGUE_USER, STAFF_USER, add_retiree
 from tests.console.helpers import CSRF, serve_console
+from verification.records.assistance import QUESTIONS, answer_text
 
 
 async def _errors(uow_factory) -> list[str]:
@@ -206,6 +211,43 @@ async def test_an_audited_pass_is_confirmed_in_the_console(uow_factory, vault):
             assert "已经保存您的决定" in await response.text()
     async with uow_factory() as uow:
         assert (await uow.pass_audits.get(audit.id)).state == "confirmed"
+
+
+async def test_assistance_requests_between_regions_are_listed_for_the_regions_staff_cover(uow_factory, vault):
+    async with serve_console(uow_factory, vault) as console, console.browser() as http:
+        now = console.stack.clock()
+        async with uow_factory() as uow:
+            home = await uow.session.get(Retiree, console.home_ids[0])
+            far = await uow.session.get(Retiree, console.far_id)
+            asked_of_us = AssistanceRequest(
+                origin_region="440300", request_uid="q-home", retiree_hash=home.id_number_hash,
+                question="请上门核实本人是否健在", state="open", opened_at=now - timedelta(days=16),
+                due_at=now - timedelta(days=1),
+            )  # fmt: skip
+            elsewhere = AssistanceRequest(
+                origin_region="440300", request_uid="q-far", retiree_hash=far.id_number_hash,
+                question="请核实上海的这位", state="open", opened_at=now, due_at=now + timedelta(days=15),
+            )  # fmt: skip
+            we_asked = AssistanceRequest(
+                origin_region="110000", request_uid="o-far", retiree_hash=far.id_number_hash,
+                question=QUESTIONS["suspected_death"], state="answered", opened_at=now - timedelta(days=5),
+                due_at=now + timedelta(days=10), answered_at=now,
+                answer=answer_text("alive_certified", "见到本人"),
+            )  # fmt: skip
+            uow.session.add_all([asked_of_us, elsewhere, we_asked])
+            await uow.commit()
+        await console.signed_in(http, COLLEAGUE_USER)  # staff of 110105, where `home` lives
+        async with http.get(console.url + "/console/assistance") as response:
+            assert response.status == 200
+            page = await response.text()
+        t = Translator("zh_Hans")
+        incoming, outgoing = page.split(t("console.assistance.outgoing"))
+        assert f"#{asked_of_us.id}" in incoming and "请上门核实本人是否健在" in incoming
+        assert t("console.assistance.overdue") in incoming and home.name in incoming
+        assert f"#{elsewhere.id}" not in page  # lives in Shanghai: not this staff member's to visit
+        assert f"#{we_asked.id}" in outgoing and t("xreq.question.suspected_death") in outgoing
+        assert t("xreq.finding.alive_certified") in outgoing and "见到本人" in outgoing
+        assert far.id_number_hash not in page
 
 
 def test_every_word_the_console_shows_for_a_stored_value_is_in_both_catalogs():

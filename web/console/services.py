@@ -14,6 +14,7 @@ from kernel.clock import Clock
 from training.service import TrainingService
 from verification.certification.pass_audit import AuditService
 from verification.certification.review import ReviewService
+from verification.records.assistance import AssistanceService
 from verification.reporting.retiree_file import RetireeFileService
 
 if TYPE_CHECKING:  # the reporting services load openpyxl and reportlab only when used
@@ -37,6 +38,7 @@ class ConsoleServices:
     clock: Clock
     zone: ZoneInfo
     training: TrainingService | None = None
+    assistance: AssistanceService | None = None  # 协查 between regions (None: not offered here)
 
 
 services_key = web.AppKey("console_services", ConsoleServices)
