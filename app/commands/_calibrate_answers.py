@@ -65,7 +65,6 @@ def calibrate_answers_command(args: argparse.Namespace) -> int:
     from content.knowledge.evaluation import labelled_candidates, reliability
     from content.knowledge.fitting import (
         FOLDS,
-        REGULARISATION,
         best_pairs,
         choose_threshold,
         fit,
@@ -106,13 +105,9 @@ def calibrate_answers_command(args: argparse.Namespace) -> int:
     # its own fold, as a new question cannot consult itself (the folds are those out_of_fold
     # uses, so that no question's probability comes from its own label; whole sets, so that
     # none leans on its own writer's other questions either; at random with fewer sets).
-    if len(sets) >= FOLDS:
-        fold, split = (
-            folds_by_set([path.name for path, set_rows in sets.items() for _ in set_rows]),
-            " of whole sets",
-        )
-    else:
-        fold, split = fold_of(len(rows)), ", at random"
+    whole_sets = len(sets) >= FOLDS
+    names = [path.name for path, set_rows in sets.items() for _ in set_rows]
+    fold = folds_by_set(names) if whole_sets else fold_of(len(rows))
     by_fold: dict[int, set[str]] = {}
     for number, (question, _) in enumerate(rows):
         by_fold.setdefault(fold[number], set()).add(question)
@@ -133,7 +128,7 @@ def calibrate_answers_command(args: argparse.Namespace) -> int:
     print(
         f"threshold {choice.threshold:.2f}: wrong <= {args.max_wrong:.1%}"
         f"{f' at {args.confidence:.0%} confidence' if args.confidence else ''}"
-        f", out of fold ({FOLDS} folds{split})"
+        f", out of fold ({FOLDS} folds{' of whole sets' if whole_sets else ', at random'})"
         f"{'' if choice.feasible else ': NOT reachable, fewest wrong chosen'}"
     )
     print(outcome_line("out of fold, all dev sets", choice.tally.as_dict()))
@@ -161,7 +156,7 @@ def calibrate_answers_command(args: argparse.Namespace) -> int:
         write_vectors(EMBEDDINGS_FILE, texts, np.vstack(vectors))
         print(f"sentence vectors of {len(set(texts))} known questions and examples written")
     out.write_text(
-        _calibration_toml(args, choice, per_set_tallies, bins, model.as_toml(), REGULARISATION),
+        _calibration_toml(args, choice, per_set_tallies, bins, model.as_toml(), whole_sets),
         encoding="utf-8",
     )
     print(f"written to {out}")
@@ -174,10 +169,10 @@ def _calibration_toml(
     per_set: dict[Path, Tally],
     bins: list[Bin],
     model: dict,
-    regularisation: float,
+    whole_sets: bool,
 ) -> str:
     from content.knowledge.evaluation import Tally
-    from content.knowledge.fitting import FOLDS
+    from content.knowledge.fitting import FOLDS, REGULARISATION
 
     def relative(path: Path) -> str:
         try:
@@ -195,8 +190,9 @@ def _calibration_toml(
         f"max_wrong = {args.max_wrong}",
         f"confidence = {args.confidence}  # one-sided, of the Wilson bound on the wrong share",
         f"feasible = {'true' if choice.feasible else 'false'}",
-        f"folds = {FOLDS}  # each holding whole sets",
-        f"regularisation = {regularisation}  # scikit-learn's C",
+        f"folds = {FOLDS}",
+        f"folds_of_whole_sets = {'true' if whole_sets else 'false'}  # else random",
+        f"regularisation = {REGULARISATION}  # scikit-learn's C",
         f'written = "{datetime.now(UTC).replace(microsecond=0).isoformat()}"',
         "dev_sets = [" + ", ".join(f'"{relative(path)}"' for path in per_set) + "]",
         "",

@@ -265,5 +265,6 @@ def test_the_applied_calibration_was_chosen_on_dev_sets() -> None:
     dev = data["dev"]
     assert dev["questions"] == dev["correct"] + dev["wrong"] + dev["handed_over"]
     assert data["feasible"] and dev["wrong_share"] <= data["max_wrong"]
+    assert data["folds_of_whole_sets"]  # each dev question rated as a new writer's would be
     assert not any("heldout" in name or name.endswith("open.csv") for name in data["dev_sets"])
     assert data["bins"] and all(0 <= b["share_right"] <= 1 for b in data["bins"])
