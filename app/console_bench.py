@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import resource
-import statistics
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +33,7 @@ from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from kernel.figures import percentile
 from storage.db import create_engine, create_session_factory
 from storage.protection import PersonalDataVault
 from storage.schema import upgrade
@@ -313,11 +313,10 @@ class Figure:
     def line(self) -> str:
         if not self.timings_ms:
             return f"{self.name}: not measured ({self.note})"
-        ordered = sorted(self.timings_ms)
-        p50 = statistics.median(ordered)
-        p95 = ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+        p50, p95 = percentile(self.timings_ms, 0.5), self.p95
         text_ = (
-            f"{self.name}: p50 {p50:.1f} ms  p95 {p95:.1f} ms  max {ordered[-1]:.1f} ms  (n={len(ordered)})"
+            f"{self.name}: p50 {p50:.1f} ms  p95 {p95:.1f} ms  max {max(self.timings_ms):.1f} ms"
+            f"  (n={len(self.timings_ms)})"
         )
         if self.target_ms is not None:
             verdict = "met" if p95 <= self.target_ms else "NOT met"
@@ -326,8 +325,7 @@ class Figure:
 
     @property
     def p95(self) -> float:
-        ordered = sorted(self.timings_ms)
-        return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))] if ordered else 0.0
+        return percentile(self.timings_ms, 0.95) if self.timings_ms else 0.0
 
     @property
     def met(self) -> bool:

@@ -53,6 +53,7 @@ from broker.faces import RemoteFaceWork
 from broker.topology import UpdateTopology
 from demo.standin.client import StandinClient
 from demo.standin.server import running_standin
+from kernel.figures import percentile
 from storage.models.employer import EmployerQuestion
 from verification.cycle.policies import DEFAULT_POLICY_FILE
 from verification.liveness.actions import Action
@@ -77,13 +78,6 @@ def _question(chat: int, n: str) -> str:
     return f"我们单位年会抽奖的奖品应该怎么选？（{chat}-{n}）"  # handed to staff: one row each
 
 
-def _percentile(values: list[float], share: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
 @dataclass
 class UpdateFigures:
     killed: bool
@@ -100,7 +94,7 @@ class UpdateFigures:
         return [
             f"updates ({how}): {self.sent} questions, first sent to last recorded in "
             f"{self.seconds:.1f} s = {rate:.1f} updates/s; sent to recorded p50 "
-            f"{_percentile(self.latencies, 0.5):.2f} s, p95 {_percentile(self.latencies, 0.95):.2f} s",
+            f"{percentile(self.latencies, 0.5):.2f} s, p95 {percentile(self.latencies, 0.95):.2f} s",
             f"  lost {self.lost}, recorded twice {self.doubled}, "
             f"per-chat order violations {self.order_violations}",
         ]
@@ -140,8 +134,8 @@ class FaceRun:
             f"faces, {self.workers} face worker(s)"
             f"{' (one SIGKILLed mid-burst, restarted)' if self.killed else ''}: "
             f"{self.verdicts}/{self.checks} verdicts in {self.seconds:.1f} s = {self.rate:.2f} checks/s; "
-            f"send to verdict p50 {_percentile(self.latencies, 0.5):.1f} s, p95 "
-            f"{_percentile(self.latencies, 0.95):.1f} s; no verdict {self.failed}"
+            f"send to verdict p50 {percentile(self.latencies, 0.5):.1f} s, p95 "
+            f"{percentile(self.latencies, 0.95):.1f} s; no verdict {self.failed}"
         )
 
 

@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from kernel.figures import percentile
 from storage.protection import PersonalDataVault
 
 REGION = "440300"
@@ -298,7 +299,7 @@ def report_lines(label: str, options: YearOptions, result: YearResult) -> list[s
         days = sorted(result.days_to_suspension)
         lines.append(
             f"  days from death to suspension: median {statistics.median(days):.0f},"
-            f" 95th percentile {days[int(0.95 * (len(days) - 1))]}, max {days[-1]}"
+            f" 95th percentile {percentile(days, 0.95):.0f}, max {days[-1]}"
         )
     if result.overpaid_fen:
         mean = statistics.mean(result.overpaid_fen) / 100

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import sys
 import time
 from datetime import date
@@ -249,11 +248,6 @@ def _given(answer: Answer) -> str:
 # ------------------------------------------------------------------ bench
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
-
-
 def bench_command(args: argparse.Namespace) -> int:
     from content.calculators.regions import load_regions
     from content.i18n import Translator
@@ -264,6 +258,7 @@ def bench_command(args: argparse.Namespace) -> int:
     from content.payroll.reader import read_payroll
     from content.payroll.report import findings_file
     from content.payroll.synthetic import synthetic_payroll_csv, synthetic_payroll_xlsx
+    from kernel.figures import percentile
 
     started = time.perf_counter()
     answerer = default_answerer()
@@ -282,7 +277,7 @@ def bench_command(args: argparse.Namespace) -> int:
             began = time.perf_counter()
             answer_text(answerer.answer(question), t)
             times.append((time.perf_counter() - began) * 1000)
-    p50, p95 = statistics.median(times), _percentile(times, 0.95)
+    p50, p95 = percentile(times, 0.5), percentile(times, 0.95)
     print(
         f"answer time over {len(times)} answers: p50 {p50:.2f} ms, p95 {p95:.2f} ms, max {max(times):.2f} ms "
         f"(target p95 <= {ANSWER_TARGET_MS:.0f} ms: {'met' if p95 <= ANSWER_TARGET_MS else 'NOT met'})"

@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from PIL import Image, ImageOps
 
+from kernel.figures import percentile
 from verification.faces.engine import FaceEngine
 from verification.faces.evaluation import ManifestEntry, read_manifest
 from verification.faces.pipeline import VerifyPolicy, check_selfie, default_engine, encode_reference
@@ -160,18 +160,14 @@ def run_bench(
                 size,
                 example,
                 max(len(plain_times), len(product_times)),
-                _percentile(product_times, 50),
-                _percentile(product_times, 95),
-                _percentile(plain_times, 50),
-                _percentile(plain_times, 95),
+                percentile(product_times, 0.5),
+                percentile(product_times, 0.95),
+                percentile(plain_times, 0.5),
+                percentile(plain_times, 0.95),
                 passes,
                 retries,
                 matches,
-                _percentile(embed_times, 50),
+                percentile(embed_times, 0.5),
             )
         )
     return rows
-
-
-def _percentile(values: Sequence[float], q: float) -> float:
-    return float(np.percentile(values, q)) if values else float("nan")
