@@ -74,6 +74,7 @@ def console_services(uow_factory, vault, s: Stack, url: str) -> ConsoleServices:
         zone=SHANGHAI,
         training=training_service(uow_factory, s.clock),
         assistance=AssistanceService(uow_factory, "110000", s.clock, vault=vault),
+        home_visits=s.home_visits,
     )
 
 

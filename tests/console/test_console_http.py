@@ -15,6 +15,7 @@ from storage.models.records import AssistanceRequest
 from storage.models.signals import ChatNotice
 from tests.checkplan.helpers import COLLEAGUE_USER, STAFF_USER, add_retiree
 from tests.console.helpers import CSRF, serve_console
+from verification.care.home_visits import open_request
 from verification.records.assistance import QUESTIONS, answer_text
 
 
@@ -248,6 +249,31 @@ async def test_assistance_requests_between_regions_are_listed_for_the_regions_st
         assert f"#{we_asked.id}" in outgoing and t("xreq.question.suspected_death") in outgoing
         assert t("xreq.finding.alive_certified") in outgoing and "见到本人" in outgoing
         assert far.id_number_hash not in page
+
+
+async def test_the_home_visits_asked_for_are_listed_for_the_regions_staff_cover(uow_factory, vault):
+    async with serve_console(uow_factory, vault) as console, console.browser() as http:
+        async with uow_factory() as uow:
+            for retiree_id, note in (
+                (console.home_ids[1], "3号楼2单元，女儿电话在卡上"),
+                (console.far_id, "上海浦东，邻居有钥匙"),
+            ):
+                retiree = await uow.retirees.existing(retiree_id)
+                await open_request(
+                    uow, vault, retiree, reason="hospital", requested_by=None, note=note,
+                    at=console.stack.clock(),
+                )  # fmt: skip
+            home = await uow.retirees.existing(console.home_ids[1])
+            await uow.commit()
+        await console.signed_in(http, COLLEAGUE_USER)  # staff of 110105
+        async with http.get(console.url + "/console/visits") as response:
+            assert response.status == 200
+            page = await response.text()
+        t = Translator("zh_Hans")
+        assert home.name in page and "3号楼2单元，女儿电话在卡上" in page
+        assert t("care.visit.reason.hospital") in page
+        assert f"/console/retirees/{home.id}" in page  # the file, with the address on record
+        assert "上海浦东，邻居有钥匙" not in page  # the far retiree's visit is Shanghai's staff's
 
 
 def test_every_word_the_console_shows_for_a_stored_value_is_in_both_catalogs():

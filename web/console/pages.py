@@ -16,7 +16,7 @@ from kernel.idnumber import is_valid_region_code
 from kernel.permissions import NotStaff
 from verification.checkplan.quarters import Quarter
 from verification.reporting.lists import STATUSES
-from web.console import assistance, cases, cookie, presenters, training
+from web.console import assistance, cases, cookie, presenters, training, visits
 from web.console.common import BadRequest, not_found, problem, require_csrf, translator
 from web.console.common import services_of as _services
 from web.console.common import staff_of as _staff
@@ -260,3 +260,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_routes(cases.routes)
     app.router.add_routes(training.routes)
     app.router.add_routes(assistance.routes)
+    app.router.add_routes(visits.routes)

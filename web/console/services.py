@@ -12,6 +12,7 @@ from aiohttp import web
 from accounts.console_sign_in import ConsoleAuditTrail, ConsoleSignInService
 from kernel.clock import Clock
 from training.service import TrainingService
+from verification.care.home_visits import HomeVisitService
 from verification.certification.pass_audit import AuditService
 from verification.certification.review import ReviewService
 from verification.records.assistance import AssistanceService
@@ -39,6 +40,7 @@ class ConsoleServices:
     zone: ZoneInfo
     training: TrainingService | None = None
     assistance: AssistanceService | None = None  # 协查 between regions (None: not offered here)
+    home_visits: HomeVisitService | None = None
 
 
 services_key = web.AppKey("console_services", ConsoleServices)
