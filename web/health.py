@@ -22,8 +22,9 @@ Ready = Callable[[], bool]
 Depths = Callable[[], Awaitable[dict[int, int]]]
 
 metrics_key = web.AppKey("metrics", BrokerMetrics)
-ready_key = web.AppKey("ready", Ready)
-depths_key = web.AppKey("depths", Depths)
+# A callable type is no class: the key's type is given by its annotation.
+ready_key: web.AppKey[Ready] = web.AppKey("ready")
+depths_key: web.AppKey[Depths] = web.AppKey("depths")
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -22,7 +22,7 @@ import asyncio
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -182,7 +182,7 @@ class FeedImporter:
         return report
 
     async def import_records(
-        self, records: list[Mapping[str, Any]], source_name: str, name: str
+        self, records: Sequence[Mapping[str, Any]], source_name: str, name: str
     ) -> FeedReport:
         """A feed sent over the signed endpoint: [{"id_number": ..., "day": "YYYY-MM-DD"}]."""
         policy = self.sources.get(source_name)

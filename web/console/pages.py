@@ -15,7 +15,7 @@ from content.i18n import available_languages
 from kernel.idnumber import is_valid_region_code
 from kernel.permissions import NotStaff
 from verification.checkplan.quarters import Quarter
-from verification.reporting.lists import STATUSES
+from storage.repositories.console import STATUSES
 from web.console import assistance, cases, cookie, presenters, training, visits
 from web.console.common import BadRequest, not_found, problem, require_csrf, translator
 from web.console.common import services_of as _services
@@ -218,7 +218,7 @@ async def export_retirees(request: web.Request) -> web.StreamResponse:
         body = (
             None
             if fmt == "csv"
-            else await services.lists.export(region, quarter, status, search, fmt, language)
+            else await services.lists.export(region, quarter, status, search, "xlsx", language)
         )
     except ValueError:
         raise BadRequest("search") from None
