@@ -14,8 +14,8 @@ from accounts.console_sign_in import LinkRefused
 from content.i18n import available_languages
 from kernel.idnumber import is_valid_region_code
 from kernel.permissions import NotStaff
-from verification.checkplan.quarters import Quarter
 from storage.repositories.console import STATUSES
+from verification.checkplan.quarters import Quarter
 from web.console import assistance, cases, cookie, presenters, training, visits
 from web.console.common import BadRequest, not_found, problem, require_csrf, translator
 from web.console.common import services_of as _services
