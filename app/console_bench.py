@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -489,13 +490,13 @@ async def measure(
                 await timed(
                     f"overview {kind} {region} {quarter}",
                     TARGET_OVERVIEW_P95_MS,
-                    lambda region=region: overview(region, quarter),
+                    partial(overview, region, quarter),
                 )
             )
             if explain and kind == "prefecture":
                 plans += await _plans_of(
                     engine, f"heaviest overview statement, {kind} {region}",
-                    lambda region=region: overview(region, quarter), heaviest_only=True,
+                    partial(overview, region, quarter), heaviest_only=True,
                 )  # fmt: skip
         figures = overviews + figures
         return ConsoleBenchResult(header, figures, peak_rss_mib(), plans)

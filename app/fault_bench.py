@@ -46,12 +46,14 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
@@ -508,6 +510,7 @@ async def _ready_to_film(
         await _set_up_certifier(client, certifier)
         actions = await _asked(uow_factory, certifier)
         if actions:
+            assert certifier.face is not None  # find_faces chose it
             async with filming:
                 certifier.take = await asyncio.to_thread(
                     film_take, certifier.face, actions, seeds[certifier.chat_id]
@@ -736,8 +739,8 @@ class _Bench:
                 settings = Settings(
                     database_url=self.bot_url,
                     var_dir=self.workdir / "var",
-                    data_key=keys["DATA_KEY"],
-                    id_hash_key=keys["ID_HASH_KEY"],
+                    data_key=SecretStr(keys["DATA_KEY"]),
+                    id_hash_key=SecretStr(keys["ID_HASH_KEY"]),
                 )
                 # Opened before the bot starts: it writes the keys' fingerprints into the fresh
                 # database, which the bot then checks (two first starts at once could race).
@@ -754,7 +757,9 @@ class _Bench:
                 + (f", {len(campaigns.subscribers)} subscribers written" if campaigns else "")
                 + "…"
             )
-            preparing = [asyncio.gather(*(_set_up_employer(client, chat) for chat in self.chats))]
+            preparing: list[Awaitable[Any]] = [
+                asyncio.gather(*(_set_up_employer(client, chat) for chat in self.chats))
+            ]
             if campaigns is not None:
                 preparing.append(campaigns.prepare())
             if office is not None:
@@ -1065,6 +1070,7 @@ async def _baseline_bot() -> None:
     settings = Settings()
     stop = asyncio.Event()
     stop_on_signals(stop)
+    assert settings.telegram_token is not None, "TELEGRAM_TOKEN: the bench sets it"
     async with open_runtime(settings) as runtime:
         token = settings.telegram_token.get_secret_value()
         application = build_application(token, runtime.bot_services, base_url=settings.bot_api_base_url)

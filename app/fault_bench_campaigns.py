@@ -80,7 +80,11 @@ class SenderProcess:
         self._noted: subprocess.Popen | None = None
 
     def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        return self._alive() is not None
+
+    def _alive(self) -> subprocess.Popen | None:
+        """The sender's process while it runs."""
+        return self.process if self.process is not None and self.process.poll() is None else None
 
     def start(self) -> None:
         if self.running():
@@ -109,21 +113,23 @@ class SenderProcess:
                 self.start()
 
     async def kill_and_restart(self) -> None:
-        if not self.running():
+        process = self._alive()
+        if process is None:
             return
         self._killing = True  # the bench starts it again itself, not the supervisor
         try:
-            self.process.send_signal(signal.SIGKILL)
-            await asyncio.to_thread(self.process.wait)
-            self._noted = self.process
+            process.send_signal(signal.SIGKILL)
+            await asyncio.to_thread(process.wait)
+            self._noted = process
             self.start()
         finally:
             self._killing = False
 
     async def stop(self) -> None:
-        if self.running():
-            self.process.send_signal(signal.SIGKILL)
-            await asyncio.to_thread(self.process.wait)
+        process = self._alive()
+        if process is not None:
+            process.send_signal(signal.SIGKILL)
+            await asyncio.to_thread(process.wait)
 
 
 @dataclass
@@ -301,7 +307,7 @@ class CampaignBench:
             lease_seconds=self.lease_seconds,
             rate=self.rate,
         )
-        copies = {chat: Counter() for chat in self.subscribers}
+        copies: dict[int, Counter[str | None]] = {chat: Counter() for chat in self.subscribers}
         for chat in self.subscribers:
             for message in await client.messages(chat):
                 if message["from_bot"]:

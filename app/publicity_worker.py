@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import logging
 from datetime import timedelta
+from typing import Any
 
 from telegram import Bot
 from telegram.request import HTTPXRequest
@@ -32,7 +33,7 @@ async def run(
     try:
         uow_factory = unit_of_work_factory(create_session_factory(engine))
         service = PublicityService(uow_factory)
-        options = (
+        options: dict[str, Any] = (
             {"base_url": base_url, "base_file_url": base_url.replace("/bot", "/file/bot")} if base_url else {}
         )
         async with Bot(token, request=HTTPXRequest(connection_pool_size=4), **options) as bot:

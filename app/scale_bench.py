@@ -32,6 +32,7 @@ from pathlib import Path
 
 import aio_pika
 import aiohttp
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from accounts.binding import BindOutcome
@@ -227,8 +228,8 @@ async def _bot_roles(
         office = Settings(
             database_url=database_url,
             var_dir=workdir / "office",
-            data_key=common["DATA_KEY"],
-            id_hash_key=common["ID_HASH_KEY"],
+            data_key=SecretStr(common["DATA_KEY"]),
+            id_hash_key=SecretStr(common["ID_HASH_KEY"]),
         )
         # The office opens the new database first: the schema and the keys' fingerprints.
         opening = open_runtime(office, index_knowledge=False)
@@ -379,6 +380,7 @@ async def _reminder_roster(office: Runtime, count: int, today: date) -> list[tup
     async with office.uow_factory() as uow:
         for index, number in enumerate(numbers):
             retiree = await uow.retirees.by_id_hash(office.vault.lookup_hash(number))
+            assert retiree is not None  # imported just before
             people.append(
                 (FIRST_RETIREE_CHAT + index, number, await binding_code(uow, office.vault, retiree.id))
             )
@@ -458,11 +460,11 @@ async def _faces(
         return
     video = recording.read_bytes()
     settings = Settings(
-        broker_url=common["BROKER_URL"],
-        redis_url=common["REDIS_URL"],
+        broker_url=SecretStr(common["BROKER_URL"]),
+        redis_url=SecretStr(common["REDIS_URL"]),
         broker_prefix=common["BROKER_PREFIX"],
-        data_key=common["DATA_KEY"],
-        id_hash_key=common["ID_HASH_KEY"],
+        data_key=SecretStr(common["DATA_KEY"]),
+        id_hash_key=SecretStr(common["ID_HASH_KEY"]),
         var_dir=workdir / "faces-client",
     )
     # A conversation waits FACE_QUEUE_TIMEOUT (120 s); here the whole burst is queued at once,

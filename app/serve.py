@@ -40,8 +40,10 @@ async def serving(application: Application, *, polling: dict | None = None) -> A
     outage left pending; one without polls with PTB's Updater."""
     inbox = getattr(application, "inbox", None)  # bot/inbox.py: durable updates
     async with application:
+        updater = application.updater
         if polling is not None and inbox is None:
-            await application.updater.start_polling(allowed_updates=Update.ALL_TYPES, **polling)
+            assert updater is not None  # build_application gives polling applications PTB's Updater
+            await updater.start_polling(allowed_updates=Update.ALL_TYPES, **polling)
         await application.start()
         await publish_commands(application)
         try:
@@ -51,8 +53,8 @@ async def serving(application: Application, *, polling: dict | None = None) -> A
                 async with durable_updates(application, inbox, polling=polling):
                     yield application
         finally:
-            if polling is not None and inbox is None:
-                await application.updater.stop()
+            if updater is not None and polling is not None and inbox is None:
+                await updater.stop()
             await application.stop()
 
 

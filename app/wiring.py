@@ -192,7 +192,10 @@ async def open_runtime(
         yield Runtime(settings, engine, uow_factory, vault, bot_services, faces, enrolment, feeds)
     finally:
         if link is not None:
-            await link.transport.close()
+            from web.exchange import HttpTransport
+
+            if isinstance(link.transport, HttpTransport):  # what exchange_link made; it holds a session
+                await link.transport.close()
         await faces.shutdown()
         await engine.dispose()
 

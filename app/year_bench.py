@@ -174,15 +174,18 @@ async def run_year(url: str, options: YearOptions, folder: Path) -> YearResult:
                 uow_factory, clock, policies, week_end, by_index, options, rng
             )
             for source, fraud in (("death_household", False), ("death_cremation", True)):
-                deaths = [
+                registered = [
                     (p.number, p.died_on.isoformat())
                     for p in crowd
                     if p.registered_on is not None
+                    and p.died_on is not None
                     and p.fraud == fraud
                     and week_start <= p.registered_on <= week_end
                 ]
-                if deaths:
-                    await feeds.import_file(_feed(folder, f"{source}{week}.csv", deaths, death=True), source)
+                if registered:
+                    await feeds.import_file(
+                        _feed(folder, f"{source}{week}.csv", registered, death=True), source
+                    )
             await cycle.sweep_suspensions()
             week += 1
         result.seconds = time.perf_counter() - started
@@ -196,7 +199,7 @@ async def run_year(url: str, options: YearOptions, folder: Path) -> YearResult:
             suspensions = (await uow.session.execute(select(Suspension))).scalars().all()
             recoveries = (await uow.session.execute(select(RecoveryCase))).scalars().all()
             flagged = (await uow.session.execute(select(SuspectedFalseClaim))).scalars().all()
-        first_stop = {}
+        first_stop: dict[int, date] = {}
         for suspension in suspensions:
             first_stop.setdefault(suspension.retiree_id, suspension.suspended_on)
             if suspension.reason == "not_certified":

@@ -127,16 +127,16 @@ def calibrate_command(args: argparse.Namespace) -> int:
         return scorer.score(ev.pair_trials(indices, identities), snorm=snorm, cohort_pool=indices)
 
     results: dict[str, tuple[Calibrated, ev.PairScores]] = {}
-    for rule, snorm in (("raw", False), ("snorm", True)):
-        on_chosen = scored("chosen", snorm)
+    for rule, normalised in (("raw", False), ("snorm", True)):
+        on_chosen = scored("chosen", normalised)
         threshold = ev.threshold_for_fmr(on_chosen, args.target_fmr, hic)
         if threshold is None or not on_chosen.genuine.size:
-            if snorm:  # e.g. every cohort smaller than MIN_COHORT: S-norm cannot be calibrated
+            if normalised:  # e.g. every cohort smaller than MIN_COHORT: S-norm cannot be calibrated
                 continue
             print("No genuine or no impostor pairs to calibrate on.", file=sys.stderr)
             return 2
         mine = ev.rates(on_chosen, threshold, hic)
-        held = ev.rates(scored("heldout", snorm), threshold, hic) if heldout_ids else None
+        held = ev.rates(scored("heldout", normalised), threshold, hic) if heldout_ids else None
         results[rule] = (
             Calibrated(
                 round(threshold, 6),
@@ -152,7 +152,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
     snorm = results["snorm"][0] if "snorm" in results else None
     # S-norm only where it helped on the identities the thresholds were chosen on: the choice
     # itself must not look at the held-out half.
-    use_snorm = snorm is not None and snorm.fnmr < raw.fnmr
+    use_snorm = snorm is not None and _lower(snorm.fnmr, raw.fnmr)
     details = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "manifest": str((root / "manifest.csv").resolve()),
@@ -207,8 +207,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
         print(
             f"{rule:<8} {values.threshold:>10.4f} {on_chosen.genuine.size:>8} {on_chosen.impostor.size:>9} "
             f"{_pct(values.fmr):>8} {_pct(values.fnmr):>8} "
-            f"{_pct(values.heldout_fmr) if values.heldout_fmr is not None else '-':>13} "
-            f"{_pct(values.heldout_fnmr) if values.heldout_fnmr is not None else '-':>14}"
+            f"{_pct(values.heldout_fmr):>13} {_pct(values.heldout_fnmr):>14}"
         )
     print()
     print(f"S-norm: {details['snorm']}.")
@@ -233,3 +232,8 @@ def fetch_benchmark_model(args: argparse.Namespace) -> int:
     print(f"Licence: {benchmark_model.LICENCE_NOTE}.")
     print(f"Use it with: --engine onnx --model {path}   (or {benchmark_model.ENV_VARIABLE}={path})")
     return 0
+
+
+def _lower(rate: float | None, than: float | None) -> bool:
+    """Whether one measured rate is below another (both are measured wherever they are compared)."""
+    return rate is not None and than is not None and rate < than

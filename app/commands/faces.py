@@ -362,11 +362,11 @@ def eval_faces(args: argparse.Namespace) -> int:
         s = scores[label]
         closest = (s.impostor.max() if hic else s.impostor.min()) if s.impostor.size else None
         lenient = ev.threshold_for_fmr(s, args.target_fmr, hic)
-        r = ev.rates(s, lenient, hic) if lenient is not None else None
+        at_lenient = ev.rates(s, lenient, hic) if lenient is not None else None
         print(
             f"{label}: closest impostor pair {_num(closest)}; most lenient threshold with FMR <= "
             f"{args.target_fmr:.1%}: {_num(lenient)}"
-            + (f" (FNMR {_pct(r.fnmr)}, FMR {_pct(r.fmr)})" if r else "")
+            + (f" (FNMR {_pct(at_lenient.fnmr)}, FMR {_pct(at_lenient.fmr)})" if at_lenient else "")
         )
     if keep is not None and not args.no_heldout:
         _print_heldout(encoded, engine, keep, sets[1][0], probe_vectors, args.references)
@@ -473,8 +473,8 @@ class _Progress:
             print(f"encoding {number}/{total} {listed}", file=sys.stderr, flush=True)
 
 
-def _pct(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value * 100:.2f} %"
+def _pct(value: float | None) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value * 100:.2f} %"
 
 
 def _num(value: float | None) -> str:

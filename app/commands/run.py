@@ -54,6 +54,7 @@ async def _serve(settings: Settings) -> None:
     from app.wiring import open_runtime
     from bot.application import build_application
 
+    assert settings.telegram_token is not None  # _run refused to start without one
     stop = asyncio.Event()
     stop_on_signals(stop)
     async with open_runtime(settings) as runtime:
