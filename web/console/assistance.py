@@ -10,7 +10,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from verification.records.assistance import QUESTIONS
-from web.console.common import not_found
+from web.console.common import offered
 from web.console.common import services_of as _services
 from web.console.common import staff_of as _staff
 
@@ -21,9 +21,7 @@ SHOWN = 100  # of each list; a region with more open requests than this has a ba
 @routes.get("/assistance", name="assistance")
 @aiohttp_jinja2.template("assistance.html")
 async def assistance(request: web.Request) -> dict[str, object]:
-    service = _services(request).assistance
-    if service is None:
-        raise not_found()
+    service = offered(_services(request).assistance)
     staff = _staff(request).telegram_user_id
     return {
         "incoming": await service.incoming(staff, limit=SHOWN),

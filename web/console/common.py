@@ -3,6 +3,8 @@ request's translator and staff member, the services, and the CSRF check of a for
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import aiohttp_jinja2
 from aiohttp import web
 
@@ -30,6 +32,17 @@ class BadRequest(Refused):
 
 def not_found() -> Refused:
     return Refused("console.problem.not_found", 404, "console_not_found")
+
+
+Offered = TypeVar("Offered")
+
+
+def offered(service: Offered | None) -> Offered:
+    """A service this deployment may lack (training, 协查, home visits): without it, its
+    pages are not found."""
+    if service is None:
+        raise not_found()
+    return service
 
 
 translator_key = web.RequestKey("console_translator", Translator)

@@ -11,7 +11,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from training.service import TrainingService
-from web.console.common import BadRequest, not_found, require_csrf
+from web.console.common import BadRequest, offered, require_csrf
 from web.console.common import services_of as _services
 from web.console.common import staff_of as _staff
 
@@ -19,10 +19,7 @@ routes = web.RouteTableDef()
 
 
 def _training(request: web.Request) -> TrainingService:
-    training = _services(request).training
-    if training is None:
-        raise not_found()
-    return training
+    return offered(_services(request).training)
 
 
 @routes.get("/training", name="training")

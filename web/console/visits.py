@@ -8,7 +8,7 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
-from web.console.common import not_found
+from web.console.common import offered
 from web.console.common import services_of as _services
 from web.console.common import staff_of as _staff
 
@@ -19,7 +19,5 @@ SHOWN = 200  # more than a team visits in a month
 @routes.get("/visits", name="visits")
 @aiohttp_jinja2.template("visits.html")
 async def visits(request: web.Request) -> dict[str, object]:
-    service = _services(request).home_visits
-    if service is None:
-        raise not_found()
+    service = offered(_services(request).home_visits)
     return {"visits": await service.open_visits(_staff(request).telegram_user_id, limit=SHOWN)}
