@@ -42,6 +42,7 @@ def console_app(runtime: Runtime) -> web.Application:
         training=runtime.bot_services.training,
         assistance=runtime.bot_services.assistance,
         home_visits=runtime.bot_services.home_visits,
+        employer=runtime.bot_services.employer,
     )
     session_key = vault.keyed_digest("console-session-cookie", "v1")
     return create_console_app(

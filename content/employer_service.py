@@ -30,7 +30,8 @@ from content.calculators.rules import (
     registration_deadline,
 )
 from content.i18n import Translator
-from content.knowledge.answering import Answer, Answerer, AnswerStatus
+from content.knowledge.answering import ARTICLES_SHOWN, Answer, Answerer, AnswerStatus
+from content.knowledge.articles import Article
 from content.knowledge.drafts import AnsweredQuestion, draft_entries
 from content.knowledge.model import Entry
 from content.payroll.check import PayrollChecker, PayrollReport
@@ -40,9 +41,13 @@ from kernel.idnumber import mask_id_number
 from kernel.permissions import NotStaff
 from storage.errors import record_error
 from storage.models.employer import EmployerQuestion
+from storage.models.signals import ChatNotice
 from storage.uow import UnitOfWorkFactory
 
 MAX_STAFF_ANSWER_CHARS = 3000
+# The chat notice that carries a staff answer given where the bot cannot message the
+# employer itself (the web console); its params name the question, never its text.
+STAFF_ANSWER_NOTICE = "employer_answer"
 PAYROLL_EXTENSIONS = (".csv", ".xlsx", ".xlsm", ".xls", ".txt", ".tsv")
 
 _ID_LIKE = re.compile(r"(?<![0-9])\d{17}[\dXx](?![0-9A-Za-z])|(?<![0-9])\d{15}(?![0-9])")
@@ -177,10 +182,23 @@ class EmployerService:
                 for row in rows
             ]
 
+    def closest(self, question: QueuedQuestion) -> tuple[list[Entry], list[Article]]:
+        """What may help staff answer a queued question: the entries the bot found closest
+        (stored with it) and the articles of law closest to it (searched again, as the articles
+        stand now: not stored)."""
+        entries = [entry for entry in map(self.entry, question.closest) if entry is not None]
+        articles = self.answerer.articles
+        found = articles.search(question.question, limit=ARTICLES_SHOWN) if articles is not None else []
+        return entries, [article for article, _ in found]
+
     async def answer_question(
-        self, staff_telegram_user_id: int, question_id: int, text: str
+        self, staff_telegram_user_id: int, question_id: int, text: str, *, leave_notice: bool = False
     ) -> StaffReply | None:
-        """Records a staff answer; None when the question is gone or someone answered first."""
+        """Records a staff answer; None when the question is gone or someone answered first.
+
+        `leave_notice`: the employer is told by the bot's notice job, written in the same
+        transaction (the console, which cannot message the chat itself); the bot tells them
+        at once instead."""
         answer = (text or "").strip()[:MAX_STAFF_ANSWER_CHARS]
         if not answer:
             raise ValueError("an answer needs some text")
@@ -191,6 +209,10 @@ class EmployerService:
                 question_id, staff_id, answer, self._clock()
             ):
                 return None
+            if leave_notice:
+                uow.notices.add(
+                    ChatNotice(chat_id=row.chat_id, kind=STAFF_ANSWER_NOTICE, params={"question_id": row.id})
+                )
             await uow.commit()
             return StaffReply(row.id, row.chat_id, row.language, row.question, answer)
 

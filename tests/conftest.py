@@ -139,6 +139,14 @@ def _in_a_thread(work) -> None:
 
 
 @pytest.fixture(scope="session")
+def answerer():
+    """The employer assistant on the shipped knowledge base (built once: about four seconds)."""
+    from content.knowledge.answering import default_answerer
+
+    return default_answerer()
+
+
+@pytest.fixture(scope="session")
 def migrated_sqlite_file(tmp_path_factory) -> Path:
     """A SQLite file migrated to head once per session: each test gets a copy of it instead
     of running every migration again (~0.3 s a test)."""

@@ -327,21 +327,15 @@ async def list_questions(update: Update, context: BotContext) -> None:
         not_staff_key="questions.not_staff",
     )
     for question in questions:
-        closest = "、".join(
-            button_label(entry, t.language)
-            for entry in (employer.entry(i) for i in question.closest)
-            if entry
-        )
+        entries, articles = employer.closest(question)
         text = t(
             "questions.item",
             question_id=question.question_id,
             asked=question.asked_at.strftime("%Y-%m-%d %H:%M"),
             language=question.language,
             question=question.question,
-            closest=closest or "—",
+            closest="、".join(button_label(entry, t.language) for entry in entries) or "—",
         )
-        # The articles of law closest to the question (asked again: not stored with it).
-        articles = employer.answer(question.question).articles
         if articles:
             separator = "；" if t.language == "zh_Hans" else "; "
             citations = separator.join(article_citation(a, t.language) for a in articles)

@@ -1,6 +1,7 @@
-"""A chat notice in words: the catalog key `signals.notice.<kind>.<self|helper>`, with its
-parameters shown as people read them: dates in the language's pattern, amounts in fen as
-yuan, a feed's source by its name in words, and the retiree's name."""
+"""A chat notice in words: a staff member's answer to an employer, a review decision, or the
+catalog key `signals.notice.<kind>.<self|helper>` with its parameters shown as people read
+them: dates in the language's pattern, amounts in fen as yuan, a feed's source by its name in
+words, and the retiree's name."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.presenters.review import decision_text
+from content.employer_service import STAFF_ANSWER_NOTICE
 from content.i18n import Translator
 from verification.certification.review import DECIDED_NOTICE
 from verification.signals.notices import OwedNotice
@@ -23,6 +25,11 @@ def notice_text(t: Translator, notice: OwedNotice) -> str:
             notice.retiree_name or "",
             date.fromisoformat(until) if isinstance(until, str) else None,
         )
+    if notice.kind == STAFF_ANSWER_NOTICE:  # an answer given in the web console
+        if notice.staff_answer is None:
+            raise KeyError("the question is gone")  # the job records it undeliverable
+        question, answer = notice.staff_answer
+        return t("ask.staff_answer", question=question, answer=answer)
     values: dict[str, Any] = {"name": notice.retiree_name or ""}
     for key, value in notice.params.items():
         values[key] = _shown(t, key, value)

@@ -58,6 +58,15 @@ class EmployerQuestionRepository:
         )
         return (affected_rows(result) or 0) == 1
 
+    async def answered(self, question_ids: Sequence[int]) -> dict[int, EmployerQuestion]:
+        """The answered questions among `question_ids`, by id."""
+        if not question_ids:
+            return {}
+        query = select(EmployerQuestion).where(
+            EmployerQuestion.id.in_(list(question_ids)), EmployerQuestion.answer.is_not(None)
+        )
+        return {row.id: row for row in (await self._session.execute(query)).scalars()}
+
     async def answered_not_exported(self) -> Sequence[EmployerQuestion]:
         query = (
             select(EmployerQuestion)

@@ -16,6 +16,9 @@ import aiohttp
 from aiohttp import web
 
 from accounts.console_sign_in import ConsoleAuditTrail, ConsoleSignInService
+from content.calculators.regions import load_regions
+from content.employer_service import EmployerService
+from content.knowledge.answering import Answerer
 from storage.errors import record_error
 from tests.checkplan.helpers import FAR, Stack, add_retiree, add_staff, stack
 from tests.training.helpers import training_service
@@ -57,7 +60,9 @@ class Console:
         self.stack.clock.now += timedelta(minutes=minutes)
 
 
-def console_services(uow_factory, vault, s: Stack, url: str) -> ConsoleServices:
+def console_services(
+    uow_factory, vault, s: Stack, url: str, answerer: Answerer | None = None
+) -> ConsoleServices:
     async def record_refusal(code: str, detail: str) -> None:
         await record_error(uow_factory, "console", code, detail)
 
@@ -75,6 +80,7 @@ def console_services(uow_factory, vault, s: Stack, url: str) -> ConsoleServices:
         training=training_service(uow_factory, s.clock),
         assistance=AssistanceService(uow_factory, "110000", s.clock, vault=vault),
         home_visits=s.home_visits,
+        employer=EmployerService(uow_factory, answerer, load_regions(), clock=s.clock) if answerer else None,
     )
 
 
@@ -93,13 +99,13 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def serve_console(uow_factory, vault) -> AsyncIterator[Console]:
+async def serve_console(uow_factory, vault, answerer: Answerer | None = None) -> AsyncIterator[Console]:
     """The console at /console of a server on loopback (the links name its address, so the
-    port is chosen first)."""
+    port is chosen first); with `answerer`, the employer questions too."""
     s, home, far = await seeded_world(uow_factory, vault)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    services = console_services(uow_factory, vault, s, url)
+    services = console_services(uow_factory, vault, s, url, answerer)
     parent = web.Application()
     add_console(parent, create_console_app(services, b"k" * 32))
     async with running_exchange(parent, port=port):

@@ -1,22 +1,28 @@
 """The console over real HTTP on a real database: signing in by the bot's link (once, within
 minutes), the session's end, CSRF on every form, the staff member's regions only, deciding a
-case as in the bot, lists, exports and the quarterly report as downloads."""
+case and answering an employer's question as in the bot, lists, exports and the quarterly
+report as downloads."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.notices import send_owed_notices
 from content.i18n import Translator
 from storage.models import ErrorRecord, Retiree
 from storage.models.certification import AuditEntry, PassAudit, ReviewCase
+from storage.models.employer import EmployerQuestion
 from storage.models.records import AssistanceRequest
 from storage.models.signals import ChatNotice
 from tests.checkplan.helpers import COLLEAGUE_USER, STAFF_USER, add_retiree
 from tests.console.helpers import CSRF, serve_console
+from tests.cycle.test_reminder_job import FakeBot
 from verification.care.home_visits import open_request
 from verification.records.assistance import QUESTIONS, answer_text
+from verification.signals.notices import NoticeService
 
 
 async def _errors(uow_factory) -> list[str]:
@@ -288,3 +294,45 @@ def test_every_word_the_console_shows_for_a_stored_value_is_in_both_catalogs():
         assert {f"console.retirees.status.{s}" for s in STATUSES} <= ids, language
         assert {f"console.list.payment_state.{s}" for s in ("active", "suspended")} <= ids, language
         assert {f"console.event.{event}" for event in EVENTS} <= ids, language
+
+
+async def test_an_employer_question_is_answered_in_the_console_and_the_chat_told(
+    uow_factory, vault, answerer
+):
+    question = "我们给员工买了商业保险，还要交社保吗"
+    async with serve_console(uow_factory, vault, answerer) as console, console.browser() as http:
+        async with uow_factory() as uow:
+            asked = EmployerQuestion(
+                telegram_user_id=555001, chat_id=555001, language="zh_Hans", question=question,
+                asked_at=console.stack.clock(), closest=["reg-employee"],
+            )  # fmt: skip
+            uow.employer_questions.add(asked)
+            await uow.commit()
+        token = CSRF.search(await console.signed_in(http, COLLEAGUE_USER)).group(1)
+        async with http.get(console.url + "/console/questions") as response:
+            listed = await response.text()
+        assert question in listed and f"第 {asked.id} 号提问" in listed
+        # the closest articles of law, to help whoever answers
+        assert re.search(r"(法|条例) 第[一二三四五六七八九十百零]+条", listed)
+
+        answer = console.url + f"/console/questions/{asked.id}/answer"
+        async with http.post(answer, data={"answer": "要交。"}) as response:
+            assert response.status == 403  # no CSRF token
+        async with http.post(answer, data={"answer": "  ", "csrf": token}) as response:
+            assert response.status == 400
+        text = "要交。商业保险不能代替社保，单位依法必须为员工参保（社会保险法 第五十八条）。"
+        async with http.post(answer, data={"answer": text, "csrf": token}) as response:
+            page = await response.text()
+        assert response.status == 200 and f"第 {asked.id} 号提问已回答" in page
+        assert question not in page  # no longer waiting
+        async with http.post(answer, data={"answer": "再答一次", "csrf": token}) as response:
+            assert "已经由同事回答" in await response.text()
+
+    bot = FakeBot()
+    assert (await send_owed_notices(bot, NoticeService(uow_factory))).sent == 1
+    [(chat, sent)] = bot.sent
+    assert chat == 555001 and question in sent and text in sent
+    async with uow_factory() as uow:
+        stored = await uow.employer_questions.get(asked.id)
+    assert (stored.status, stored.answer) == ("answered", text)
+    assert {"console_csrf_refused", "console_bad_request"} <= set(await _errors(uow_factory))

@@ -6,14 +6,8 @@ import pytest
 
 from content.calculators.regions import load_regions
 from content.employer_service import EmployerService
-from content.knowledge.answering import default_answerer
 
 TODAY = date(2026, 11, 27)
-
-
-@pytest.fixture(scope="session")
-def answerer():
-    return default_answerer()
 
 
 @pytest.fixture

@@ -6,12 +6,18 @@ from __future__ import annotations
 import tomllib
 
 import pytest
+from sqlalchemy import select
 
 from accounts.staff import StaffService
 from app.cli import main
+from bot.notices import send_owed_notices
 from content.employer_service import redact
 from content.knowledge.answering import AnswerStatus
 from kernel.permissions import NotStaff
+from storage.models import ErrorRecord
+from storage.models.signals import ChatNotice
+from tests.cycle.test_reminder_job import FakeBot
+from verification.signals.notices import NoticeService
 
 UNSURE = "我们单位年会抽奖的奖品应该怎么选？员工身份证11010519491231002X，电话13812345678"
 
@@ -82,3 +88,32 @@ def test_export_drafts_command_with_nothing_to_export(tmp_path, monkeypatch, cap
     monkeypatch.setenv("VAR_DIR", str(tmp_path / "var"))
     assert main(["employer", "export-drafts", "--out", str(tmp_path / "d.toml")]) == 0
     assert "No answered questions" in capsys.readouterr().out
+
+
+async def test_an_answer_given_in_the_console_waits_as_a_notice_in_the_employers_language(
+    service, uow_factory, vault
+):
+    """The console cannot message the chat: the answer is left as a notice in its own
+    transaction, worded when the notice job sends it; a question gone by then is not sent."""
+    await _staff(uow_factory, vault)
+    kept = await service.ask("Which prize should our annual party raffle give?", telegram_user_id=81,
+                             chat_id=81, language="en")  # fmt: skip
+    gone = await service.ask(UNSURE, telegram_user_id=82, chat_id=82, language="zh_Hans")
+    for asked, text in ((kept, "That is not a social insurance matter."), (gone, "这不属于社保。")):
+        await service.answer_question(930001, asked.queued_id, text, leave_notice=True)
+    async with uow_factory() as uow:
+        notices = (await uow.session.execute(select(ChatNotice))).scalars().all()
+        assert all("answer" not in str(n.params) and "raffle" not in str(n.params) for n in notices)
+        await uow.session.delete(await uow.employer_questions.get(gone.queued_id))
+        await uow.commit()
+
+    bot = FakeBot()
+    report = await send_owed_notices(bot, NoticeService(uow_factory))
+    assert (report.sent, report.undeliverable) == (1, 1)
+    [(chat, text)] = bot.sent
+    assert chat == 81 and "A social insurance staff member answered" in text
+    assert "annual party raffle" in text and "not a social insurance matter" in text
+    async with uow_factory() as uow:
+        [error] = (await uow.session.execute(select(ErrorRecord))).scalars().all()
+    assert (error.source, error.code, error.chat_id) == ("chat_notice", "text_mismatch", 82)
+    assert (await send_owed_notices(bot, NoticeService(uow_factory))).sent == 0

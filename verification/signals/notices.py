@@ -1,6 +1,8 @@
-"""The notices feeds and cases leave for people's chats (storage/models/signals.py ChatNotice):
-which are owed, and marking them sent or undeliverable. The bot's notice job sends them
-(bot/notices.py); this module knows nothing of Telegram."""
+"""The notices feeds, cases and staff answers leave for people's chats (storage/models/
+signals.py ChatNotice): which are owed, and marking them sent or undeliverable. A notice names
+what it tells (a retiree, an employer's question) and is worded when it is sent, from the rows
+it names. The bot's notice job sends them (bot/notices.py); this module knows nothing of
+Telegram."""
 
 from __future__ import annotations
 
@@ -22,6 +24,9 @@ class OwedNotice:
     params: dict[str, Any]
     retiree_name: str | None = field(repr=False)
     language: str  # the chat's, or the deployment's default
+    # (question, answer) of the employer's question a staff answer notice names (params
+    # "question_id"); None for other notices, or when the question is gone
+    staff_answer: tuple[str, str] | None = field(default=None, repr=False)
 
 
 class NoticeService:
@@ -34,18 +39,34 @@ class NoticeService:
 
     async def owed(self, limit: int = 100) -> list[OwedNotice]:
         async with self._uow_factory() as uow:
-            return [
-                OwedNotice(
-                    n.id,
-                    n.chat_id,
-                    n.kind,
-                    n.for_helper,
-                    dict(n.params or {}),
-                    name,
-                    language or self._default_language,
+            pending = await uow.notices.pending(limit)
+            answered = await uow.employer_questions.answered(
+                [
+                    question
+                    for n, _, _ in pending
+                    if isinstance(question := (n.params or {}).get("question_id"), int)
+                ]
+            )
+            owed = []
+            for n, name, language in pending:
+                params = dict(n.params or {})
+                staff_answer = None
+                if (asked := answered.get(params.get("question_id", -1))) is not None:
+                    # worded in the language the employer asked in
+                    staff_answer, language = (asked.question, asked.answer or ""), asked.language
+                owed.append(
+                    OwedNotice(
+                        n.id,
+                        n.chat_id,
+                        n.kind,
+                        n.for_helper,
+                        params,
+                        name,
+                        language or self._default_language,
+                        staff_answer,
+                    )
                 )
-                for n, name, language in await uow.notices.pending(limit)
-            ]
+            return owed
 
     async def sent(self, notice_ids: Collection[int]) -> None:
         async with self._uow_factory() as uow:

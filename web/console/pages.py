@@ -16,7 +16,7 @@ from kernel.idnumber import is_valid_region_code
 from kernel.permissions import NotStaff
 from storage.repositories.console import STATUSES
 from verification.checkplan.quarters import Quarter
-from web.console import assistance, cases, cookie, presenters, training, visits
+from web.console import assistance, cases, cookie, presenters, questions, training, visits
 from web.console.common import BadRequest, not_found, problem, require_csrf, translator
 from web.console.common import services_of as _services
 from web.console.common import staff_of as _staff
@@ -261,3 +261,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_routes(training.routes)
     app.router.add_routes(assistance.routes)
     app.router.add_routes(visits.routes)
+    app.router.add_routes(questions.routes)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from accounts.console_sign_in import ConsoleAuditTrail, ConsoleSignInService
+from content.employer_service import EmployerService
 from kernel.clock import Clock
 from training.service import TrainingService
 from verification.care.home_visits import HomeVisitService
@@ -41,6 +42,7 @@ class ConsoleServices:
     training: TrainingService | None = None
     assistance: AssistanceService | None = None  # 协查 between regions (None: not offered here)
     home_visits: HomeVisitService | None = None
+    employer: EmployerService | None = None  # the questions the bot handed to staff
 
 
 services_key = web.AppKey("console_services", ConsoleServices)
