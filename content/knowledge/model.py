@@ -93,7 +93,9 @@ class Citation:
 
 @dataclass(frozen=True)
 class LocalText:
-    """One language of an entry: the question, other ways to ask it, keywords, the answer."""
+    """One language of an entry: the question, other ways to ask it, keywords, the answer.
+    `phrasings` also holds the file's `everyday` ones: as people type them on a phone (咋办,
+    我们店), written blind from the entries and the law texts alone."""
 
     question: str
     phrasings: tuple[str, ...]
@@ -216,7 +218,12 @@ def _entry(
             problems.append(f"{where}: [{_FILE_LANGUAGE_KEYS[language]}] needs a question and an answer")
         texts[language] = LocalText(
             question=question,
-            phrasings=tuple(str(p).strip() for p in local.get("phrasings", []) if str(p).strip()),
+            phrasings=tuple(
+                str(p).strip()
+                for key in ("phrasings", "everyday")
+                for p in local.get(key, [])
+                if str(p).strip()
+            ),
             keywords=tuple(str(k).strip() for k in local.get("keywords", []) if str(k).strip()),
             answer=answer,
         )

@@ -1,9 +1,11 @@
 """Plain-words notes on the articles of the laws (content/data/knowledge/article_notes/*.toml).
 
-A note gives one article a one-line summary in Chinese and English and the everyday questions
-it answers. The summary is shown above the quoted article; the summary and the questions are
-searched beside the article's own text, so that an article is found by the words employers
-use (受伤, 罚多少, "how long") and by an English question, not only by the law's wording.
+A note gives one article a one-line summary in Chinese and English and the questions it
+answers: `asked`, in the words of the law's own topic, and `everyday`, as people type them on
+a phone (咋办, 我们店, 社保局 for 经办机构), written blind from the law texts alone. The
+summary is shown above the quoted article; the summary and the questions are searched beside
+the article's own text, so that an article is found by the words employers use (受伤, 罚多少,
+"how long") and by an English question, not only by the law's wording.
 Loading refuses the whole set, listing every problem, when a note names an unknown law or an
 article the law does not have, or lacks a language.
 """
@@ -26,13 +28,15 @@ class ArticleNote:
     en: str
     asked: tuple[str, ...] = ()
     asked_en: tuple[str, ...] = ()
+    everyday: tuple[str, ...] = ()
+    everyday_en: tuple[str, ...] = ()
 
     def summary(self, language: str) -> str:
         return self.zh if language == "zh_Hans" else self.en
 
     @property
     def questions(self) -> tuple[str, ...]:
-        return (*self.asked, *self.asked_en)
+        return (*self.asked, *self.asked_en, *self.everyday, *self.everyday_en)
 
 
 def load_notes(
@@ -66,9 +70,12 @@ def load_notes(
                 number,
                 zh,
                 en,
-                tuple(str(q).strip() for q in raw.get("asked", []) if str(q).strip()),
-                tuple(str(q).strip() for q in raw.get("asked_en", []) if str(q).strip()),
+                *(_questions(raw, key) for key in ("asked", "asked_en", "everyday", "everyday_en")),
             )
     if problems:
         raise KnowledgeBaseError(problems)
     return notes
+
+
+def _questions(raw: dict, key: str) -> tuple[str, ...]:
+    return tuple(str(q).strip() for q in raw.get(key, []) if str(q).strip())

@@ -35,6 +35,22 @@ def test_every_noted_article_is_reached_by_a_question_it_answers(answerer):
     assert unreached == []
 
 
+def test_everyday_questions_are_searched_beside_the_formal_ones(tmp_path, answerer):
+    (tmp_path / "a.toml").write_text(
+        'source = "工伤保险条例"\n[[article]]\nnumber = 17\nzh = "z"\nen = "e"\n'
+        'asked = ["工伤认定申请期限"]\n'
+        'everyday = ["工人摔伤了几天内要报"]\neveryday_en = ["how soon do we report an injury"]\n',
+        encoding="utf-8",
+    )
+    [note] = load_notes({("工伤保险条例", 17)}, tmp_path).values()
+    assert note.questions == ("工伤认定申请期限", "工人摔伤了几天内要报", "how soon do we report an injury")
+    shipped = [a.note for a in answerer.articles.articles if a.note is not None]
+    # written for every article (one or two where nobody outside the agency asks), less the
+    # few dropped for being too close to a question of the eval sets
+    assert sum(bool(note.everyday) for note in shipped) >= 0.99 * len(shipped)
+    assert sum(len(note.everyday) for note in shipped) >= 3 * len(shipped)
+
+
 def test_a_bad_note_is_refused_with_every_problem_listed(tmp_path):
     (tmp_path / "a.toml").write_text(
         'source = "工伤保险条例"\n'
