@@ -30,6 +30,12 @@ DEV_SETS = (
     "out_of_scope_dev3.csv",
     "laws_dev7.csv",
     "contrib_dev5.csv",
+    "laws_dev8.csv",
+    "contrib_dev6.csv",
+    "laws_dev9.csv",
+    "laws_dev10.csv",
+    "contrib_dev7.csv",
+    "contrib_dev8.csv",
 )
 
 
