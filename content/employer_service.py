@@ -211,7 +211,9 @@ class EmployerService:
                 return None
             if leave_notice:
                 uow.notices.add(
-                    ChatNotice(chat_id=row.chat_id, kind=STAFF_ANSWER_NOTICE, params={"question_id": row.id})
+                    ChatNotice(
+                        chat_id=row.chat_id, kind=STAFF_ANSWER_NOTICE, params={"employer_question_id": row.id}
+                    )
                 )
             await uow.commit()
             return StaffReply(row.id, row.chat_id, row.language, row.question, answer)

@@ -25,7 +25,7 @@ class OwedNotice:
     retiree_name: str | None = field(repr=False)
     language: str  # the chat's, or the deployment's default
     # (question, answer) of the employer's question a staff answer notice names (params
-    # "question_id"); None for other notices, or when the question is gone
+    # "employer_question_id"); None for other notices, or when the question is gone
     staff_answer: tuple[str, str] | None = field(default=None, repr=False)
 
 
@@ -44,14 +44,14 @@ class NoticeService:
                 [
                     question
                     for n, _, _ in pending
-                    if isinstance(question := (n.params or {}).get("question_id"), int)
+                    if isinstance(question := (n.params or {}).get("employer_question_id"), int)
                 ]
             )
             owed = []
             for n, name, language in pending:
                 params = dict(n.params or {})
                 staff_answer = None
-                if (asked := answered.get(params.get("question_id", -1))) is not None:
+                if (asked := answered.get(params.get("employer_question_id", -1))) is not None:
                     # worded in the language the employer asked in
                     staff_answer, language = (asked.question, asked.answer or ""), asked.language
                 owed.append(
