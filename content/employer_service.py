@@ -41,7 +41,7 @@ from kernel.idnumber import mask_id_number
 from kernel.permissions import NotStaff
 from storage.errors import record_error
 from storage.models.employer import EmployerQuestion
-from storage.models.signals import ChatNotice
+from storage.models.signals import EMPLOYER_QUESTION_PARAM, ChatNotice
 from storage.uow import UnitOfWorkFactory
 
 MAX_STAFF_ANSWER_CHARS = 3000
@@ -212,7 +212,9 @@ class EmployerService:
             if leave_notice:
                 uow.notices.add(
                     ChatNotice(
-                        chat_id=row.chat_id, kind=STAFF_ANSWER_NOTICE, params={"employer_question_id": row.id}
+                        chat_id=row.chat_id,
+                        kind=STAFF_ANSWER_NOTICE,
+                        params={EMPLOYER_QUESTION_PARAM: row.id},
                     )
                 )
             await uow.commit()

@@ -113,10 +113,16 @@ class SuspectedFalseClaim(Base):
     decision_note: Mapped[str] = mapped_column(String(500), default="")
 
 
+# The param naming the employer question a staff answer notice carries (its text is read
+# back when the notice is sent: params hold no personal data).
+EMPLOYER_QUESTION_PARAM = "employer_question_id"
+
+
 class ChatNotice(Base):
     """A message owed to a chat, written in the transaction of what it tells (a silent
-    certification, a death record, a recovery notice) and sent by the bot's notice job, so a
-    feed imported from the command line still reaches the retiree and helpers, once."""
+    certification, a death record, a recovery notice, a staff answer given in the console)
+    and sent by the bot's notice job, so a feed imported from the command line still reaches
+    the retiree and helpers, once."""
 
     __tablename__ = "chat_notices"
     __table_args__ = (Index("ix_chat_notices_pending", "sent_at", "id"),)

@@ -12,6 +12,7 @@ from typing import Any
 
 from kernel.clock import Clock, utc_now
 from storage.models import ErrorRecord
+from storage.models.signals import EMPLOYER_QUESTION_PARAM
 from storage.uow import UnitOfWorkFactory
 
 
@@ -25,7 +26,7 @@ class OwedNotice:
     retiree_name: str | None = field(repr=False)
     language: str  # the chat's, or the deployment's default
     # (question, answer) of the employer's question a staff answer notice names (params
-    # "employer_question_id"); None for other notices, or when the question is gone
+    # EMPLOYER_QUESTION_PARAM); None for other notices, or when the question is gone
     staff_answer: tuple[str, str] | None = field(default=None, repr=False)
 
 
@@ -39,19 +40,21 @@ class NoticeService:
 
     async def owed(self, limit: int = 100) -> list[OwedNotice]:
         async with self._uow_factory() as uow:
-            pending = await uow.notices.pending(limit)
+            pending = [
+                (n, dict(n.params or {}), name, language)
+                for n, name, language in await uow.notices.pending(limit)
+            ]
             answered = await uow.employer_questions.answered(
                 [
-                    question
-                    for n, _, _ in pending
-                    if isinstance(question := (n.params or {}).get("employer_question_id"), int)
+                    asked
+                    for _, params, _, _ in pending
+                    if isinstance(asked := params.get(EMPLOYER_QUESTION_PARAM), int)
                 ]
             )
             owed = []
-            for n, name, language in pending:
-                params = dict(n.params or {})
+            for n, params, name, language in pending:
                 staff_answer = None
-                if (asked := answered.get(params.get("employer_question_id", -1))) is not None:
+                if (asked := answered.get(params.get(EMPLOYER_QUESTION_PARAM, -1))) is not None:
                     # worded in the language the employer asked in
                     staff_answer, language = (asked.question, asked.answer or ""), asked.language
                 owed.append(
