@@ -18,7 +18,7 @@ from telegram.ext import Application
 
 from bot.alone import alone
 from bot.context import BotContext
-from bot.presenters.notices import notice_text
+from bot.presenters.notices import SubjectGone, notice_text
 from bot.services import services
 from content.i18n import Translator
 from verification.signals.notices import NoticeService
@@ -45,6 +45,10 @@ async def send_owed_notices(bot: Bot, notices: NoticeService) -> NoticeReport:
             for notice in owed:
                 try:
                     text = notice_text(Translator(notice.language), notice)
+                except SubjectGone:
+                    await notices.undeliverable(notice, "subject_gone")
+                    report.undeliverable += 1
+                    continue
                 except (KeyError, IndexError):  # a text that does not take the notice's values
                     await notices.undeliverable(notice, "text_mismatch")
                     report.undeliverable += 1

@@ -16,6 +16,10 @@ from verification.certification.review import DECIDED_NOTICE
 from verification.signals.notices import OwedNotice
 
 
+class SubjectGone(LookupError):
+    """The row a notice tells of was deleted before it was sent (a withdrawn question)."""
+
+
 def notice_text(t: Translator, notice: OwedNotice) -> str:
     if notice.kind.startswith(DECIDED_NOTICE):  # a decision made in the web console
         until = notice.params.get("valid_until")
@@ -27,7 +31,7 @@ def notice_text(t: Translator, notice: OwedNotice) -> str:
         )
     if notice.kind == STAFF_ANSWER_NOTICE:  # an answer given in the web console
         if notice.staff_answer is None:
-            raise KeyError("the question is gone")  # the job records it undeliverable
+            raise SubjectGone(notice.kind)  # the job records it undeliverable
         question, answer = notice.staff_answer
         return t("ask.staff_answer", question=question, answer=answer)
     values: dict[str, Any] = {"name": notice.retiree_name or ""}

@@ -36,6 +36,10 @@ DEV_SETS = (
     "laws_dev10.csv",
     "contrib_dev7.csv",
     "contrib_dev8.csv",
+    "contrib_dev9.csv",
+    "contrib_dev10.csv",
+    "contrib_dev11.csv",
+    "contrib_dev12.csv",
 )
 
 

@@ -115,5 +115,5 @@ async def test_an_answer_given_in_the_console_waits_as_a_notice_in_the_employers
     assert "annual party raffle" in text and "not a social insurance matter" in text
     async with uow_factory() as uow:
         [error] = (await uow.session.execute(select(ErrorRecord))).scalars().all()
-    assert (error.source, error.code, error.chat_id) == ("chat_notice", "text_mismatch", 82)
+    assert (error.source, error.code, error.chat_id) == ("chat_notice", "subject_gone", 82)
     assert (await send_owed_notices(bot, NoticeService(uow_factory))).sent == 0
