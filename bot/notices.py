@@ -45,12 +45,9 @@ async def send_owed_notices(bot: Bot, notices: NoticeService) -> NoticeReport:
             for notice in owed:
                 try:
                     text = notice_text(Translator(notice.language), notice)
-                except SubjectGone:
-                    await notices.undeliverable(notice, "subject_gone")
-                    report.undeliverable += 1
-                    continue
-                except (KeyError, IndexError):  # a text that does not take the notice's values
-                    await notices.undeliverable(notice, "text_mismatch")
+                except LookupError as error:  # the row it tells of is gone, or a text not taking its values
+                    gone = isinstance(error, SubjectGone)
+                    await notices.undeliverable(notice, "subject_gone" if gone else "text_mismatch")
                     report.undeliverable += 1
                     continue
                 try:
