@@ -40,6 +40,10 @@ DEV_SETS = (
     "contrib_dev10.csv",
     "contrib_dev11.csv",
     "contrib_dev12.csv",
+    "contrib_dev13.csv",
+    "contrib_dev14.csv",
+    "contrib_dev15.csv",
+    "contrib_dev16.csv",
 )
 
 
