@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import date
+from pathlib import Path
 
 from aiohttp import web
 
@@ -17,7 +18,9 @@ from app.wiring import open_runtime
 from bot.application import build_application
 from demo.page import DemoRecording, add_demo_page_routes
 from demo.seed import STAFF_REGION, DemoGuide, seed_demo
+from demo.standin.ids import IdsUsedUp, reserve_first_id
 from demo.standin.server import create_app
+from demo.standin.state import StandinState
 from verification.liveness.actions import Action
 
 logger = logging.getLogger(__name__)
@@ -153,14 +156,33 @@ def guide_text(guide: DemoGuide) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def run_demo(settings: Settings, host: str, port: int, ready: asyncio.Event | None = None) -> None:
-    stop = asyncio.Event()
+def standin_state(var_dir: Path) -> StandinState:
+    """The stand-in, its ids going on above those of its last run (demo/standin/ids.py)."""
+    try:
+        first_id = reserve_first_id(var_dir / "demo" / "standin_ids")
+    except IdsUsedUp as error:
+        raise SystemExit(
+            f"The demo's stand-in cannot go on from its last run: {error}. Delete the demo's"
+            f" {var_dir}/ (made-up data only) and start it again."
+        ) from error
+    return StandinState([DEMO_TOKEN], first_id=first_id)
+
+
+async def run_demo(
+    settings: Settings,
+    host: str,
+    port: int,
+    ready: asyncio.Event | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serves the demo until `stop` is set (a test) or the process is told to stop."""
+    stop = stop or asyncio.Event()
     stop_on_signals(stop)
     # The bot's sign-in links must point at this page's port.
     settings = settings.model_copy(update={"console_url": f"http://{host}:{port}/console"})
     async with open_runtime(settings) as runtime:
         guide = await seed_demo(runtime, settings.var_dir / "demo", date.today())
-        site_app = create_app(tokens=[DEMO_TOKEN])
+        site_app = create_app(state=standin_state(settings.var_dir))
         add_demo_page_routes(site_app, personas=personas_for(guide), recording=page_recording(guide))
         mount_console(site_app, runtime)
         runner = web.AppRunner(site_app, access_log=None, shutdown_timeout=1.0)

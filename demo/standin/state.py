@@ -55,13 +55,17 @@ class StandinState:
         *,
         bot_username: str = "pension_demo_bot",
         bot_first_name: str = "Pension Demo Bot",
+        first_id: int = 1,
     ) -> None:
+        """`first_id`: the first update id and each chat's first message id; above those of an
+        earlier run beside the same database (demo/standin/ids.py)."""
         self.tokens = frozenset(tokens) if tokens is not None else None
         self.bot_username = bot_username
         self.bot_first_name = bot_first_name
         self.chats: dict[int, Chat] = {}
         self.files = FileStore()
-        self.updates = UpdateQueue()
+        self.first_id = first_id
+        self.updates = UpdateQueue(first_id=first_id)
         self.calls = CallLog()
         self.faults = FaultBook()
         self.callback_queries: dict[str, CallbackQuery] = {}
@@ -120,7 +124,7 @@ class StandinState:
             raise ControlError(400, "private chats only: user.id must equal chat_id")
         chat = self.chats.get(chat_id)
         if chat is None:
-            chat = self.chats[chat_id] = Chat(user=sender)
+            chat = self.chats[chat_id] = Chat(user=sender, next_message_id=self.first_id)
         elif user:
             chat.user = sender
         return chat

@@ -57,7 +57,11 @@ class UpdateQueue:
     signal: Signal = field(default_factory=Signal)
     poll_generation: int = 0
     closing: bool = False
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    first_id: int = 1
+    _ids: itertools.count[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._ids = itertools.count(self.first_id)
 
     def allows(self, kind: str) -> bool:
         return kind in self.allowed_updates if self.allowed_updates else kind in DEFAULT_ALLOWED_UPDATES
