@@ -44,6 +44,9 @@ DEV_SETS = (
     "contrib_dev14.csv",
     "contrib_dev15.csv",
     "contrib_dev16.csv",
+    "entries_dev.csv",
+    "entries_dev2.csv",
+    "entries_dev3.csv",
 )
 
 
