@@ -18,9 +18,9 @@ from app.wiring import open_runtime
 from bot.application import build_application
 from demo.page import DemoRecording, add_demo_page_routes
 from demo.seed import STAFF_REGION, DemoGuide, seed_demo
-from demo.standin.ids import IdsUsedUp, reserve_first_id
 from demo.standin.server import create_app
 from demo.standin.state import StandinState
+from demo.standin_ids import IdsUsedUp, reserve_first_id
 from verification.liveness.actions import Action
 
 logger = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ def guide_text(guide: DemoGuide) -> str:
 
 
 def standin_state(var_dir: Path) -> StandinState:
-    """The stand-in, its ids going on above those of its last run (demo/standin/ids.py)."""
+    """The stand-in, its ids going on above those of its last run (demo/standin_ids.py)."""
     try:
         first_id = reserve_first_id(var_dir / "demo" / "standin_ids")
     except IdsUsedUp as error:

@@ -58,7 +58,7 @@ class StandinState:
         first_id: int = 1,
     ) -> None:
         """`first_id`: the first update id and each chat's first message id; above those of an
-        earlier run beside the same database (demo/standin/ids.py)."""
+        earlier run beside the same database (demo/standin_ids.py)."""
         self.tokens = frozenset(tokens) if tokens is not None else None
         self.bot_username = bot_username
         self.bot_first_name = bot_first_name

@@ -4,7 +4,7 @@ The bot keeps the ids Telegram gives it: its inbox drops an update whose id it h
 certification attempts and employer questions are keyed by chat and message id. The demo's
 stand-in keeps its chats in memory, so a second start that counted its ids from 1 again had
 its first updates dropped as seen before, and the bot said nothing to a visitor who had tried
-the demo once already. Its ids now go on above the first run's (demo/standin/ids.py). The
+the demo once already. Its ids now go on above the first run's (demo/standin_ids.py). The
 whole demo runs here, twice: `run_demo` with its seeding, the page's stand-in and the real bot,
 over real HTTP."""
 

@@ -1,11 +1,11 @@
-"""The stand-in's ids go on above those of its last run, as Telegram's do (demo/standin/ids.py)."""
+"""The stand-in's ids go on above those of its last run, as Telegram's do (demo/standin_ids.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from demo.standin.ids import BLOCK, IdsUsedUp, reserve_first_id
 from demo.standin.state import StandinState
+from demo.standin_ids import BLOCK, IdsUsedUp, reserve_first_id
 
 
 def test_each_start_reserves_the_next_block_and_writes_its_bound_first(tmp_path):

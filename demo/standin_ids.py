@@ -1,4 +1,4 @@
-"""Ids that go on where the stand-in's last run stopped, as Telegram's do.
+"""The demo's stand-in ids, going on where its last run stopped, as Telegram's do.
 
 Telegram never hands a bot the same update id twice, nor the same message id twice in a chat,
 and the bot relies on it: its inbox drops an update whose id it has stored, and a
@@ -14,8 +14,9 @@ an id be given twice.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from app.settings import write_private_file
 
 BLOCK = 1_000_000  # far more ids than one demo session uses
 LAST_ID = 2**31 - 1  # message ids are 32-bit in the Bot API: about 2,000 starts
@@ -38,7 +39,6 @@ def reserve_first_id(path: Path, block: int = BLOCK) -> int:
     if first < 1 or first + block > LAST_ID:
         raise IdsUsedUp(f"{path} holds no usable bound ({first})")
     path.parent.mkdir(parents=True, exist_ok=True)
-    draft = path.with_name(path.name + ".new")
-    draft.write_text(f"{first + block}\n", encoding="ascii")
-    os.replace(draft, path)  # whole or not at all: a torn bound would hand out ids again
+    # Whole and on disk before any id is used: a torn or lost bound would hand out ids again.
+    write_private_file(path, f"{first + block}\n", replace=True)
     return first
